@@ -1,0 +1,1 @@
+// Implementation files of this folder are added next to this one.

@@ -1,0 +1,323 @@
+#include "core/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+extern char** environ;  // NOLINT(readability-redundant-declaration)
+
+namespace vontres {
+namespace {
+
+Status config_error(std::string_view key, std::string_view why) {
+  return invalid_argument(fmt::format("{}: {}", key, why), "config_invalid");
+}
+
+template <typename Int>
+Result<Int> parse_int(std::string_view text) {
+  Int value{};
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
+    return invalid_argument("expected an integer, got '" + std::string(text) + "'");
+  }
+  return value;
+}
+
+[[maybe_unused]] Result<bool> parse_bool(std::string_view text) {
+  if (text == "true" || text == "yes" || text == "on" || text == "1") return true;
+  if (text == "false" || text == "no" || text == "off" || text == "0") return false;
+  return invalid_argument("expected true or false, got '" + std::string(text) + "'");
+}
+
+using Setter = std::function<Status(Config&, std::string_view)>;
+struct KeySpec {
+  std::string key;
+  Setter set;
+};
+
+Setter string_field(std::string Config::*field) {
+  return [field](Config& c, std::string_view v) { c.*field = std::string(v); return Status::ok(); };
+}
+
+template <typename Section>
+Setter section_string(Section Config::*section, std::string Section::*field) {
+  return [=](Config& c, std::string_view v) { (c.*section).*field = std::string(v); return Status::ok(); };
+}
+
+template <typename Section, typename Int>
+Setter section_int(Section Config::*section, Int Section::*field) {
+  return [=](Config& c, std::string_view v) -> Status {
+    auto r = parse_int<Int>(v);
+    if (!r) return r.status();
+    (c.*section).*field = *r;
+    return Status::ok();
+  };
+}
+
+template <typename Section>
+Setter section_bytes(Section Config::*section, uint64_t Section::*field) {
+  return [=](Config& c, std::string_view v) -> Status {
+    auto r = parse_byte_size(v);
+    if (!r) return r.status();
+    (c.*section).*field = *r;
+    return Status::ok();
+  };
+}
+
+template <typename Section>
+Setter section_duration(Section Config::*section, std::chrono::milliseconds Section::*field) {
+  return [=](Config& c, std::string_view v) -> Status {
+    auto r = parse_duration(v);
+    if (!r) return r.status();
+    (c.*section).*field = *r;
+    return Status::ok();
+  };
+}
+
+const std::vector<KeySpec>& key_table() {
+  static const std::vector<KeySpec> table = {
+      {"service_name", string_field(&Config::service_name)},
+      {"data_dir", string_field(&Config::data_dir)},
+      {"http.listen",
+       [](Config& c, std::string_view v) -> Status {
+         auto r = parse_listen_address(v);
+         if (!r) return r.status();
+         c.http.listen = *r;
+         return Status::ok();
+       }},
+      {"http.io_threads", section_int(&Config::http, &HttpConfig::io_threads)},
+      {"http.worker_threads", section_int(&Config::http, &HttpConfig::worker_threads)},
+      {"http.max_body_bytes", section_bytes(&Config::http, &HttpConfig::max_body_bytes)},
+      {"http.max_header_bytes", section_bytes(&Config::http, &HttpConfig::max_header_bytes)},
+      {"http.request_timeout", section_duration(&Config::http, &HttpConfig::request_timeout)},
+      {"http.idle_timeout", section_duration(&Config::http, &HttpConfig::idle_timeout)},
+      {"http.shutdown_grace", section_duration(&Config::http, &HttpConfig::shutdown_grace)},
+      {"http.max_connections", section_int(&Config::http, &HttpConfig::max_connections)},
+      {"http.tls_cert_file", section_string(&Config::http, &HttpConfig::tls_cert_file)},
+      {"http.tls_key_file", section_string(&Config::http, &HttpConfig::tls_key_file)},
+      {"log.level", section_string(&Config::log, &LogConfig::level)},
+      {"log.format", section_string(&Config::log, &LogConfig::format)},
+      {"bus.backend", section_string(&Config::bus, &BusConfig::backend)},
+      {"bus.capacity_per_topic", section_int(&Config::bus, &BusConfig::capacity_per_topic)},
+      {"bus.partitions", section_int(&Config::bus, &BusConfig::partitions)},
+      {"bus.ack_timeout", section_duration(&Config::bus, &BusConfig::ack_timeout)},
+      {"bus.publish_timeout", section_duration(&Config::bus, &BusConfig::publish_timeout)},
+      {"cache.backend", section_string(&Config::cache, &CacheConfig::backend)},
+      {"cache.max_bytes", section_bytes(&Config::cache, &CacheConfig::max_bytes)},
+      {"cache.shards", section_int(&Config::cache, &CacheConfig::shards)},
+      {"store.backend", section_string(&Config::store, &StoreConfig::backend)},
+      {"store.sqlite_path", section_string(&Config::store, &StoreConfig::sqlite_path)},
+      {"store.busy_timeout", section_duration(&Config::store, &StoreConfig::busy_timeout)},
+  };
+  return table;
+}
+
+const KeySpec* find_key(std::string_view key) {
+  for (const auto& spec : key_table()) {
+    if (spec.key == key) return &spec;
+  }
+  return nullptr;
+}
+
+Status apply_node(Config& config, const YAML::Node& node, const std::string& prefix) {
+  if (!node.IsMap()) {
+    return config_error(prefix.empty() ? "<root>" : prefix, "expected a mapping of keys to values");
+  }
+  for (const auto& item : node) {
+    std::string name = item.first.as<std::string>();
+    std::string key = prefix.empty() ? name : prefix + "." + name;
+    const YAML::Node& value = item.second;
+    if (value.IsMap()) {
+      VONTRES_RETURN_IF_ERROR(apply_node(config, value, key));
+      continue;
+    }
+    const KeySpec* spec = find_key(key);
+    if (spec == nullptr) return config_error(key, "unknown key");
+    if (value.IsNull()) continue;  // `key:` with no value keeps the default
+    if (!value.IsScalar()) return config_error(key, "expected a single value");
+    Status s = spec->set(config, value.Scalar());
+    if (!s) return config_error(key, s.message());
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string ListenAddress::to_string() const {
+  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
+
+Result<ListenAddress> parse_listen_address(std::string_view text) {
+  ListenAddress out;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return invalid_argument("expected [IPV6]:PORT, got '" + std::string(text) + "'");
+    }
+    out.host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return invalid_argument("expected HOST:PORT, got '" + std::string(text) + "'");
+    out.host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  if (out.host.empty()) return invalid_argument("empty host in '" + std::string(text) + "'");
+  auto port = parse_int<int>(port_text);
+  if (!port || *port < 0 || *port > 65535) return invalid_argument("port out of range in '" + std::string(text) + "'");
+  out.port = static_cast<uint16_t>(*port);
+  return out;
+}
+
+std::string Config::sqlite_path() const {
+  if (!store.sqlite_path.empty()) return store.sqlite_path;
+  return data_dir + "/vontres.db";
+}
+
+Environment process_environment() {
+  Environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (!entry.starts_with("VONTRES_")) continue;
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+std::string config_env_name(std::string_view key) {
+  std::string out = "VONTRES_";
+  for (char c : key) out.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
+}
+
+std::vector<std::string> config_keys() {
+  std::vector<std::string> keys;
+  for (const auto& spec : key_table()) keys.push_back(spec.key);
+  return keys;
+}
+
+Status set_config_value(Config& config, std::string_view key, std::string_view value) {
+  const KeySpec* spec = find_key(key);
+  if (spec == nullptr) return config_error(key, "unknown key");
+  Status s = spec->set(config, value);
+  if (!s) return config_error(key, s.message());
+  return Status::ok();
+}
+
+Result<Config> parse_config(std::string_view yaml_text, const Environment& env) {
+  Config config;
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml_text));
+    if (root.IsDefined() && !root.IsNull()) VONTRES_RETURN_IF_ERROR(apply_node(config, root, ""));
+  } catch (const YAML::Exception& e) {
+    return invalid_argument(fmt::format("YAML syntax error at line {}, column {}: {}", e.mark.line + 1,
+                                        e.mark.column + 1, e.msg),
+                            "config_invalid");
+  }
+  std::set<std::string> known_env;
+  for (const auto& spec : key_table()) {
+    std::string name = config_env_name(spec.key);
+    known_env.insert(name);
+    auto it = env.find(name);
+    if (it == env.end()) continue;
+    Status s = spec.set(config, it->second);
+    if (!s) return config_error(name, s.message());
+  }
+  for (const auto& [name, value] : env) {
+    if (name.starts_with("VONTRES_") && !known_env.contains(name) && name != "VONTRES_CONFIG") {
+      return config_error(name, "unknown environment variable (no such configuration key)");
+    }
+  }
+  VONTRES_RETURN_IF_ERROR(validate_config(config));
+  return config;
+}
+
+Result<Config> load_config_file(const std::string& path, const Environment& env) {
+  std::ifstream in(path);
+  if (!in) return not_found("cannot read configuration file '" + path + "'", "config_not_found");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto result = parse_config(buffer.str(), env);
+  if (!result) return result.status().with_context(path);
+  return result;
+}
+
+Status validate_config(const Config& c) {
+  if (c.service_name.empty()) return config_error("service_name", "must not be empty");
+  if (c.data_dir.empty()) return config_error("data_dir", "must not be empty");
+  if (c.http.io_threads < 0 || c.http.io_threads > 256) return config_error("http.io_threads", "must be 0..256");
+  if (c.http.worker_threads < 0 || c.http.worker_threads > 1024) {
+    return config_error("http.worker_threads", "must be 0..1024");
+  }
+  if (c.http.max_body_bytes < 1024) return config_error("http.max_body_bytes", "must be at least 1KiB");
+  if (c.http.max_header_bytes < 1024) return config_error("http.max_header_bytes", "must be at least 1KiB");
+  if (c.http.request_timeout.count() <= 0) return config_error("http.request_timeout", "must be positive");
+  if (c.http.idle_timeout.count() <= 0) return config_error("http.idle_timeout", "must be positive");
+  if (c.http.max_connections == 0) return config_error("http.max_connections", "must be positive");
+  if (c.http.tls_cert_file.empty() != c.http.tls_key_file.empty()) {
+    return config_error(c.http.tls_cert_file.empty() ? "http.tls_cert_file" : "http.tls_key_file",
+                        "TLS needs both http.tls_cert_file and http.tls_key_file");
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"};
+  if (!kLevels.contains(c.log.level)) return config_error("log.level", "must be one of trace|debug|info|warn|error|critical|off");
+  if (c.log.format != "json" && c.log.format != "text") return config_error("log.format", "must be json or text");
+  if (c.bus.backend != "in_process") return config_error("bus.backend", "unknown backend '" + c.bus.backend + "' (available: in_process)");
+  if (c.bus.capacity_per_topic < 16) return config_error("bus.capacity_per_topic", "must be at least 16");
+  if (c.bus.partitions < 1 || c.bus.partitions > 1024) return config_error("bus.partitions", "must be 1..1024");
+  if (c.bus.ack_timeout.count() <= 0) return config_error("bus.ack_timeout", "must be positive");
+  if (c.bus.publish_timeout.count() < 0) return config_error("bus.publish_timeout", "must not be negative");
+  if (c.cache.backend != "in_process") return config_error("cache.backend", "unknown backend '" + c.cache.backend + "' (available: in_process)");
+  if (c.cache.max_bytes < 1024) return config_error("cache.max_bytes", "must be at least 1KiB");
+  if (c.cache.shards < 1 || c.cache.shards > 1024) return config_error("cache.shards", "must be 1..1024");
+  if (c.store.backend != "sqlite") return config_error("store.backend", "unknown backend '" + c.store.backend + "' (available: sqlite)");
+  if (c.store.busy_timeout.count() < 0) return config_error("store.busy_timeout", "must not be negative");
+  return Status::ok();
+}
+
+Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  auto number = parse_int<int64_t>(text.substr(0, i));
+  if (!number) return invalid_argument("expected a duration like 250ms, 30s, 5m or 1h, got '" + std::string(text) + "'");
+  std::string_view unit = text.substr(i);
+  int64_t factor = 0;
+  if (unit.empty() || unit == "ms") factor = 1;
+  else if (unit == "s") factor = 1000;
+  else if (unit == "m") factor = 60'000;
+  else if (unit == "h") factor = 3'600'000;
+  else return invalid_argument("unknown duration unit '" + std::string(unit) + "' (use ms, s, m or h)");
+  if (*number > INT64_MAX / factor) return invalid_argument("duration too large");
+  return std::chrono::milliseconds(*number * factor);
+}
+
+Result<uint64_t> parse_byte_size(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  auto number = parse_int<uint64_t>(text.substr(0, i));
+  if (!number) return invalid_argument("expected a size like 1048576, 512KiB or 64MiB, got '" + std::string(text) + "'");
+  std::string_view unit = text.substr(i);
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1}, {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+      {"KB", 1000}, {"MB", 1000'000}, {"GB", 1000'000'000}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) {
+      if (*number > UINT64_MAX / factor) return invalid_argument("size too large");
+      return *number * factor;
+    }
+  }
+  return invalid_argument("unknown size unit '" + std::string(unit) + "' (use B, KiB, MiB, GiB, KB, MB or GB)");
+}
+
+}  // namespace vontres

@@ -1,0 +1,107 @@
+// The one typed configuration tree. It is parsed from a YAML file, then overridden by environment
+// variables (`VONTRES_` + the key path upper-cased with '.' as '_': `http.listen` ->
+// `VONTRES_HTTP_LISTEN`, `data_dir` -> `VONTRES_DATA_DIR`), then by command-line flags (app/), and
+// validated up front. Errors name the offending key and say why. Nothing reads the environment or
+// files after load.
+//
+// Adding a setting: add a field here, then one line in the key table in config.cc.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace vontres {
+
+// "HOST:PORT" or "[IPv6]:PORT". Port 0 asks the OS for a free port (tests).
+struct ListenAddress {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  std::string to_string() const;
+};
+Result<ListenAddress> parse_listen_address(std::string_view text);
+
+struct HttpConfig {
+  ListenAddress listen{"127.0.0.1", 8080};
+  int io_threads = 0;        // 0: one per core
+  int worker_threads = 0;    // handler pool; 0: one per core
+  uint64_t max_body_bytes = 1024 * 1024;
+  uint64_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds request_timeout{30'000};  // reading a request and producing its response
+  std::chrono::milliseconds idle_timeout{60'000};     // keep-alive connection with no request
+  std::chrono::milliseconds shutdown_grace{10'000};   // SIGTERM: time allowed for in-flight requests
+  uint64_t max_connections = 10'000;
+  std::string tls_cert_file;  // PEM; TLS is on when both cert and key are set
+  std::string tls_key_file;
+  bool tls_enabled() const { return !tls_cert_file.empty(); }
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace|debug|info|warn|error|critical|off
+  std::string format = "json";  // json|text
+};
+
+struct BusConfig {
+  std::string backend = "in_process";  // in_process (later: kafka)
+  uint64_t capacity_per_topic = 65'536;  // events retained until every group has acknowledged them
+  int partitions = 16;                   // per topic; ordering holds per key within a partition
+  std::chrono::milliseconds ack_timeout{30'000};      // unacknowledged deliveries are redelivered after this
+  std::chrono::milliseconds publish_timeout{5'000};   // how long publish() may block on a full topic
+};
+
+struct CacheConfig {
+  std::string backend = "in_process";  // in_process (later: redis_cluster)
+  uint64_t max_bytes = 64ull * 1024 * 1024;
+  int shards = 16;
+};
+
+struct StoreConfig {
+  std::string backend = "sqlite";  // sqlite (later: postgres)
+  std::string sqlite_path;         // default: <data_dir>/vontres.db
+  std::chrono::milliseconds busy_timeout{5'000};
+};
+
+struct Config {
+  std::string service_name = "vontres";
+  std::string data_dir = "./data";
+  HttpConfig http;
+  LogConfig log;
+  BusConfig bus;
+  CacheConfig cache;
+  StoreConfig store;
+
+  // Derived values.
+  std::string sqlite_path() const;
+};
+
+using Environment = std::map<std::string, std::string>;
+
+// Reads the process environment (only the VONTRES_* variables). Call once, in main.
+Environment process_environment();
+
+// Parses YAML text (may be empty), applies `env` overrides, validates. Errors have code
+// "config_invalid" and a message naming the key, e.g. "http.listen: port out of range".
+Result<Config> parse_config(std::string_view yaml_text, const Environment& env);
+// Reads the file then parse_config. A missing file is an error with code "config_not_found".
+Result<Config> load_config_file(const std::string& path, const Environment& env);
+// Validation alone, for values changed after parsing (flags).
+Status validate_config(const Config& config);
+
+// Sets one key by its dotted path from a string, as env overrides and flags do.
+Status set_config_value(Config& config, std::string_view key, std::string_view value);
+// All known keys, for documentation and `vontres config check --keys`.
+std::vector<std::string> config_keys();
+// The env variable name for a key: "http.listen" -> "VONTRES_HTTP_LISTEN".
+std::string config_env_name(std::string_view key);
+
+// "250ms", "30s", "5m", "1h" or a bare number of milliseconds.
+Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+// "1048576", "512KiB", "64MiB", "1GiB", "10MB" (decimal units too).
+Result<uint64_t> parse_byte_size(std::string_view text);
+
+}  // namespace vontres
