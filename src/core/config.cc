@@ -116,6 +116,24 @@ const std::vector<KeySpec>& key_table() {
       {"store.backend", section_string(&Config::store, &StoreConfig::backend)},
       {"store.sqlite_path", section_string(&Config::store, &StoreConfig::sqlite_path)},
       {"store.busy_timeout", section_duration(&Config::store, &StoreConfig::busy_timeout)},
+      {"auth.issuer", section_string(&Config::auth, &AuthConfig::issuer)},
+      {"auth.audience", section_string(&Config::auth, &AuthConfig::audience)},
+      {"auth.jwt_algorithm", section_string(&Config::auth, &AuthConfig::jwt_algorithm)},
+      {"auth.jwt_secret_file", section_string(&Config::auth, &AuthConfig::jwt_secret_file)},
+      {"auth.jwt_private_key_file", section_string(&Config::auth, &AuthConfig::jwt_private_key_file)},
+      {"auth.jwt_public_key_file", section_string(&Config::auth, &AuthConfig::jwt_public_key_file)},
+      {"auth.access_token_ttl", section_duration(&Config::auth, &AuthConfig::access_token_ttl)},
+      {"auth.refresh_token_ttl", section_duration(&Config::auth, &AuthConfig::refresh_token_ttl)},
+      {"auth.clock_skew_leeway", section_duration(&Config::auth, &AuthConfig::clock_skew_leeway)},
+      {"auth.password_min_length", section_int(&Config::auth, &AuthConfig::password_min_length)},
+      {"auth.argon2_memory_kib", section_int(&Config::auth, &AuthConfig::argon2_memory_kib)},
+      {"auth.argon2_iterations", section_int(&Config::auth, &AuthConfig::argon2_iterations)},
+      {"auth.argon2_parallelism", section_int(&Config::auth, &AuthConfig::argon2_parallelism)},
+      {"auth.login_max_failures_per_account", section_int(&Config::auth, &AuthConfig::login_max_failures_per_account)},
+      {"auth.login_max_failures_per_address", section_int(&Config::auth, &AuthConfig::login_max_failures_per_address)},
+      {"auth.login_failure_window", section_duration(&Config::auth, &AuthConfig::login_failure_window)},
+      {"auth.login_lockout_base", section_duration(&Config::auth, &AuthConfig::login_lockout_base)},
+      {"auth.login_lockout_max", section_duration(&Config::auth, &AuthConfig::login_lockout_max)},
   };
   return table;
 }
@@ -182,6 +200,11 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
 std::string Config::sqlite_path() const {
   if (!store.sqlite_path.empty()) return store.sqlite_path;
   return data_dir + "/vontres.db";
+}
+
+std::string Config::jwt_secret_path() const {
+  if (!auth.jwt_secret_file.empty()) return auth.jwt_secret_file;
+  return data_dir + "/jwt-secret";
 }
 
 Environment process_environment() {
@@ -283,6 +306,22 @@ Status validate_config(const Config& c) {
   if (c.cache.shards < 1 || c.cache.shards > 1024) return config_error("cache.shards", "must be 1..1024");
   if (c.store.backend != "sqlite") return config_error("store.backend", "unknown backend '" + c.store.backend + "' (available: sqlite)");
   if (c.store.busy_timeout.count() < 0) return config_error("store.busy_timeout", "must not be negative");
+  static const std::set<std::string> kAlgorithms = {"HS256", "RS256", "ES256", "EdDSA"};
+  if (!kAlgorithms.contains(c.auth.jwt_algorithm)) return config_error("auth.jwt_algorithm", "must be HS256, RS256, ES256 or EdDSA");
+  if (c.auth.jwt_algorithm != "HS256" && (c.auth.jwt_private_key_file.empty() || c.auth.jwt_public_key_file.empty())) {
+    return config_error("auth.jwt_private_key_file", c.auth.jwt_algorithm + " needs auth.jwt_private_key_file and auth.jwt_public_key_file");
+  }
+  if (c.auth.issuer.empty()) return config_error("auth.issuer", "must not be empty");
+  if (c.auth.audience.empty()) return config_error("auth.audience", "must not be empty");
+  if (c.auth.access_token_ttl.count() <= 0) return config_error("auth.access_token_ttl", "must be positive");
+  if (c.auth.refresh_token_ttl <= c.auth.access_token_ttl) return config_error("auth.refresh_token_ttl", "must be longer than auth.access_token_ttl");
+  if (c.auth.clock_skew_leeway.count() < 0 || c.auth.clock_skew_leeway.count() > 300'000) return config_error("auth.clock_skew_leeway", "must be 0..5m");
+  if (c.auth.password_min_length < 8 || c.auth.password_min_length > 128) return config_error("auth.password_min_length", "must be 8..128");
+  if (c.auth.argon2_memory_kib < 8 * 1024) return config_error("auth.argon2_memory_kib", "must be at least 8192 (8 MiB)");
+  if (c.auth.argon2_iterations < 1) return config_error("auth.argon2_iterations", "must be at least 1");
+  if (c.auth.argon2_parallelism < 1 || c.auth.argon2_parallelism > 64) return config_error("auth.argon2_parallelism", "must be 1..64");
+  if (c.auth.login_max_failures_per_account < 1) return config_error("auth.login_max_failures_per_account", "must be at least 1");
+  if (c.auth.login_max_failures_per_address < 1) return config_error("auth.login_max_failures_per_address", "must be at least 1");
   return Status::ok();
 }
 

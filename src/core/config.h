@@ -66,6 +66,32 @@ struct StoreConfig {
   std::chrono::milliseconds busy_timeout{5'000};
 };
 
+struct AuthConfig {
+  std::string issuer = "vontres";
+  std::string audience = "vontres-api";
+  // HS256 (default), RS256, ES256 or EdDSA. HS256 uses jwt_secret_file; the others the key pair.
+  std::string jwt_algorithm = "HS256";
+  // File holding the HS256 secret. Empty: <data_dir>/jwt-secret, created with a random 256-bit
+  // secret (mode 0600) on first start. Secrets never live in the configuration itself.
+  std::string jwt_secret_file;
+  std::string jwt_private_key_file;  // PEM, for RS256/ES256/EdDSA
+  std::string jwt_public_key_file;   // PEM, for RS256/ES256/EdDSA
+  std::chrono::milliseconds access_token_ttl{15 * 60'000};
+  std::chrono::milliseconds refresh_token_ttl{30LL * 24 * 3'600'000};
+  std::chrono::milliseconds clock_skew_leeway{30'000};
+  int password_min_length = 12;
+  // argon2id cost: memory in KiB, passes, lanes.
+  uint32_t argon2_memory_kib = 19 * 1024;
+  uint32_t argon2_iterations = 2;
+  uint32_t argon2_parallelism = 1;
+  // Login protection: failures per account / per source address within the window before lock-out.
+  int login_max_failures_per_account = 5;
+  int login_max_failures_per_address = 20;
+  std::chrono::milliseconds login_failure_window{15 * 60'000};
+  std::chrono::milliseconds login_lockout_base{60'000};  // doubles with each further lock-out
+  std::chrono::milliseconds login_lockout_max{3'600'000};
+};
+
 struct Config {
   std::string service_name = "vontres";
   std::string data_dir = "./data";
@@ -74,9 +100,11 @@ struct Config {
   BusConfig bus;
   CacheConfig cache;
   StoreConfig store;
+  AuthConfig auth;
 
   // Derived values.
   std::string sqlite_path() const;
+  std::string jwt_secret_path() const;
 };
 
 using Environment = std::map<std::string, std::string>;
