@@ -145,6 +145,14 @@ const KeySpec* find_key(std::string_view key) {
   return nullptr;
 }
 
+bool is_section(const std::string& key) {
+  std::string prefix = key + ".";
+  for (const auto& spec : key_table()) {
+    if (spec.key.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
 Status apply_node(Config& config, const YAML::Node& node, const std::string& prefix) {
   if (!node.IsMap()) {
     return config_error(prefix.empty() ? "<root>" : prefix, "expected a mapping of keys to values");
@@ -158,7 +166,10 @@ Status apply_node(Config& config, const YAML::Node& node, const std::string& pre
       continue;
     }
     const KeySpec* spec = find_key(key);
-    if (spec == nullptr) return config_error(key, "unknown key");
+    if (spec == nullptr) {
+      if (is_section(key)) return config_error(key, "expected a section of keys, e.g. " + key + ".<name>: value");
+      return config_error(key, "unknown key");
+    }
     if (value.IsNull()) continue;  // `key:` with no value keeps the default
     if (!value.IsScalar()) return config_error(key, "expected a single value");
     Status s = spec->set(config, value.Scalar());

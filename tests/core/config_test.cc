@@ -1,0 +1,123 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+namespace vontres {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ConfigTest, EmptyDocumentGivesTheEmbeddedDefaults) {
+  auto config = parse_config("", {});
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->http.listen.to_string(), "127.0.0.1:8080");
+  EXPECT_EQ(config->bus.backend, "in_process");
+  EXPECT_EQ(config->cache.backend, "in_process");
+  EXPECT_EQ(config->store.backend, "sqlite");
+  EXPECT_EQ(config->sqlite_path(), "./data/vontres.db");
+  EXPECT_EQ(config->auth.access_token_ttl, 15min);
+}
+
+TEST(ConfigTest, ReadsNestedKeysDurationsAndSizes) {
+  auto config = parse_config(R"(
+data_dir: /var/lib/vontres
+http:
+  listen: "[::1]:9090"
+  max_body_bytes: 2MiB
+  request_timeout: 5s
+bus:
+  ack_timeout: 250ms
+store:
+  sqlite_path: /tmp/x.db
+)", {});
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->http.listen.host, "::1");
+  EXPECT_EQ(config->http.listen.port, 9090);
+  EXPECT_EQ(config->http.listen.to_string(), "[::1]:9090");
+  EXPECT_EQ(config->http.max_body_bytes, 2u * 1024 * 1024);
+  EXPECT_EQ(config->http.request_timeout, 5s);
+  EXPECT_EQ(config->bus.ack_timeout, 250ms);
+  EXPECT_EQ(config->sqlite_path(), "/tmp/x.db");
+}
+
+TEST(ConfigTest, EnvironmentOverridesTheFile) {
+  Environment env = {{"VONTRES_HTTP_LISTEN", "0.0.0.0:7000"}, {"VONTRES_DATA_DIR", "/srv/v"}};
+  auto config = parse_config("http:\n  listen: 127.0.0.1:1\n", env);
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->http.listen.to_string(), "0.0.0.0:7000");
+  EXPECT_EQ(config->data_dir, "/srv/v");
+}
+
+TEST(ConfigTest, EnvironmentNamesFollowTheKeyPath) {
+  EXPECT_EQ(config_env_name("http.listen"), "VONTRES_HTTP_LISTEN");
+  EXPECT_EQ(config_env_name("data_dir"), "VONTRES_DATA_DIR");
+  EXPECT_EQ(config_env_name("bus.capacity_per_topic"), "VONTRES_BUS_CAPACITY_PER_TOPIC");
+}
+
+struct BadConfigCase {
+  std::string yaml;
+  Environment env;
+  std::string expected_in_message;
+};
+
+class BadConfigTest : public ::testing::TestWithParam<BadConfigCase> {};
+
+TEST_P(BadConfigTest, IsRefusedWithAMessageNamingTheKey) {
+  const auto& c = GetParam();
+  auto config = parse_config(c.yaml, c.env);
+  ASSERT_FALSE(config.is_ok());
+  EXPECT_EQ(config.status().code(), "config_invalid");
+  EXPECT_NE(config.status().message().find(c.expected_in_message), std::string::npos) << config.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadConfigTest,
+    ::testing::Values(BadConfigCase{"http:\n  listn: 1.2.3.4:5\n", {}, "http.listn: unknown key"},
+                      BadConfigCase{"http:\n  listen: 127.0.0.1:70000\n", {}, "http.listen: port out of range"},
+                      BadConfigCase{"http:\n  listen: nocolon\n", {}, "http.listen: expected HOST:PORT"},
+                      BadConfigCase{"http:\n  max_body_bytes: lots\n", {}, "http.max_body_bytes"},
+                      BadConfigCase{"http:\n  request_timeout: 5 parsecs\n", {}, "http.request_timeout"},
+                      BadConfigCase{"http:\n  io_threads: -3\n", {}, "http.io_threads: must be 0..256"},
+                      BadConfigCase{"http:\n  tls_cert_file: /x.pem\n", {}, "http.tls_key_file"},
+                      BadConfigCase{"bus:\n  backend: carrier-pigeon\n", {}, "bus.backend: unknown backend"},
+                      BadConfigCase{"log:\n  level: loud\n", {}, "log.level"},
+                      BadConfigCase{"http: [1, 2]\n", {}, "http: expected a section of keys"},
+                      BadConfigCase{"http:\n  listen: [a, b]\n", {}, "http.listen: expected a single value"},
+                      BadConfigCase{"- just\n- a list\n", {}, "<root>: expected a mapping"},
+                      BadConfigCase{"http:\n  listen: [unclosed\n", {}, "YAML syntax error at line"},
+                      BadConfigCase{"", {{"VONTRES_HTTP_LISTN", "x"}}, "VONTRES_HTTP_LISTN: unknown environment variable"},
+                      BadConfigCase{"", {{"VONTRES_BUS_PARTITIONS", "zero"}}, "VONTRES_BUS_PARTITIONS: expected an integer"},
+                      BadConfigCase{"auth:\n  jwt_algorithm: RS256\n", {}, "auth.jwt_private_key_file"},
+                      BadConfigCase{"auth:\n  password_min_length: 4\n", {}, "auth.password_min_length"}));
+
+TEST(ConfigTest, ParsesDurationsAndByteSizes) {
+  EXPECT_EQ(*parse_duration("250ms"), 250ms);
+  EXPECT_EQ(*parse_duration("30s"), 30s);
+  EXPECT_EQ(*parse_duration("5m"), 5min);
+  EXPECT_EQ(*parse_duration("1h"), 1h);
+  EXPECT_EQ(*parse_duration("42"), 42ms);
+  EXPECT_FALSE(parse_duration("").is_ok());
+  EXPECT_FALSE(parse_duration("-5s").is_ok());
+  EXPECT_FALSE(parse_duration("99999999999999999999h").is_ok());
+  EXPECT_EQ(*parse_byte_size("512KiB"), 512u * 1024);
+  EXPECT_EQ(*parse_byte_size("10MB"), 10'000'000u);
+  EXPECT_EQ(*parse_byte_size("7"), 7u);
+  EXPECT_FALSE(parse_byte_size("3 apples").is_ok());
+}
+
+TEST(ConfigTest, MissingFileHasItsOwnCode) {
+  auto config = load_config_file("/nonexistent/vontres.yaml", {});
+  ASSERT_FALSE(config.is_ok());
+  EXPECT_EQ(config.status().code(), "config_not_found");
+}
+
+TEST(ConfigTest, SetConfigValueUsesTheSameParsersAsTheFile) {
+  Config config;
+  EXPECT_TRUE(set_config_value(config, "http.listen", "127.0.0.1:0").is_ok());
+  EXPECT_EQ(config.http.listen.port, 0);
+  EXPECT_EQ(set_config_value(config, "nope", "1").code(), "config_invalid");
+  EXPECT_FALSE(config_keys().empty());
+}
+
+}  // namespace
+}  // namespace vontres
