@@ -1,1 +1,0 @@
-// Implementation files of this folder are added next to this one.
