@@ -1790,7 +1790,7 @@ Result<RoutingDecision> Engine::explain_now(const CallId& call_id) const {
     std::string verdict;
     int rank = 2;
     if (!s.is_ready(a)) {
-      verdict = a.active_calls >= a.cfg.capacity && a.presence == Presence::kAvailable && !a.wrap &&
+      verdict = a.cfg.capacity > 1 && a.active_calls >= a.cfg.capacity && a.presence == Presence::kAvailable && !a.wrap &&
                         a.reservations.empty()
                     ? "at_capacity"
                     : "not_ready:" + std::string(agent_state_name(a.reported));
