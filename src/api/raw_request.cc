@@ -26,6 +26,7 @@ Response handle_raw_request(const Dispatcher& dispatcher, std::string_view bytes
     if (used == 0) break;
     offset += used;
   }
+  if (!parser.got_some()) return detail::parse_error_response(make_error_code(http::error::partial_message));
   if (!parser.is_done()) {
     // The server would wait for more bytes and then time out; answering here keeps this pure.
     parser.put_eof(error);
