@@ -141,7 +141,11 @@ InProcessCache::InProcessCache(const CacheConfig& config, const Clock& clock, pr
 
 InProcessCache::~InProcessCache() {
   // The gauge may be shared with other caches through the registry; give back what we hold.
-  metrics_->bytes.Decrement(static_cast<double>(bytes_used()));
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    publish_locked(*shard);
+    metrics_->bytes.Decrement(static_cast<double>(shard->published_bytes));
+  }
 }
 
 InProcessCache::Shard& InProcessCache::shard_for(std::string_view key) {
@@ -166,9 +170,8 @@ void InProcessCache::remove(Shard& shard, LruList::iterator it, RemovalReason re
   shard.index.erase(std::string_view(it->key));
   shard.lru.erase(it);
   shard.bytes -= charged;
-  metrics_->bytes.Decrement(static_cast<double>(charged));
-  if (reason == RemovalReason::kExpired) metrics_->expired.Increment();
-  if (reason == RemovalReason::kEvicted) metrics_->evicted_for_memory.Increment();
+  if (reason == RemovalReason::kExpired) ++shard.pending.expired;
+  if (reason == RemovalReason::kEvicted) ++shard.pending.evicted_for_memory;
 }
 
 void InProcessCache::drop_expired(Shard& shard, TimePoint now) {
@@ -193,8 +196,19 @@ Status InProcessCache::store(Shard& shard, std::string_view key, std::string_vie
                                   std::to_string(shard_budget_bytes_) + " bytes",
                               "cache_value_too_large");
   }
-  auto found = shard.index.find(key);
-  if (found != shard.index.end()) remove(shard, found->second, RemovalReason::kErased);
+  if (auto found = shard.index.find(key); found != shard.index.end()) {
+    // Overwrite in place: reusing the node and the value's buffer avoids four allocations.
+    auto it = found->second;
+    const uint64_t old_bytes = it->charged_bytes();
+    it->value.assign(value);
+    set_expiry(shard, it, expires_at);
+    shard.lru.splice(shard.lru.begin(), shard.lru, it);
+    shard.bytes = shard.bytes - old_bytes + needed;
+    // The entry is now live and at the front, and fits on its own, so neither loop reaches it.
+    drop_expired(shard, now);
+    while (shard.bytes > shard_budget_bytes_) remove(shard, std::prev(shard.lru.end()), RemovalReason::kEvicted);
+    return Status::ok();
+  }
   drop_expired(shard, now);
   while (shard.bytes + needed > shard_budget_bytes_ && !shard.lru.empty()) {
     remove(shard, std::prev(shard.lru.end()), RemovalReason::kEvicted);
@@ -204,7 +218,6 @@ Status InProcessCache::store(Shard& shard, std::string_view key, std::string_vie
   shard.index.emplace(std::string_view(it->key), it);
   set_expiry(shard, it, expires_at);
   shard.bytes += needed;
-  metrics_->bytes.Increment(static_cast<double>(needed));
   return Status::ok();
 }
 
@@ -214,8 +227,9 @@ Result<std::optional<std::string>> InProcessCache::get(std::string_view key) {
   {
     std::lock_guard lock(shard.mutex);
     if (Entry* entry = find_live(shard, key, clock_.now())) value = entry->value;
+    ++(value ? shard.pending.hits : shard.pending.misses);
+    count_operation(shard);
   }
-  (value ? metrics_->hits : metrics_->misses).Increment();
   return value;
 }
 
@@ -224,12 +238,14 @@ Status InProcessCache::set(std::string_view key, std::string_view value, Ttl ttl
   VONTRES_ASSIGN_OR_RETURN(auto expires_at, expiry_from(ttl, now));
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);
+  count_operation(shard);
   return store(shard, key, value, expires_at, now);
 }
 
 Result<bool> InProcessCache::erase(std::string_view key) {
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);
+  count_operation(shard);
   Entry* entry = find_live(shard, key, clock_.now());
   if (entry == nullptr) return false;
   remove(shard, shard.index.at(key), RemovalReason::kErased);
@@ -240,6 +256,7 @@ Result<int64_t> InProcessCache::increment(std::string_view key, int64_t delta, T
   const TimePoint now = clock_.now();
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);
+  count_operation(shard);
   Entry* entry = find_live(shard, key, now);
   int64_t current = 0;
   std::optional<TimePoint> expires_at;
@@ -259,17 +276,6 @@ Result<int64_t> InProcessCache::increment(std::string_view key, int64_t delta, T
     return failed_precondition("incrementing '" + std::string(key) + "' would overflow int64",
                                "cache_increment_overflow");
   }
-  if (entry != nullptr) {
-    // Rewrite in place: same key, so only the value's length changes the charge.
-    std::string text = std::to_string(next);
-    const uint64_t old_bytes = entry->value.size();
-    if (shard.bytes - old_bytes + text.size() <= shard_budget_bytes_) {
-      shard.bytes = shard.bytes - old_bytes + text.size();
-      metrics_->bytes.Increment(static_cast<double>(text.size()) - static_cast<double>(old_bytes));
-      entry->value = std::move(text);
-      return next;
-    }
-  }
   VONTRES_RETURN_IF_ERROR(store(shard, key, std::to_string(next), expires_at, now));
   return next;
 }
@@ -280,6 +286,7 @@ Result<bool> InProcessCache::compare_and_set(std::string_view key, const std::op
   VONTRES_ASSIGN_OR_RETURN(auto expires_at, expiry_from(ttl, now));
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);
+  count_operation(shard);
   const Entry* entry = find_live(shard, key, now);
   const bool matches = expected ? (entry != nullptr && entry->value == *expected) : entry == nullptr;
   if (!matches) return false;
@@ -291,6 +298,7 @@ Result<std::optional<std::chrono::milliseconds>> InProcessCache::ttl(std::string
   const TimePoint now = clock_.now();
   Shard& shard = shard_for(key);
   std::lock_guard lock(shard.mutex);
+  count_operation(shard);
   const Entry* entry = find_live(shard, key, now);
   if (entry == nullptr) return not_found("cache key '" + std::string(key) + "' not found", "cache_key_not_found");
   if (!entry->expiry) return std::optional<std::chrono::milliseconds>();
@@ -303,6 +311,7 @@ Status InProcessCache::invalidate(std::string_view key) {
   {
     Shard& shard = shard_for(key);
     std::lock_guard lock(shard.mutex);
+    count_operation(shard);
     auto found = shard.index.find(key);
     if (found != shard.index.end()) remove(shard, found->second, RemovalReason::kErased);
   }
@@ -317,6 +326,32 @@ Result<std::unique_ptr<InvalidationSubscription>> InProcessCache::subscribe_inva
 }
 
 Status InProcessCache::ping() { return Status::ok(); }
+
+void InProcessCache::count_operation(Shard& shard) {
+  if (++shard.pending.operations >= kMetricsBatch) publish_locked(shard);
+}
+
+void InProcessCache::publish_locked(Shard& shard) {
+  PendingMetrics& pending = shard.pending;
+  if (pending.hits != 0) metrics_->hits.Increment(static_cast<double>(pending.hits));
+  if (pending.misses != 0) metrics_->misses.Increment(static_cast<double>(pending.misses));
+  if (pending.evicted_for_memory != 0) {
+    metrics_->evicted_for_memory.Increment(static_cast<double>(pending.evicted_for_memory));
+  }
+  if (pending.expired != 0) metrics_->expired.Increment(static_cast<double>(pending.expired));
+  if (shard.bytes != shard.published_bytes) {
+    metrics_->bytes.Increment(static_cast<double>(shard.bytes) - static_cast<double>(shard.published_bytes));
+    shard.published_bytes = shard.bytes;
+  }
+  pending = PendingMetrics{};
+}
+
+void InProcessCache::publish_metrics() {
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    publish_locked(*shard);
+  }
+}
 
 uint64_t InProcessCache::bytes_used() const {
   uint64_t total = 0;

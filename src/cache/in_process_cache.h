@@ -5,6 +5,10 @@
 // is refused with resource_exhausted "cache_value_too_large". TTLs are measured on the injected
 // Clock; expired keys are removed lazily on access and eagerly before any LRU eviction.
 //
+// Metrics (hits, misses, evictions by reason, bytes) are counted per shard under its lock and
+// published to Prometheus every kMetricsBatch operations of a shard and on publish_metrics(), so
+// the hot path touches no cache line shared between shards.
+//
 // Thread-safety: every method may be called from any thread. Invalidation callbacks run
 // synchronously on the invalidating thread after the shard lock is released; one subscriber's
 // callback is never run concurrently with itself. Destroying a subscription waits for a running
@@ -39,6 +43,7 @@ class InProcessCache final : public Cache {
  public:
   // Bookkeeping charged per entry on top of key and value bytes (list node, index slot, expiry).
   static constexpr uint64_t kEntryOverheadBytes = 96;
+  static constexpr uint32_t kMetricsBatch = 256;  // operations per shard between metric publications
 
   // `clock` must outlive the cache. With a null `registry` the metrics are kept in a private one.
   InProcessCache(const CacheConfig& config, const Clock& clock, prometheus::Registry* registry = nullptr);
@@ -64,6 +69,8 @@ class InProcessCache final : public Cache {
   uint64_t max_bytes() const { return shard_budget_bytes_ * shards_.size(); }
   uint64_t shard_budget_bytes() const { return shard_budget_bytes_; }
   size_t entry_count() const;
+  // Publishes every shard's pending metric counts now (scrape handlers and tests).
+  void publish_metrics();
 
  private:
   struct Entry;
@@ -75,12 +82,21 @@ class InProcessCache final : public Cache {
     std::optional<ExpiryIndex::iterator> expiry;  // position in Shard::expiries when the key has a TTL
     uint64_t charged_bytes() const { return key.size() + value.size() + kEntryOverheadBytes; }
   };
+  struct PendingMetrics {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+    uint64_t evicted_for_memory = 0;
+    uint64_t expired = 0;
+    uint32_t operations = 0;
+  };
   struct Shard {
     mutable std::mutex mutex;
     LruList lru;                                                  // GUARDED_BY(mutex); front = most recent
     std::unordered_map<std::string_view, LruList::iterator> index;  // GUARDED_BY(mutex); views Entry::key
     ExpiryIndex expiries;                                         // GUARDED_BY(mutex)
     uint64_t bytes = 0;                                           // GUARDED_BY(mutex)
+    uint64_t published_bytes = 0;                                 // GUARDED_BY(mutex); in the gauge
+    PendingMetrics pending;                                       // GUARDED_BY(mutex)
   };
   enum class RemovalReason { kErased, kExpired, kEvicted };
   struct Metrics;
@@ -96,6 +112,8 @@ class InProcessCache final : public Cache {
   Status store(Shard& shard, std::string_view key, std::string_view value, std::optional<TimePoint> expires_at,
                TimePoint now);
   void set_expiry(Shard& shard, LruList::iterator it, std::optional<TimePoint> expires_at);
+  void count_operation(Shard& shard);
+  void publish_locked(Shard& shard);
 
   const Clock& clock_;
   uint64_t shard_budget_bytes_;

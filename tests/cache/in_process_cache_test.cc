@@ -121,10 +121,34 @@ TEST(InProcessCacheTest, ExportsHitMissEvictionAndByteMetrics) {
   (void)cache.get("a");
   (void)cache.get("b");
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(cache.set("k" + std::to_string(i), std::string(300, 'x')).is_ok());
+  cache.publish_metrics();
   EXPECT_EQ(metric_value(registry, "vontres_cache_hits_total"), 1);
   EXPECT_EQ(metric_value(registry, "vontres_cache_misses_total"), 1);
   EXPECT_GE(metric_value(registry, "vontres_cache_evictions_total", "memory"), 3);
   EXPECT_EQ(metric_value(registry, "vontres_cache_bytes"), static_cast<double>(cache.bytes_used()));
+}
+
+TEST(InProcessCacheTest, MetricsArePublishedInBatchesWithoutBeingAsked) {
+  ManualClock clock;
+  prometheus::Registry registry;
+  InProcessCache cache(small_config(1 << 20, 1), clock, &registry);
+  ASSERT_TRUE(cache.set("a", "1").is_ok());
+  for (uint32_t i = 0; i < InProcessCache::kMetricsBatch; ++i) (void)cache.get("a");
+  EXPECT_GE(metric_value(registry, "vontres_cache_hits_total"), InProcessCache::kMetricsBatch - 1);
+}
+
+TEST(InProcessCacheTest, DestroyedCacheGivesBackItsBytesInASharedGauge) {
+  ManualClock clock;
+  prometheus::Registry registry;
+  InProcessCache keeper(small_config(1 << 20, 2), clock, &registry);
+  ASSERT_TRUE(keeper.set("kept", "v").is_ok());
+  {
+    InProcessCache temporary(small_config(1 << 20, 2), clock, &registry);
+    ASSERT_TRUE(temporary.set("gone", "v").is_ok());
+    temporary.publish_metrics();
+  }
+  keeper.publish_metrics();
+  EXPECT_EQ(metric_value(registry, "vontres_cache_bytes"), static_cast<double>(keeper.bytes_used()));
 }
 
 TEST(InProcessCacheTest, CallbackMayUnsubscribeItself) {
