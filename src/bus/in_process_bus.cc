@@ -181,6 +181,7 @@ class InProcessConsumer final : public Consumer {
   Result<std::vector<Delivery>> poll(size_t max_events, std::chrono::milliseconds timeout) override {
     std::vector<Delivery> out;
     if (max_events == 0) return out;
+    out.reserve(std::min<size_t>(max_events, 64));  // Deliveries are large; avoid regrowing in the common case
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       // Clear before scanning: a publish that lands after the scan sets it again, so no wake-up is lost.
@@ -419,7 +420,6 @@ Result<std::string> InProcessEventBus::publish(Event event, std::chrono::millise
                                           : partition_for_key(event.key);
 
   detail::Topic& topic = topic_for(event.topic);
-  std::vector<std::shared_ptr<detail::MemberSignal>> wake;
   uint64_t evicted_so_far = 0;
   bool evicted = false;
   {
@@ -445,12 +445,13 @@ Result<std::string> InProcessEventBus::publish(Event event, std::chrono::millise
     part.log.push_back(detail::StoredEvent{std::move(event), topic.next_sequence++});
     ++topic.retained;
     topic.update_gauge();
+    // Signalled under the topic lock (lock order: Topic::mu, then MemberSignal::mu; a consumer never
+    // holds its signal's mutex while taking a topic's) so the hot path copies no shared_ptr.
     for (const auto& [name, group] : topic.groups) {
-      if (const detail::Member* owner = group.owner(partition)) wake.push_back(owner->signal);
+      if (const detail::Member* owner = group.owner(partition)) owner->signal->notify();
     }
   }
   if (topic.published != nullptr) topic.published->Increment();
-  for (auto& signal : wake) signal->notify();
   // Log the first eviction and then every 10000th, so a topic nobody reads cannot flood the log.
   if (evicted && (evicted_so_far == 1 || evicted_so_far % 10'000 == 0)) {
     bus_log().warn("bus topic has no consumer group and is full; evicted its oldest event",
