@@ -21,8 +21,9 @@ namespace vontres::bus {
 
 namespace detail {
 
-// Wakes a member blocked in poll(). Shared between the consumer and the topics' member lists so a
-// publisher can signal a member without holding any topic lock while doing so.
+// Wakes a member blocked in poll(). Shared between the consumer and the topics' member lists, since
+// either may go first (a consumer leaving, a topic signalling a member that is leaving).
+// Lock order: Topic::mu, then MemberSignal::mu; nobody takes a topic lock while holding `mu`.
 struct MemberSignal {
   std::mutex mu;
   std::condition_variable cv;
