@@ -1,0 +1,53 @@
+#include "users/users_service.h"
+
+#include "users/detail/authenticator.h"
+#include "users/detail/core.h"
+#include "users/detail/handlers.h"
+#include "users/repository.h"
+
+namespace vontres::users {
+
+Result<std::unique_ptr<UsersService>> UsersService::create(const AuthConfig& config, const std::string& data_dir,
+                                                           store::Store& store, cache::Cache& cache,
+                                                           const Clock& clock, IdGenerator& ids) {
+  const std::string secret_path =
+      config.jwt_secret_file.empty() ? data_dir + "/jwt-secret" : config.jwt_secret_file;
+  VONTRES_ASSIGN_OR_RETURN(auto jwt, JwtCodec::create(config, secret_path, clock));
+  VONTRES_RETURN_IF_ERROR(store.migrate(migrations()));
+  auto core = std::make_unique<detail::UsersCore>(config, store, cache, clock, ids, std::move(jwt));
+  VONTRES_RETURN_IF_ERROR(core->warm_revocations());
+  return std::make_unique<UsersService>(ConstructionKey{}, std::move(core));
+}
+
+std::vector<store::Migration> UsersService::migrations() { return repo::migrations(); }
+
+UsersService::UsersService(ConstructionKey, std::unique_ptr<detail::UsersCore> core)
+    : core_(std::move(core)), authenticator_(std::make_unique<detail::TokenAuthenticator>(*core_)) {}
+
+UsersService::~UsersService() = default;
+
+void UsersService::register_routes(api::Router& router) {
+  detail::register_auth_routes(router, schemas_, *core_);
+  detail::register_admin_routes(router, schemas_, *core_);
+  const api::Router* routes = &router;
+  const RouteSchemas* schemas = &schemas_;
+  detail::add_route(router, schemas_, api::Method::kGet, "/api/v1/openapi.json",
+                    {.public_route = true, .permission = "", .summary = "This OpenAPI 3 document", .tag = "meta"},
+                    {.request_body = nullptr, .response = {{"type", "object"}}, .success_status = 200,
+                     .error_codes = {}, .paginated = false},
+                    [routes, schemas](api::Request&) {
+                      // Built per request from the live table so routes added after ours appear too.
+                      return api::Response::json(200, openapi_document(*routes, *schemas));
+                    });
+}
+
+api::Authenticator& UsersService::authenticator() { return *authenticator_; }
+
+detail::UsersCore& UsersService::core() { return *core_; }
+
+Status create_admin(UsersService& service, const std::string& org_name, const std::string& email,
+                    const std::string& password) {
+  return service.core().create_admin(org_name, email, password);
+}
+
+}  // namespace vontres::users
