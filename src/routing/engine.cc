@@ -5,6 +5,7 @@
 #include <cassert>
 #include <deque>
 #include <functional>
+#include <map>
 #include <queue>
 #include <random>
 #include <set>
@@ -254,12 +255,6 @@ struct Timer {
 
 enum class Verdict { kEligible, kMissingSkill, kProficiencyTooLow, kPenaltyAboveLimit, kExcluded };
 
-struct Work {
-  enum class Kind { kCall, kAgent, kQueueEmpty } kind = Kind::kCall;
-  uint64_t id = 0;  // call seq or agent index
-  const char* trigger = "";
-  QueueRt* queue = nullptr;  // kQueueEmpty
-};
 
 int64_t to_ns(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -293,7 +288,12 @@ class Engine::Impl {
   std::unordered_map<uint64_t, Reservation> reservations_;
   std::unordered_map<OrgId, RoutingRules> rules_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
-  std::deque<Work> work_;
+  // Pending matching work. Agents go first (an agent takes the best call it is eligible for, which
+  // is FIFO by construction); calls then go best-placed first, so simultaneous changes can never
+  // let a later call overtake an earlier one.
+  std::deque<std::pair<uint32_t, const char*>> agent_work_;
+  std::map<std::tuple<int, int64_t, uint64_t>, const char*> call_work_;
+  std::deque<QueueRt*> queue_work_;
   std::unordered_map<CallId, std::vector<RoutingDecision>> finished_;
   std::deque<CallId> finished_order_;
   EngineCounters counters_;
@@ -479,7 +479,7 @@ class Engine::Impl {
         m.in_ready = true;
       }
     }
-    if (ready && !a.was_ready) work_.push_back({Work::Kind::kAgent, a.index, trigger, nullptr});
+    if (ready && !a.was_ready) agent_work_.emplace_back(a.index, trigger);
     a.was_ready = ready;
 
     const AgentState state = derived_state(a);
@@ -490,7 +490,7 @@ class Engine::Impl {
         m.queue->state_counts[static_cast<size_t>(from)]--;
         m.queue->state_counts[static_cast<size_t>(state)]++;
         if (m.queue->cfg.leave_when_empty && m.queue->staffed() == 0 && !m.queue->waiting.empty()) {
-          work_.push_back({Work::Kind::kQueueEmpty, 0, "queue_empty", m.queue});
+          queue_work_.push_back(m.queue);
         }
       }
       a.reported = state;
@@ -523,7 +523,7 @@ class Engine::Impl {
       m.queue->members.erase(a.index);
       m.queue->state_counts[static_cast<size_t>(a.reported)]--;
       if (m.queue->cfg.leave_when_empty && m.queue->staffed() == 0 && !m.queue->waiting.empty()) {
-        work_.push_back({Work::Kind::kQueueEmpty, 0, "queue_empty", m.queue});
+        queue_work_.push_back(m.queue);
       }
     }
     a.memberships.clear();
@@ -930,7 +930,7 @@ class Engine::Impl {
     const TimePoint until = now_ + c.queue->cfg.reoffer_delay;
     std::erase_if(c.excluded, [&](const Exclusion& e) { return e.agent == a.index || e.until <= now_; });
     c.excluded.push_back({a.index, until});
-    schedule(until, TimerKind::kExclusion, c.seq, 0);
+    schedule(until, TimerKind::kExclusion, c.seq, a.index);
   }
 
   // The last pending offer of a call ended without an answer: back to its place in the queue.
@@ -938,12 +938,12 @@ class Engine::Impl {
     c.queue->offering--;
     counters_.offering--;
     insert_waiting(c);
+    // Queued before apply_max_wait, which may end the call; dispatch skips calls that are gone.
+    push_call(c, trigger);
     if (c.max_wait_pending) {
       c.max_wait_pending = false;
       apply_max_wait(c);
-      return;
     }
-    work_.push_back({Work::Kind::kCall, c.seq, trigger, nullptr});
   }
 
   void rescind_all(CallRt& c, const std::string& reason, bool return_to_queue) {
@@ -1027,7 +1027,7 @@ class Engine::Impl {
     e.from_queue = from.cfg.id;
     e.reason = reason;
     emit(std::move(e));
-    work_.push_back({Work::Kind::kCall, c.seq, "overflow", nullptr});
+    push_call(c, "overflow");
   }
 
   void make_callback(CallRt& c) {
@@ -1114,7 +1114,7 @@ class Engine::Impl {
       return;
     }
     schedule_escalation(c);
-    if (c.state == CallState::kWaiting) work_.push_back({Work::Kind::kCall, c.seq, "escalation", nullptr});
+    if (c.state == CallState::kWaiting) push_call(c, "escalation");
   }
 
   void evacuate(QueueRt& q) {
@@ -1134,23 +1134,27 @@ class Engine::Impl {
     }
   }
 
+  void push_call(const CallRt& c, const char* trigger) {
+    call_work_.emplace(std::make_tuple(-c.priority, to_ns(c.arrived_at), c.seq), trigger);
+  }
+
   void dispatch() {
-    while (!work_.empty()) {
-      Work w = work_.front();
-      work_.pop_front();
-      switch (w.kind) {
-        case Work::Kind::kCall: {
-          auto it = calls_by_seq_.find(w.id);
-          if (it != calls_by_seq_.end() && it->second->state == CallState::kWaiting) route_call(*it->second, w.trigger);
-          break;
-        }
-        case Work::Kind::kAgent: {
-          if (w.id < agents_.size() && agents_[w.id] && is_ready(*agents_[w.id])) assign_agent(*agents_[w.id], w.trigger);
-          break;
-        }
-        case Work::Kind::kQueueEmpty:
-          evacuate(*w.queue);
-          break;
+    for (;;) {
+      if (!queue_work_.empty()) {
+        QueueRt* q = queue_work_.front();
+        queue_work_.pop_front();
+        evacuate(*q);
+      } else if (!agent_work_.empty()) {
+        const auto [index, trigger] = agent_work_.front();
+        agent_work_.pop_front();
+        if (index < agents_.size() && agents_[index] && is_ready(*agents_[index])) assign_agent(*agents_[index], trigger);
+      } else if (!call_work_.empty()) {
+        const auto [key, trigger] = *call_work_.begin();
+        call_work_.erase(call_work_.begin());
+        auto it = calls_by_seq_.find(std::get<2>(key));
+        if (it != calls_by_seq_.end() && it->second->state == CallState::kWaiting) route_call(*it->second, trigger);
+      } else {
+        return;
       }
     }
   }
@@ -1188,9 +1192,10 @@ class Engine::Impl {
         break;
       }
       case TimerKind::kExclusion: {
-        auto it = calls_by_seq_.find(t.target);
-        if (it != calls_by_seq_.end() && it->second->state == CallState::kWaiting) {
-          work_.push_back({Work::Kind::kCall, t.target, "reoffer_delay_over", nullptr});
+        // Only this agent's eligibility changed, so the agent picks: it may owe an older call
+        // whose exclusion ends at the same instant (FIFO), not necessarily this one.
+        if (t.gen < agents_.size() && agents_[t.gen] && is_ready(*agents_[t.gen])) {
+          agent_work_.emplace_back(static_cast<uint32_t>(t.gen), "reoffer_delay_over");
         }
         break;
       }
@@ -1203,14 +1208,23 @@ class Engine::Impl {
     refresh_agent(a, "wrap_up_done");
   }
 
+  // Each timer runs at its own due time, not at the (later) time of the command that found it
+  // due: otherwise an exclusion that ended in between would already look expired to the timers
+  // before it, and their decisions would differ from a tick() at every instant.
   void run_due() {
-    now_ = clock_.now();
-    while (!timers_.empty() && timers_.top().at <= now_) {
-      const Timer t = timers_.top();
-      timers_.pop();
-      fire(t);
+    const TimePoint target = clock_.now();
+    while (!timers_.empty() && timers_.top().at <= target) {
+      // Everything due at one instant happens together, then matching sees the result.
+      const TimePoint at = timers_.top().at;
+      now_ = std::max(now_, at);
+      while (!timers_.empty() && timers_.top().at == at) {
+        const Timer t = timers_.top();
+        timers_.pop();
+        fire(t);
+      }
       dispatch();
     }
+    now_ = target;
     dispatch();
   }
 
@@ -1342,9 +1356,9 @@ Status Engine::upsert_queue(const QueueConfig& config) {
   for (const auto& k : q->waiting) waiting.push_back(k.call);
   for (CallRt* c : waiting) {
     s.modify_call(*c, [] {});
-    s.work_.push_back({Work::Kind::kCall, c->seq, "queue_updated", nullptr});
+    s.push_call(*c, "queue_updated");
   }
-  if (config.leave_when_empty) s.work_.push_back({Work::Kind::kQueueEmpty, 0, "queue_empty", q});
+  if (config.leave_when_empty) s.queue_work_.push_back(q);
   s.dispatch();
   return Status::ok();
 }
@@ -1404,7 +1418,7 @@ Status Engine::upsert_agent(const AgentConfig& config) {
     s.add_membership(*a, *q, penalty, old == old_positions.end() ? std::nullopt : std::optional<int64_t>(old->second));
   }
   s.refresh_agent(*a);
-  if (s.is_ready(*a)) s.work_.push_back({Work::Kind::kAgent, a->index, "agent_updated", nullptr});
+  if (s.is_ready(*a)) s.agent_work_.emplace_back(a->index, "agent_updated");
   s.dispatch();
   return Status::ok();
 }
@@ -1608,7 +1622,7 @@ Result<CallPlacement> Engine::enqueue_call(const CallRequest& request) {
   s.enter_queue(c, *q);
   s.insert_waiting(c);
   s.emit(s.call_event(RoutingEventType::kCallQueued, c));
-  s.work_.push_back({Work::Kind::kCall, c.seq, "call_queued", nullptr});
+  s.push_call(c, "call_queued");
   s.dispatch();
 
   CallPlacement placement;
