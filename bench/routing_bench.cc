@@ -273,11 +273,14 @@ void BM_AgentReadyTakesWaitingCall(benchmark::State& state) {
   state.counters["waiting"] = static_cast<double>(engine.counters().waiting);
 }
 
+// range(0): explain records kept per call (16 is the default, 0 turns them off).
 void BM_MemoryPerWaitingCall(benchmark::State& state) {
   for (auto _ : state) {
     ManualClock clock;
     NullSink sink;
-    Engine engine(clock, sink);
+    EngineOptions options;
+    options.decisions_per_call = static_cast<size_t>(state.range(0));
+    Engine engine(clock, sink, options);
     const OrgId org("bench");
     centre().load(engine, org, /*login=*/false);  // nobody answers: every call waits
     std::vector<CallRequest> calls;
@@ -296,7 +299,7 @@ BENCHMARK(BM_RouteArrivingCall)->Unit(benchmark::kMicrosecond)->Iterations(200'0
 BENCHMARK(BM_RouteArrivingCall_NoExplain)->Unit(benchmark::kMicrosecond)->Iterations(200'000);
 BENCHMARK(BM_RouteArrivingCall_LinearScan)->Unit(benchmark::kMicrosecond)->Iterations(200'000);
 BENCHMARK(BM_AgentReadyTakesWaitingCall)->Unit(benchmark::kMicrosecond)->Iterations(100'000);
-BENCHMARK(BM_MemoryPerWaitingCall)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_MemoryPerWaitingCall)->Arg(16)->Arg(0)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 }  // namespace vontres::routing
