@@ -121,6 +121,7 @@ class [[nodiscard]] Result {
     if (!vontres_status_.is_ok()) return vontres_status_; \
   } while (0)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration and `tmp` an identifier.
 #define VONTRES_CONCAT_INNER(a, b) a##b
 #define VONTRES_CONCAT(a, b) VONTRES_CONCAT_INNER(a, b)
 #define VONTRES_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -131,3 +132,4 @@ class [[nodiscard]] Result {
 // `VONTRES_ASSIGN_OR_RETURN(auto x, make_x());` assigns the value or returns the error.
 #define VONTRES_ASSIGN_OR_RETURN(lhs, expr) \
   VONTRES_ASSIGN_OR_RETURN_IMPL(VONTRES_CONCAT(vontres_result_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)
