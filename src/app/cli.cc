@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -101,6 +102,8 @@ std::optional<std::string> read_password(bool from_stdin) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  // The store holds password hashes and tokens' hashes: nothing Vontres creates is world-readable.
+  ::umask(027);
   CLI::App cli{"Vontres: a self-hosted AI call center", "vontres"};
   cli.require_subcommand(1);
   cli.set_version_flag("--version", VONTRES_VERSION);
