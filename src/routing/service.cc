@@ -1,0 +1,537 @@
+#include "routing/service.h"
+
+#include <utility>
+
+namespace vontres::routing {
+
+using nlohmann::json;
+
+namespace {
+
+json skills_json(const std::vector<SkillRequirement>& reqs) {
+  json out = json::array();
+  for (const auto& r : reqs) out.push_back({{"skill", r.skill}, {"min_proficiency", r.min_proficiency}});
+  return out;
+}
+
+std::vector<SkillRequirement> skills_from(const json& j) {
+  std::vector<SkillRequirement> out;
+  for (const auto& r : j) out.push_back({r.at("skill").get<std::string>(), r.value("min_proficiency", 1)});
+  return out;
+}
+
+Millis ms(const json& j, const char* key, Millis fallback) {
+  return j.contains(key) ? Millis(j.at(key).get<int64_t>()) : fallback;
+}
+
+// The organisation of the authenticated caller; every lookup is scoped to it.
+const std::string& org_of(const api::Request& req) { return req.principal->org_id; }
+
+api::Response not_found_response(std::string_view what, std::string_view code) {
+  return api::Response::error(not_found(std::string(what) + " not found", std::string(code)));
+}
+
+}  // namespace
+
+nlohmann::json to_json(const RoutingEvent& e) {
+  json j = {{"type", routing_event_name(e.type)},
+            {"at", format_rfc3339(e.at)},
+            {"org_id", e.org.str()}};
+  if (!e.call.empty()) j["call_id"] = e.call.str();
+  if (!e.agent.empty()) j["agent_id"] = e.agent.str();
+  if (!e.queue.empty()) j["queue_id"] = e.queue.str();
+  if (!e.from_queue.empty()) j["from_queue_id"] = e.from_queue.str();
+  if (!e.reason.empty()) j["reason"] = e.reason;
+  if (e.type == RoutingEventType::kAgentStateChanged) {
+    j["from_state"] = agent_state_name(e.from_state);
+    j["to_state"] = agent_state_name(e.to_state);
+  } else {
+    j["priority"] = e.priority;
+    j["waited_ms"] = e.waited.count();
+    j["callback"] = e.callback;
+  }
+  if (e.type == RoutingEventType::kOffered) j["timeout_ms"] = e.timeout.count();
+  return j;
+}
+
+nlohmann::json to_json(const QueueConfig& q) {
+  json steps = json::array();
+  for (const auto& s : q.escalation) {
+    json step = {{"after_ms", s.after.count()},
+                 {"repeat_every_ms", s.repeat_every.count()},
+                 {"priority_boost", s.priority_boost},
+                 {"lower_proficiency_by", s.lower_proficiency_by},
+                 {"drop_skills", s.drop_skills},
+                 {"drop_all_skills", s.drop_all_skills}};
+    if (s.max_penalty) step["max_penalty"] = *s.max_penalty;
+    if (s.move_to_queue) step["move_to_queue"] = s.move_to_queue->str();
+    steps.push_back(std::move(step));
+  }
+  json j = {{"id", q.id.str()},
+            {"name", q.name},
+            {"priority", q.priority},
+            {"strategy", strategy_name(q.strategy)},
+            {"service_level_threshold_ms", q.service_level_threshold.count()},
+            {"service_level_target", q.service_level_target},
+            {"max_wait_ms", q.max_wait.count()},
+            {"max_wait_action", max_wait_action_name(q.max_wait_action)},
+            {"max_length", q.max_length},
+            {"wrap_up_ms", q.wrap_up.count()},
+            {"offer_timeout_ms", q.offer_timeout.count()},
+            {"reoffer_delay_ms", q.reoffer_delay.count()},
+            {"max_missed_offers", q.max_missed_offers},
+            {"join_empty", q.join_empty},
+            {"leave_when_empty", q.leave_when_empty},
+            {"required_skills", skills_json(q.required_skills)},
+            {"initial_max_penalty", q.initial_max_penalty},
+            {"escalation", steps},
+            {"default_handle_time_ms", q.default_handle_time.count()}};
+  if (q.overflow_queue) j["overflow_queue"] = q.overflow_queue->str();
+  return j;
+}
+
+Result<QueueConfig> queue_from_json(const nlohmann::json& j) {
+  // nlohmann throws on type mismatches; this is the library boundary, so translate at once.
+  try {
+    if (!j.is_object()) return invalid_argument("queue must be a JSON object", "invalid_queue");
+    QueueConfig q;
+    q.id = QueueId(j.value("id", std::string()));
+    q.name = j.value("name", std::string());
+    q.priority = j.value("priority", 0);
+    if (j.contains("strategy")) {
+      auto s = parse_strategy(j.at("strategy").get<std::string>());
+      if (!s) return invalid_argument("strategy: unknown value", "invalid_queue");
+      q.strategy = *s;
+    }
+    q.service_level_threshold = ms(j, "service_level_threshold_ms", q.service_level_threshold);
+    q.service_level_target = j.value("service_level_target", q.service_level_target);
+    q.max_wait = ms(j, "max_wait_ms", q.max_wait);
+    if (j.contains("max_wait_action")) {
+      auto a = parse_max_wait_action(j.at("max_wait_action").get<std::string>());
+      if (!a) return invalid_argument("max_wait_action: unknown value", "invalid_queue");
+      q.max_wait_action = *a;
+    }
+    if (j.contains("overflow_queue")) q.overflow_queue = QueueId(j.at("overflow_queue").get<std::string>());
+    q.max_length = j.value("max_length", size_t{0});
+    q.wrap_up = ms(j, "wrap_up_ms", q.wrap_up);
+    q.offer_timeout = ms(j, "offer_timeout_ms", q.offer_timeout);
+    q.reoffer_delay = ms(j, "reoffer_delay_ms", q.reoffer_delay);
+    q.max_missed_offers = j.value("max_missed_offers", q.max_missed_offers);
+    q.join_empty = j.value("join_empty", q.join_empty);
+    q.leave_when_empty = j.value("leave_when_empty", q.leave_when_empty);
+    if (j.contains("required_skills")) q.required_skills = skills_from(j.at("required_skills"));
+    q.initial_max_penalty = j.value("initial_max_penalty", q.initial_max_penalty);
+    q.default_handle_time = ms(j, "default_handle_time_ms", q.default_handle_time);
+    if (j.contains("escalation")) {
+      for (const auto& s : j.at("escalation")) {
+        EscalationStep step;
+        step.after = ms(s, "after_ms", Millis{0});
+        step.repeat_every = ms(s, "repeat_every_ms", Millis{0});
+        step.priority_boost = s.value("priority_boost", 0);
+        step.lower_proficiency_by = s.value("lower_proficiency_by", 0);
+        if (s.contains("drop_skills")) step.drop_skills = s.at("drop_skills").get<std::vector<std::string>>();
+        step.drop_all_skills = s.value("drop_all_skills", false);
+        if (s.contains("max_penalty")) step.max_penalty = s.at("max_penalty").get<int>();
+        if (s.contains("move_to_queue")) step.move_to_queue = QueueId(s.at("move_to_queue").get<std::string>());
+        q.escalation.push_back(std::move(step));
+      }
+    }
+    return q;
+  } catch (const json::exception& e) {
+    return invalid_argument(std::string("queue: ") + e.what(), "invalid_queue");
+  }
+}
+
+Result<AgentConfig> agent_profile_from_json(const nlohmann::json& j) {
+  try {
+    if (!j.is_object()) return invalid_argument("profile must be a JSON object", "invalid_agent");
+    AgentConfig a;
+    a.name = j.value("name", std::string());
+    a.team = j.value("team", std::string());
+    a.capacity = j.value("capacity", 1);
+    if (j.contains("skills")) a.skills = j.at("skills").get<std::map<std::string, int>>();
+    if (j.contains("queues")) {
+      for (const auto& m : j.at("queues")) {
+        a.queues.push_back({QueueId(m.at("queue").get<std::string>()), m.value("penalty", 0)});
+      }
+    }
+    return a;
+  } catch (const json::exception& e) {
+    return invalid_argument(std::string("profile: ") + e.what(), "invalid_agent");
+  }
+}
+
+nlohmann::json to_json(const AgentView& a) {
+  json queues = json::array();
+  for (const auto& m : a.queues) queues.push_back({{"queue", m.queue.str()}, {"penalty", m.penalty}});
+  json offered = json::array();
+  for (const auto& c : a.offered_calls) offered.push_back(c.str());
+  return {{"id", a.id.str()},
+          {"name", a.name},
+          {"team", a.team},
+          {"state", agent_state_name(a.state)},
+          {"break_reason", a.break_reason},
+          {"state_since", format_rfc3339(a.state_since)},
+          {"skills", a.skills},
+          {"queues", queues},
+          {"capacity", a.capacity},
+          {"active_calls", a.active_calls},
+          {"offered_calls", offered},
+          {"calls_today", a.calls_today},
+          {"consecutive_misses", a.consecutive_misses}};
+}
+
+nlohmann::json to_json(const QueueView& v) {
+  json calls = json::array();
+  for (const auto& c : v.calls) {
+    json call = {{"id", c.id.str()},
+                 {"state", call_state_name(c.state)},
+                 {"priority", c.priority},
+                 {"callback", c.callback},
+                 {"position", c.position},
+                 {"arrived_at", format_rfc3339(c.arrived_at)},
+                 {"required_skills", skills_json(c.required_skills)}};
+    if (c.estimated_wait) call["estimated_wait_ms"] = c.estimated_wait->count();
+    calls.push_back(std::move(call));
+  }
+  json j = {{"queue", to_json(v.config)},
+            {"waiting", v.waiting},
+            {"callbacks_waiting", v.callbacks_waiting},
+            {"offering", v.offering},
+            {"longest_wait_ms", v.longest_wait.count()},
+            {"agents_by_state", v.agents_by_state},
+            {"staffed", v.staffed},
+            {"ready", v.ready},
+            {"average_handle_time_ms", v.average_handle_time.count()},
+            {"stats",
+             {{"arrived", v.stats.arrived},
+              {"answered", v.stats.answered},
+              {"answered_within_threshold", v.stats.answered_within_threshold},
+              {"abandoned", v.stats.abandoned},
+              {"overflowed_out", v.stats.overflowed_out},
+              {"callbacks", v.stats.callbacks},
+              {"voicemails", v.stats.voicemails},
+              {"exited", v.stats.exited},
+              {"rejected", v.stats.rejected},
+              {"service_level", v.stats.service_level()},
+              {"average_speed_of_answer_ms", v.stats.average_speed_of_answer().count()}}},
+            {"calls", calls}};
+  if (v.estimated_wait_new_call) j["estimated_wait_new_call_ms"] = v.estimated_wait_new_call->count();
+  return j;
+}
+
+nlohmann::json to_json(const RoutingDecision& d) {
+  json candidates = json::array();
+  for (const auto& c : d.candidates) {
+    candidates.push_back({{"agent_id", c.agent.str()},
+                          {"agent_name", c.agent_name},
+                          {"penalty", c.penalty},
+                          {"score", c.score},
+                          {"idle_ms", c.idle.count()},
+                          {"calls_today", c.calls_today},
+                          {"verdict", c.verdict}});
+  }
+  json offered = json::array();
+  for (const auto& a : d.offered_to) offered.push_back(a.str());
+  return {{"at", format_rfc3339(d.at)},
+          {"queue_id", d.queue.str()},
+          {"trigger", d.trigger},
+          {"strategy", d.strategy},
+          {"offered", d.offered},
+          {"offered_to", offered},
+          {"call_priority", d.call_priority},
+          {"required_skills", skills_json(d.required_skills)},
+          {"max_penalty", d.max_penalty},
+          {"members", d.members},
+          {"ready", d.ready},
+          {"eligible", d.eligible},
+          {"candidates", candidates},
+          {"summary", d.summary}};
+}
+
+RoutingService::RoutingService(const Clock& clock, bus::EventBus& bus, store::Store& store,
+                               RoutingServiceOptions options)
+    : clock_(clock),
+      bus_(bus),
+      store_(store),
+      options_(std::move(options)),
+      ids_(clock),
+      engine_(clock, sink_, options_.engine) {}
+
+std::vector<store::Migration> RoutingService::migrations() {
+  return {{"routing", 1, "queues, skills and agent routing profiles",
+           "CREATE TABLE routing_queues (org_id TEXT NOT NULL, id TEXT NOT NULL, config TEXT NOT NULL, "
+           "updated_at_ms BIGINT NOT NULL, PRIMARY KEY (org_id, id));"
+           "CREATE TABLE routing_skills (org_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL, "
+           "PRIMARY KEY (org_id, name));"
+           "CREATE TABLE routing_agents (org_id TEXT NOT NULL, id TEXT NOT NULL, profile TEXT NOT NULL, "
+           "updated_at_ms BIGINT NOT NULL, PRIMARY KEY (org_id, id))"}};
+}
+
+Status RoutingService::start() {
+  VONTRES_RETURN_IF_ERROR(store_.migrate(migrations()));
+  VONTRES_ASSIGN_OR_RETURN(store::Rows queues, store_.query("SELECT org_id, config FROM routing_queues"));
+  VONTRES_ASSIGN_OR_RETURN(store::Rows agents, store_.query("SELECT org_id, id, profile FROM routing_agents"));
+  std::unique_lock lock(mu_);
+  // Overflow targets must exist first: retry the queues that failed until no progress.
+  std::vector<QueueConfig> pending;
+  for (const auto& row : queues.rows) {
+    auto parsed = queue_from_json(json::parse(row.get_string(1), nullptr, false));
+    if (!parsed.is_ok()) return parsed.status().with_context("stored queue");
+    parsed->org = OrgId(row.get_string(0));
+    pending.push_back(std::move(parsed).value());
+  }
+  while (!pending.empty()) {
+    std::vector<QueueConfig> failed;
+    for (const auto& q : pending) {
+      if (!engine_.upsert_queue(q).is_ok()) failed.push_back(q);
+    }
+    if (failed.size() == pending.size()) {
+      return engine_.upsert_queue(failed.front()).with_context("stored queue " + failed.front().id.str());
+    }
+    pending = std::move(failed);
+  }
+  for (const auto& row : agents.rows) {
+    auto parsed = agent_profile_from_json(json::parse(row.get_string(2), nullptr, false));
+    if (!parsed.is_ok()) return parsed.status().with_context("stored agent profile");
+    parsed->org = OrgId(row.get_string(0));
+    parsed->id = AgentId(row.get_string(1));
+    VONTRES_RETURN_IF_ERROR(engine_.upsert_agent(*parsed));
+  }
+  flush(lock);
+  return Status::ok();
+}
+
+void RoutingService::flush(std::unique_lock<std::mutex>& lock) {
+  std::vector<RoutingEvent> events = std::move(sink_.events);
+  sink_.events.clear();
+  std::lock_guard publish(publish_mu_);
+  lock.unlock();
+  for (const auto& e : events) {
+    bus::Event out;
+    out.topic = options_.topic;
+    out.key = e.call.empty() ? e.agent.str() : e.call.str();
+    out.type = std::string(routing_event_name(e.type));
+    out.payload = to_json(e).dump();
+    out.headers["org_id"] = e.org.str();
+    // A full bus must not stall routing: the event is lost for analytics only, and the failure
+    // is visible in the bus metrics. Routing state itself lives in the engine.
+    (void)bus_.publish(std::move(out), options_.publish_timeout);
+  }
+}
+
+void RoutingService::tick() {
+  run([](Engine& e) {
+    e.tick();
+    return 0;
+  });
+}
+
+std::optional<TimePoint> RoutingService::next_deadline() {
+  std::lock_guard lock(mu_);
+  return engine_.next_deadline();
+}
+
+Status RoutingService::persist_queue(const QueueConfig& q) {
+  return store_
+      .execute(
+          "INSERT INTO routing_queues (org_id, id, config, updated_at_ms) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (org_id, id) DO UPDATE SET config = excluded.config, updated_at_ms = excluded.updated_at_ms",
+          {q.org.str(), q.id.str(), to_json(q).dump(), clock_.now_unix_ms()})
+      .status();
+}
+
+Status RoutingService::persist_agent(const AgentConfig& a) {
+  json queues = json::array();
+  for (const auto& m : a.queues) queues.push_back({{"queue", m.queue.str()}, {"penalty", m.penalty}});
+  const json profile = {{"name", a.name}, {"team", a.team}, {"capacity", a.capacity}, {"skills", a.skills}, {"queues", queues}};
+  return store_
+      .execute(
+          "INSERT INTO routing_agents (org_id, id, profile, updated_at_ms) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (org_id, id) DO UPDATE SET profile = excluded.profile, updated_at_ms = excluded.updated_at_ms",
+          {a.org.str(), a.id.str(), profile.dump(), clock_.now_unix_ms()})
+      .status();
+}
+
+void RoutingService::register_routes(api::Router& router) {
+  using api::Method;
+  using api::Request;
+  using api::Response;
+  auto opts = [](std::string permission, std::string summary) {
+    api::RouteOptions o;
+    o.permission = std::move(permission);
+    o.summary = std::move(summary);
+    o.tag = "routing";
+    return o;
+  };
+
+  router.add(Method::kGet, "/api/v1/queues", opts("queues.read", "List queues"), [this](Request& req) {
+    std::lock_guard lock(mu_);
+    json out = json::array();
+    for (const auto& q : engine_.queues(OrgId(org_of(req)))) out.push_back(to_json(q));
+    return Response::json(200, {{"queues", out}});
+  });
+
+  // Create (POST, id generated unless given) and replace (PUT) share the validation and the write.
+  auto save_queue = [this](Request& req, std::optional<std::string> id, bool create) -> Response {
+    auto body = req.json_body();
+    if (!body.is_ok()) return Response::error(body.status());
+    auto parsed = queue_from_json(*body);
+    if (!parsed.is_ok()) return Response::error(parsed.status());
+    QueueConfig q = std::move(parsed).value();
+    q.org = OrgId(org_of(req));
+    if (id) q.id = QueueId(*id);
+    if (q.id.empty()) q.id = QueueId(ids_.next());
+    std::unique_lock lock(mu_);
+    auto existing = engine_.queue_view(q.id, 0);
+    if (existing.is_ok() && existing->config.org != q.org) return not_found_response("queue", "queue_not_found");
+    if (create && existing.is_ok()) {
+      return Response::error(already_exists("queue " + q.id.str() + " exists", "queue_exists"));
+    }
+    if (!create && !existing.is_ok()) return not_found_response("queue", "queue_not_found");
+    Status status = engine_.upsert_queue(q);
+    if (status.is_ok()) status = persist_queue(q);
+    flush(lock);
+    if (!status.is_ok()) return Response::error(status);
+    return Response::json(create ? 201 : 200, to_json(q));
+  };
+  router.add(Method::kPost, "/api/v1/queues", opts("queues.write", "Create a queue"),
+             [save_queue](Request& req) { return save_queue(req, std::nullopt, true); });
+  router.add(Method::kPut, "/api/v1/queues/{id}", opts("queues.write", "Replace a queue"),
+             [save_queue](Request& req) { return save_queue(req, req.path_params.at("id"), false); });
+
+  router.add(Method::kGet, "/api/v1/queues/{id}", opts("queues.read", "Get a queue"), [this](Request& req) {
+    std::lock_guard lock(mu_);
+    auto view = engine_.queue_view(QueueId(req.path_params.at("id")), 0);
+    if (!view.is_ok() || view->config.org.str() != org_of(req)) return not_found_response("queue", "queue_not_found");
+    return Response::json(200, to_json(view->config));
+  });
+
+  router.add(Method::kDelete, "/api/v1/queues/{id}", opts("queues.write", "Delete a queue"), [this](Request& req) {
+    const QueueId id(req.path_params.at("id"));
+    std::unique_lock lock(mu_);
+    auto view = engine_.queue_view(id, 0);
+    if (!view.is_ok() || view->config.org.str() != org_of(req)) return not_found_response("queue", "queue_not_found");
+    Status status = engine_.remove_queue(id);
+    if (status.is_ok()) {
+      status = store_.execute("DELETE FROM routing_queues WHERE org_id = $1 AND id = $2", {org_of(req), id.str()}).status();
+    }
+    flush(lock);
+    return status.is_ok() ? Response::no_content() : Response::error(status);
+  });
+
+  router.add(Method::kGet, "/api/v1/queues/{id}/live", opts("calls.monitor", "Live queue view"), [this](Request& req) {
+    size_t limit = 100;
+    if (auto it = req.query.find("limit"); it != req.query.end()) limit = std::strtoul(it->second.c_str(), nullptr, 10);
+    std::lock_guard lock(mu_);
+    auto view = engine_.queue_view(QueueId(req.path_params.at("id")), std::min<size_t>(limit, 1000));
+    if (!view.is_ok() || view->config.org.str() != org_of(req)) return not_found_response("queue", "queue_not_found");
+    return Response::json(200, to_json(*view));
+  });
+
+  router.add(Method::kGet, "/api/v1/skills", opts("queues.read", "List skills"), [this](Request& req) {
+    auto rows = store_.query("SELECT name, description FROM routing_skills WHERE org_id = $1 ORDER BY name", {org_of(req)});
+    if (!rows.is_ok()) return Response::error(rows.status());
+    json out = json::array();
+    for (const auto& r : rows->rows) out.push_back({{"name", r.get_string(0)}, {"description", r.get_string(1)}});
+    return Response::json(200, {{"skills", out}});
+  });
+  router.add(Method::kPut, "/api/v1/skills/{name}", opts("queues.write", "Create or update a skill"), [this](Request& req) {
+    const std::string& name = req.path_params.at("name");
+    if (name.size() > 64) return Response::error(invalid_argument("skill name too long", "invalid_skill"));
+    auto body = req.json_body();
+    const std::string description = body.is_ok() && body->is_object() ? body->value("description", std::string()) : std::string();
+    auto done = store_.execute(
+        "INSERT INTO routing_skills (org_id, name, description) VALUES ($1, $2, $3) "
+        "ON CONFLICT (org_id, name) DO UPDATE SET description = excluded.description",
+        {org_of(req), name, description});
+    if (!done.is_ok()) return Response::error(done.status());
+    return Response::json(200, {{"name", name}, {"description", description}});
+  });
+  router.add(Method::kDelete, "/api/v1/skills/{name}", opts("queues.write", "Delete a skill"), [this](Request& req) {
+    auto done = store_.execute("DELETE FROM routing_skills WHERE org_id = $1 AND name = $2",
+                               {org_of(req), req.path_params.at("name")});
+    if (!done.is_ok()) return Response::error(done.status());
+    if (*done == 0) return not_found_response("skill", "skill_not_found");
+    return Response::no_content();
+  });
+
+  router.add(Method::kPut, "/api/v1/agents/{id}/routing-profile", opts("agents.write", "Set an agent's skills and queues"),
+             [this](Request& req) {
+               auto body = req.json_body();
+               if (!body.is_ok()) return Response::error(body.status());
+               auto parsed = agent_profile_from_json(*body);
+               if (!parsed.is_ok()) return Response::error(parsed.status());
+               AgentConfig a = std::move(parsed).value();
+               a.id = AgentId(req.path_params.at("id"));
+               a.org = OrgId(org_of(req));
+               std::unique_lock lock(mu_);
+               Status status = engine_.upsert_agent(a);
+               if (status.is_ok()) status = persist_agent(a);
+               auto view = engine_.agent(a.id);
+               flush(lock);
+               if (!status.is_ok()) return Response::error(status);
+               return Response::json(200, to_json(*view));
+             });
+
+  router.add(Method::kGet, "/api/v1/agents/{id}/state", opts("agents.read", "An agent's routing state"), [this](Request& req) {
+    std::lock_guard lock(mu_);
+    auto view = engine_.agent(AgentId(req.path_params.at("id")));
+    if (!view.is_ok() || view->org.str() != org_of(req)) return not_found_response("agent", "agent_not_found");
+    return Response::json(200, to_json(*view));
+  });
+
+  // Supervisors (agents.write) change anyone's state; an agent (calls.handle) changes its own.
+  router.add(Method::kPut, "/api/v1/agents/{id}/state", opts("", "Change an agent's state"), [this](Request& req) {
+    const std::string& id = req.path_params.at("id");
+    const api::Principal& who = *req.principal;
+    if (!who.has_permission("agents.write") && !(who.subject == id && who.has_permission("calls.handle"))) {
+      return Response::error(permission_denied("agents.write, or calls.handle for yourself, is required"));
+    }
+    auto body = req.json_body();
+    if (!body.is_ok()) return Response::error(body.status());
+    const std::string state = body->is_object() ? body->value("state", std::string()) : std::string();
+    Presence presence;
+    if (state == "available") {
+      presence = Presence::kAvailable;
+    } else if (state == "break") {
+      presence = Presence::kBreak;
+    } else if (state == "offline") {
+      presence = Presence::kOffline;
+    } else {
+      return Response::error(invalid_argument("state must be available, break or offline", "invalid_state"));
+    }
+    const std::string reason = body->value("reason", std::string());
+    std::unique_lock lock(mu_);
+    auto view = engine_.agent(AgentId(id));
+    if (!view.is_ok() || view->org.str() != org_of(req)) {
+      flush(lock);
+      return not_found_response("agent", "agent_not_found");
+    }
+    Status status = engine_.set_presence(AgentId(id), presence, reason);
+    view = engine_.agent(AgentId(id));
+    flush(lock);
+    if (!status.is_ok()) return Response::error(status);
+    return Response::json(200, to_json(*view));
+  });
+
+  router.add(Method::kGet, "/api/v1/calls/{id}/routing-decisions", opts("calls.monitor", "Why a call was routed as it was"),
+             [this](Request& req) {
+               const CallId id(req.path_params.at("id"));
+               std::lock_guard lock(mu_);
+               auto decisions = engine_.decisions(id);
+               if (!decisions.is_ok()) return not_found_response("call", "call_not_found");
+               json out = json::array();
+               for (const auto& d : *decisions) {
+                 auto queue = engine_.queue_view(d.queue, 0);
+                 // Decisions carry no org; the queue's org scopes them (a removed queue hides them).
+                 if (!queue.is_ok() || queue->config.org.str() != org_of(req)) return not_found_response("call", "call_not_found");
+                 out.push_back(to_json(d));
+               }
+               json body = {{"call_id", id.str()}, {"decisions", out}};
+               if (auto live = engine_.explain_now(id); live.is_ok()) body["now"] = to_json(*live);
+               return Response::json(200, body);
+             });
+}
+
+}  // namespace vontres::routing
