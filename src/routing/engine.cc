@@ -715,7 +715,8 @@ class Engine::Impl {
     QueueRt& q = *c.queue;
     const Strategy strategy = q.cfg.strategy;
     const bool first_wins = strategy == Strategy::kLongestIdle || strategy == Strategy::kFewestCalls;
-    const size_t limit = options_.explained_candidates;
+    // With explain records off, no candidate rows are built at all.
+    const size_t limit = options_.decisions_per_call == 0 ? 0 : options_.explained_candidates;
 
     RoutingDecision d = decision_header(c, trigger);
     struct Eligible {
@@ -832,7 +833,7 @@ class Engine::Impl {
       chosen.push_back(e.agent);
       if (e.candidate != std::string::npos) {
         d.candidates[e.candidate].verdict = "offered";
-      } else {
+      } else if (limit > 0) {
         // The winner was scanned after the explain budget ran out; make room for it.
         if (!d.candidates.empty() && d.candidates.size() >= limit) d.candidates.pop_back();
         d.candidates.push_back(explain_agent(q, *e.agent, c, e.penalty, e.position, "offered"));
