@@ -39,7 +39,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kBatch = 20'000;      // saturated mode
 constexpr int kPacedBatch = 2'000;  // paced mode: one event in flight at a time
-constexpr int kKeys = 64;  // distinct call ids, spread over the partitions
+constexpr int kKeys = 64;           // distinct call ids, spread over the partitions
 
 int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
@@ -73,7 +73,8 @@ struct Latencies {
   }
   double percentile_us(double q) {
     if (samples_ns.empty()) return 0;
-    const size_t index = std::min(samples_ns.size() - 1, static_cast<size_t>(q * static_cast<double>(samples_ns.size())));
+    const size_t index =
+        std::min(samples_ns.size() - 1, static_cast<size_t>(q * static_cast<double>(samples_ns.size())));
     std::nth_element(samples_ns.begin(), samples_ns.begin() + static_cast<std::ptrdiff_t>(index), samples_ns.end());
     return static_cast<double>(samples_ns[index]) / 1'000.0;
   }
@@ -156,7 +157,12 @@ void BM_Baseline_MutexDequeHandoff(benchmark::State& state) {
   for (auto _ : state) elapsed += baseline_batch(latencies, paced);
   report(state, summarize(state, latencies, elapsed, paced), paced);
 }
-BENCHMARK(BM_Baseline_MutexDequeHandoff)->ArgName("paced")->Arg(0)->Arg(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Baseline_MutexDequeHandoff)
+    ->ArgName("paced")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // ---- InProcessEventBus: one producer, state.range(0) members of one consumer group ----
 

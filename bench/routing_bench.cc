@@ -82,7 +82,8 @@ struct Centre {
       q.org = org;
       q.strategy = Strategy::kLongestIdle;
       q.offer_timeout = 3600s;  // the benchmark answers every offer itself
-      for (const auto& [skill, min] : queues[static_cast<size_t>(i)].required) q.required_skills.push_back({skill_name(skill), min});
+      for (const auto& [skill, min] : queues[static_cast<size_t>(i)].required)
+        q.required_skills.push_back({skill_name(skill), min});
       (void)engine.upsert_queue(q);
     }
     for (int i = 0; i < kAgents; ++i) {
@@ -91,7 +92,8 @@ struct Centre {
       a.org = org;
       a.name = a.id.str();
       for (const auto& [skill, level] : agents[static_cast<size_t>(i)].skills) a.skills[skill_name(skill)] = level;
-      for (const auto& [queue, penalty] : agents[static_cast<size_t>(i)].queues) a.queues.push_back({QueueId(queue_name(queue)), penalty});
+      for (const auto& [queue, penalty] : agents[static_cast<size_t>(i)].queues)
+        a.queues.push_back({QueueId(queue_name(queue)), penalty});
       (void)engine.upsert_agent(a);
       if (login) (void)engine.set_presence(a.id, Presence::kAvailable);
     }
@@ -142,7 +144,8 @@ void route_arriving_calls(benchmark::State& state, size_t decisions_per_call) {
     auto placed = engine.enqueue_call(call);
     const auto t1 = std::chrono::steady_clock::now();
     benchmark::DoNotOptimize(placed);
-    if (latencies.size() < latencies.capacity()) latencies.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    if (latencies.size() < latencies.capacity())
+      latencies.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
     state.PauseTiming();
     // Answer what was offered; keep about half the agents on calls by ending the oldest.
     for (const auto& [c, a] : sink.offers) {
@@ -214,7 +217,8 @@ void BM_RouteArrivingCall_LinearScan(benchmark::State& state) {
     }
     const auto t1 = std::chrono::steady_clock::now();
     benchmark::DoNotOptimize(best);
-    if (latencies.size() < latencies.capacity()) latencies.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    if (latencies.size() < latencies.capacity())
+      latencies.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
     if (best >= 0) {
       agents[static_cast<size_t>(best)].ready = false;
       busy.push_back(best);
@@ -260,7 +264,8 @@ void BM_AgentReadyTakesWaitingCall(benchmark::State& state) {
     const auto t0 = std::chrono::steady_clock::now();
     (void)engine.call_ended(done);  // the agent is ready again and takes its next call
     const auto t1 = std::chrono::steady_clock::now();
-    if (latencies.size() < latencies.capacity()) latencies.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+    if (latencies.size() < latencies.capacity())
+      latencies.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
     state.PauseTiming();
     decisions += sink.offers.size();
     answer_all();

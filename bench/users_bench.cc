@@ -59,9 +59,14 @@ void BM_VerifyAccessToken(benchmark::State& state, const std::string& algorithm)
     state.SkipWithError(codec.status().to_string().c_str());
     return;
   }
-  AccessClaims claims{"0190c0de-0000-7000-8000-000000000001", "0190c0de-0000-7000-8000-000000000002",
-                      {"supervisor"}, "0190c0de-0000-7000-8000-000000000003",
-                      "0190c0de-0000-7000-8000-000000000004", 0, 0, 0};
+  AccessClaims claims{"0190c0de-0000-7000-8000-000000000001",
+                      "0190c0de-0000-7000-8000-000000000002",
+                      {"supervisor"},
+                      "0190c0de-0000-7000-8000-000000000003",
+                      "0190c0de-0000-7000-8000-000000000004",
+                      0,
+                      0,
+                      0};
   std::string token = *(*codec)->issue(claims);
   for (auto _ : state) {
     auto verified = (*codec)->verify(token);

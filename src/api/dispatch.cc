@@ -15,8 +15,7 @@ const log::Logger& logger() {
 }
 
 bool is_lower_hex(std::string_view text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 // traceparent = version "-" trace-id "-" parent-id "-" flags, e.g.
@@ -47,8 +46,8 @@ Dispatcher::Dispatcher(const Router& router, Authenticator* authenticator, const
 Dispatcher::Admission Dispatcher::admit(Request& request, bool websocket_upgrade) const {
   Admission admission;
   // The router wants the still-encoded path so that "%2F" stays inside one segment.
-  const std::string_view raw_path = request.target.empty() ? std::string_view(request.path)
-                                                           : split_target(request.target).raw_path;
+  const std::string_view raw_path =
+      request.target.empty() ? std::string_view(request.path) : split_target(request.target).raw_path;
   Router::Match match = router_.match(request.method, raw_path);
   if (match.outcome == Router::MatchOutcome::kNotFound) {
     admission.rejection = Response::error(404, "route_not_found", "no route for this path");
@@ -103,8 +102,7 @@ Dispatcher::Admission Dispatcher::admit(Request& request, bool websocket_upgrade
     }
     request.principal = std::move(principal).value();
     if (!route.options.permission.empty() && !request.principal->has_permission(route.options.permission)) {
-      admission.rejection = Response::error(403, "permission_denied",
-                                            "missing permission " + route.options.permission);
+      admission.rejection = Response::error(403, "permission_denied", "missing permission " + route.options.permission);
       return admission;
     }
   }

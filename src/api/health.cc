@@ -48,8 +48,7 @@ void register_health_routes(Router& router, const ReadinessChecks& checks, prome
   options.tag = "health";
 
   options.summary = "Liveness: 200 while the process serves HTTP";
-  router.add(Method::kGet, "/healthz", options,
-             [](Request&) { return Response::json(200, {{"status", "ok"}}); });
+  router.add(Method::kGet, "/healthz", options, [](Request&) { return Response::json(200, {{"status", "ok"}}); });
 
   options.summary = "Readiness: 200 when every dependency check passes, else 503";
   router.add(Method::kGet, "/readyz", options, [&checks](Request&) {
@@ -66,9 +65,8 @@ void register_health_routes(Router& router, const ReadinessChecks& checks, prome
       results.push_back(std::move(entry));
     }
     if (failures.empty()) return Response::json(200, {{"status", "ready"}, {"checks", results}});
-    return Response::json(503, {{"status", "not_ready"},
-                                {"error", {{"code", "not_ready"}, {"message", failures}}},
-                                {"checks", results}});
+    return Response::json(
+        503, {{"status", "not_ready"}, {"error", {{"code", "not_ready"}, {"message", failures}}}, {"checks", results}});
   });
 
   options.summary = "Prometheus metrics in the text exposition format";

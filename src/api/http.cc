@@ -98,8 +98,8 @@ Result<nlohmann::json> Request::json_body() const {
   if (auto content_type = header("content-type")) {
     std::string_view media = content_type->substr(0, content_type->find(';'));
     while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-    const bool is_json = iequals(media, "application/json") ||
-                         (media.size() > 5 && iequals(media.substr(media.size() - 5), "+json"));
+    const bool is_json =
+        iequals(media, "application/json") || (media.size() > 5 && iequals(media.substr(media.size() - 5), "+json"));
     if (!is_json) {
       return invalid_argument("Content-Type must be application/json", "invalid_content_type");
     }

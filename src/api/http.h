@@ -27,8 +27,8 @@ std::optional<Method> parse_method(std::string_view name);
 // Who is calling, as established by the Authenticator. Permissions are named
 // "<resource>.<action>" (e.g. "queues.write").
 struct Principal {
-  std::string subject;   // user id or API key id
-  std::string org_id;    // every query is scoped to this organisation
+  std::string subject;  // user id or API key id
+  std::string org_id;   // every query is scoped to this organisation
   std::vector<std::string> roles;
   std::set<std::string> permissions;
   std::string auth_type;  // "jwt" or "api_key"
@@ -38,15 +38,15 @@ struct Principal {
 
 struct Request {
   Method method = Method::kGet;
-  std::string target;  // raw request target, e.g. "/api/v1/users/42?limit=10"
-  std::string path;    // decoded path without the query
-  std::map<std::string, std::string> query;        // decoded query parameters (last one wins)
-  std::map<std::string, std::string> path_params;  // from "{name}" segments of the route
+  std::string target;                                        // raw request target, e.g. "/api/v1/users/42?limit=10"
+  std::string path;                                          // decoded path without the query
+  std::map<std::string, std::string> query;                  // decoded query parameters (last one wins)
+  std::map<std::string, std::string> path_params;            // from "{name}" segments of the route
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   std::string remote_address;  // peer IP, without port
   std::string trace_id;
-  std::string route;  // the matched route pattern, e.g. "/api/v1/users/{id}"
+  std::string route;                   // the matched route pattern, e.g. "/api/v1/users/{id}"
   std::optional<Principal> principal;  // set for non-public routes before the handler runs
 
   // First header with this name (case-insensitive), if any.

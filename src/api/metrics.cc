@@ -12,8 +12,8 @@ namespace vontres::api {
 namespace {
 
 const prometheus::Histogram::BucketBoundaries& latency_buckets() {
-  static const prometheus::Histogram::BucketBoundaries buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                               0.1,   0.25,   0.5,   1,    2.5,   5, 10};
+  static const prometheus::Histogram::BucketBoundaries buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                               0.25,  0.5,    1,     2.5,  5,     10};
   return buckets;
 }
 
@@ -43,8 +43,7 @@ void HttpMetrics::observe_request(std::string_view method, std::string_view rout
                                   std::chrono::nanoseconds duration) {
   const std::string method_label(method);
   const std::string route_label(route.empty() ? std::string_view("unmatched") : route);
-  requests_.Add({{"method", method_label}, {"route", route_label}, {"status", std::to_string(status)}})
-      .Increment();
+  requests_.Add({{"method", method_label}, {"route", route_label}, {"status", std::to_string(status)}}).Increment();
   durations_.Add({{"method", method_label}, {"route", route_label}}, latency_buckets())
       .Observe(std::chrono::duration<double>(duration).count());
 }

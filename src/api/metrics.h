@@ -25,8 +25,7 @@ class HttpMetrics {
  public:
   explicit HttpMetrics(prometheus::Registry& registry);
 
-  void observe_request(std::string_view method, std::string_view route, int status,
-                       std::chrono::nanoseconds duration);
+  void observe_request(std::string_view method, std::string_view route, int status, std::chrono::nanoseconds duration);
   void request_started();
   void request_finished();
   void connection_opened();

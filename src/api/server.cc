@@ -73,8 +73,13 @@ struct AccessRecord {
 };
 
 AccessRecord access_record_for(const Request& request, TimePoint started) {
-  return {std::string(method_name(request.method)), request.path, request.route, request.remote_address,
-          request.trace_id, request_id_for(request), started};
+  return {std::string(method_name(request.method)),
+          request.path,
+          request.route,
+          request.remote_address,
+          request.trace_id,
+          request_id_for(request),
+          started};
 }
 
 // A live connection as the server's registry sees it.
@@ -91,8 +96,8 @@ class Connection {
 
 class HttpServer::Impl {
  public:
-  Impl(const HttpConfig& config, const Router& router, Authenticator* authenticator,
-       prometheus::Registry& registry, const Clock& clock)
+  Impl(const HttpConfig& config, const Router& router, Authenticator* authenticator, prometheus::Registry& registry,
+       const Clock& clock)
       : config_(config),
         clock_(clock),
         dispatcher_(router, authenticator, clock),
@@ -147,13 +152,13 @@ class HttpServer::Impl {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool started_ = false;                                        // GUARDED_BY(mu_)
-  bool stopping_ = false;                                       // GUARDED_BY(mu_)
-  bool waited_ = false;                                         // GUARDED_BY(mu_)
-  std::chrono::steady_clock::time_point deadline_;              // GUARDED_BY(mu_)
-  uint64_t next_id_ = 0;                                        // GUARDED_BY(mu_)
+  bool started_ = false;                                       // GUARDED_BY(mu_)
+  bool stopping_ = false;                                      // GUARDED_BY(mu_)
+  bool waited_ = false;                                        // GUARDED_BY(mu_)
+  std::chrono::steady_clock::time_point deadline_;             // GUARDED_BY(mu_)
+  uint64_t next_id_ = 0;                                       // GUARDED_BY(mu_)
   std::map<uint64_t, std::weak_ptr<Connection>> connections_;  // GUARDED_BY(mu_)
-  std::mutex wait_mu_;  // serialises wait() callers
+  std::mutex wait_mu_;                                         // serialises wait() callers
   std::atomic<bool> stopping_flag_{false};
   std::atomic<uint64_t> counted_connections_{0};
   std::atomic<uint16_t> port_{0};
@@ -192,8 +197,9 @@ class WsSession final : public WebSocketConnection,
     upgrade_ = std::move(upgrade);
     if (!server_.add_connection(id_, this->shared_from_this(), true)) {
       registered_ = false;
-      asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->reject(
-          Response::error(503, "shutting_down", "server is shutting down")); });
+      asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+        self->reject(Response::error(503, "shutting_down", "server is shutting down"));
+      });
       return;
     }
     registered_ = true;
@@ -261,13 +267,12 @@ class WsSession final : public WebSocketConnection,
     server_.record(record_, status);
     reject_response_ = detail::to_beast(std::move(response), upgrade_.version(), false, false);
     beast::get_lowest_layer(ws_).expires_after(server_.config().request_timeout);
-    http::async_write(ws_.next_layer(), reject_response_,
-                      [self = this->shared_from_this()](beast::error_code, size_t) {
-                        beast::error_code ignored;
-                        beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-                        beast::get_lowest_layer(self->ws_).close();
-                        self->finish();
-                      });
+    http::async_write(ws_.next_layer(), reject_response_, [self = this->shared_from_this()](beast::error_code, size_t) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(self->ws_).close();
+      self->finish();
+    });
   }
 
   void accept() {
@@ -282,11 +287,12 @@ class WsSession final : public WebSocketConnection,
     if (auto offered = upgrade_.find(http::field::sec_websocket_protocol); offered != upgrade_.end()) {
       protocol = select_websocket_protocol(offered->value());
     }
-    ws_.set_option(websocket::stream_base::decorator([protocol, request_id = record_.request_id](websocket::response_type& res) {
-      res.set(http::field::server, "vontres");
-      res.set("X-Request-Id", request_id);
-      if (protocol) res.set(http::field::sec_websocket_protocol, *protocol);
-    }));
+    ws_.set_option(
+        websocket::stream_base::decorator([protocol, request_id = record_.request_id](websocket::response_type& res) {
+          res.set(http::field::server, "vontres");
+          res.set("X-Request-Id", request_id);
+          if (protocol) res.set(http::field::sec_websocket_protocol, *protocol);
+        }));
     ws_.async_accept(upgrade_, [self = this->shared_from_this()](beast::error_code error) {
       if (error) {
         self->server_.record(self->record_, 400);
@@ -305,9 +311,8 @@ class WsSession final : public WebSocketConnection,
   }
 
   void read_next() {
-    ws_.async_read(read_buffer_, [self = this->shared_from_this()](beast::error_code error, size_t) {
-      self->on_read(error);
-    });
+    ws_.async_read(read_buffer_,
+                   [self = this->shared_from_this()](beast::error_code error, size_t) { self->on_read(error); });
   }
 
   void on_read(beast::error_code error) {
@@ -325,8 +330,8 @@ class WsSession final : public WebSocketConnection,
     std::string text = beast::buffers_to_string(read_buffer_.data());
     read_buffer_.consume(read_buffer_.size());
     // One message at a time: the next read starts only after on_message has returned.
-    asio::post(server_.workers(), [self = this->shared_from_this(), text = std::move(text),
-                                   work = server_.io_work(), trace_id = record_.trace_id]() {
+    asio::post(server_.workers(), [self = this->shared_from_this(), text = std::move(text), work = server_.io_work(),
+                                   trace_id = record_.trace_id]() {
       {
         log::ScopedTraceId trace(trace_id);
         try {
@@ -346,19 +351,20 @@ class WsSession final : public WebSocketConnection,
   void write_next() {
     writing_ = true;
     ws_.text(true);
-    ws_.async_write(asio::buffer(outgoing_.front()), [self = this->shared_from_this()](beast::error_code error, size_t) {
-      self->writing_ = false;
-      if (error) {
-        self->outgoing_.clear();
-        return;  // the read side notices the broken connection and finishes
-      }
-      self->outgoing_.pop_front();
-      if (self->pending_close_ && !self->closing_) {
-        self->start_close(*self->pending_close_);
-      } else if (!self->outgoing_.empty() && !self->closing_) {
-        self->write_next();
-      }
-    });
+    ws_.async_write(asio::buffer(outgoing_.front()),
+                    [self = this->shared_from_this()](beast::error_code error, size_t) {
+                      self->writing_ = false;
+                      if (error) {
+                        self->outgoing_.clear();
+                        return;  // the read side notices the broken connection and finishes
+                      }
+                      self->outgoing_.pop_front();
+                      if (self->pending_close_ && !self->closing_) {
+                        self->start_close(*self->pending_close_);
+                      } else if (!self->outgoing_.empty() && !self->closing_) {
+                        self->write_next();
+                      }
+                    });
   }
 
   void start_close(websocket::close_reason reason) {
@@ -400,7 +406,7 @@ class WsSession final : public WebSocketConnection,
   detail::BeastRequest upgrade_;
   detail::BeastResponse reject_response_;
   beast::flat_buffer read_buffer_;
-  std::deque<std::string> outgoing_;  // strand only
+  std::deque<std::string> outgoing_;           // strand only
   std::unique_ptr<WebSocketSession> session_;  // used on the worker pool, one callback at a time
   std::optional<websocket::close_reason> pending_close_;
   uint64_t id_ = 0;
@@ -483,25 +489,27 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     }
     phase_ = Phase::kIdle;
     beast::get_lowest_layer(stream_).expires_after(server_.config().idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code error, size_t n) {
-      self->buffer_.commit(n);
-      if (error) {
-        self->close_hard();
-        return;
-      }
-      self->read_request();
-    });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code error, size_t n) {
+                              self->buffer_.commit(n);
+                              if (error) {
+                                self->close_hard();
+                                return;
+                              }
+                              self->read_request();
+                            });
   }
 
   void read_request() {
     phase_ = Phase::kReading;
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(std::min<uint64_t>(server_.config().max_header_bytes, UINT32_MAX)));
+    parser_->header_limit(
+        static_cast<std::uint32_t>(std::min<uint64_t>(server_.config().max_header_bytes, UINT32_MAX)));
     parser_->body_limit(server_.config().max_body_bytes);
     beast::get_lowest_layer(stream_).expires_after(server_.config().request_timeout);
-    http::async_read_header(stream_, buffer_, *parser_, [self = this->shared_from_this()](beast::error_code error, size_t) {
-      self->on_header(error);
-    });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code error, size_t) { self->on_header(error); });
   }
 
   void on_header(beast::error_code error) {
@@ -513,13 +521,14 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     if (auto expect = header.find(http::field::expect);
         expect != header.end() && beast::iequals(expect->value(), "100-continue")) {
       continue_response_ = http::response<http::empty_body>{http::status::continue_, header.version()};
-      http::async_write(stream_, continue_response_, [self = this->shared_from_this()](beast::error_code error, size_t) {
-        if (error) {
-          self->close_hard();
-          return;
-        }
-        self->read_body();
-      });
+      http::async_write(stream_, continue_response_,
+                        [self = this->shared_from_this()](beast::error_code error, size_t) {
+                          if (error) {
+                            self->close_hard();
+                            return;
+                          }
+                          self->read_body();
+                        });
       return;
     }
     read_body();
@@ -537,8 +546,7 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
 
   void on_read_error(beast::error_code error) {
     if (error.category() == make_error_code(http::error::end_of_stream).category() &&
-        error != http::error::end_of_stream &&
-        error != http::error::partial_message) {
+        error != http::error::end_of_stream && error != http::error::partial_message) {
       // A parse error or a limit: answer with JSON and close (the stream position is lost).
       AccessRecord record;
       record.remote_address = remote_address_;
@@ -597,14 +605,14 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
 
     server_.metrics().request_started();
     asio::post(server_.workers(), [self = this->shared_from_this(), request = std::move(request),
-                                   upgrade_message = std::move(upgrade_message), started, version, keep_alive,
-                                   head, work = server_.io_work()]() mutable {
+                                   upgrade_message = std::move(upgrade_message), started, version, keep_alive, head,
+                                   work = server_.io_work()]() mutable {
       log::ScopedTraceId trace(request.trace_id);
       if (upgrade_message) {
         Dispatcher::Admission admission = self->server_.dispatcher().admit(request, true);
         if (admission.rejection) {
-          self->post_response(access_record_for(request, started), std::move(*admission.rejection), version,
-                              keep_alive, head);
+          self->post_response(access_record_for(request, started), std::move(*admission.rejection), version, keep_alive,
+                              head);
           return;
         }
         asio::post(self->stream_.get_executor(), [self, route = admission.route, request = std::move(request),
@@ -676,13 +684,14 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
   }
 
   void drain() {
-    stream_.async_read_some(asio::buffer(drain_buffer_), [self = this->shared_from_this()](beast::error_code error, size_t) {
-      if (error) {
-        self->close_hard();
-        return;
-      }
-      self->drain();
-    });
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            [self = this->shared_from_this()](beast::error_code error, size_t) {
+                              if (error) {
+                                self->close_hard();
+                                return;
+                              }
+                              self->drain();
+                            });
   }
 
   void close_hard() {
@@ -802,16 +811,14 @@ Status HttpServer::Impl::start() {
   for (int i = 0; i < io_threads; ++i) {
     io_threads_.emplace_back([this] { ioc_.run(); });
   }
-  log_.info("http server listening", {{"server.address", config_.listen.host},
-                                      {"server.port", port_.load()},
-                                      {"tls", config_.tls_enabled()}});
+  log_.info("http server listening",
+            {{"server.address", config_.listen.host}, {"server.port", port_.load()}, {"tls", config_.tls_enabled()}});
   return Status::ok();
 }
 
 void HttpServer::Impl::accept() {
-  acceptor_->async_accept(asio::make_strand(ioc_), [this](beast::error_code error, tcp::socket socket) {
-    on_accept(error, std::move(socket));
-  });
+  acceptor_->async_accept(asio::make_strand(ioc_),
+                          [this](beast::error_code error, tcp::socket socket) { on_accept(error, std::move(socket)); });
 }
 
 void HttpServer::Impl::on_accept(beast::error_code error, tcp::socket socket) {

@@ -11,13 +11,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/bootstrap.h"
 #include "app/data_dir.h"
 #include "app/platform.h"
 #include "app/serve.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "store/sqlite_store.h"
-#include "app/bootstrap.h"
 
 #ifndef VONTRES_VERSION  // set by CMake
 #define VONTRES_VERSION "0.0.0-dev"
@@ -39,11 +39,13 @@ struct ConfigOptions {
   std::string log_format;
 
   void add_to(CLI::App& command, bool with_http) {
-    command.add_option("-c,--config", config_file, "YAML configuration file (default: $VONTRES_CONFIG, else built-in defaults)");
+    command.add_option("-c,--config", config_file,
+                       "YAML configuration file (default: $VONTRES_CONFIG, else built-in defaults)");
     command.add_option("--data-dir", data_dir, "Data directory (overrides data_dir / VONTRES_DATA_DIR)");
     command.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
     command.add_option("--log-format", log_format, "json|text");
-    if (with_http) command.add_option("--http-listen", http_listen, "HOST:PORT of the API server (port 0: any free port)");
+    if (with_http)
+      command.add_option("--http-listen", http_listen, "HOST:PORT of the API server (port 0: any free port)");
   }
 };
 
@@ -76,7 +78,8 @@ Result<Config> load(const ConfigOptions& options) {
 void init_logging(const Config& config) {
   log::Level level = log::Level::kInfo;
   log::parse_level(config.log.level, level);
-  log::init({.service_name = config.service_name, .level = level, .json = config.log.format == "json", .to_stderr = true});
+  log::init(
+      {.service_name = config.service_name, .level = level, .json = config.log.format == "json", .to_stderr = true});
 }
 
 std::optional<std::string> read_password(bool from_stdin) {
@@ -139,7 +142,8 @@ int run_cli(int argc, char** argv) {
   std::string admin_org;
   std::string admin_email;
   bool password_stdin = false;
-  auto* admin_cmd = users_cmd->add_subcommand("create-admin", "Create an organisation's first admin (password read from stdin)");
+  auto* admin_cmd =
+      users_cmd->add_subcommand("create-admin", "Create an organisation's first admin (password read from stdin)");
   admin_options.add_to(*admin_cmd, false);
   admin_cmd->add_option("--org", admin_org, "Organisation name (created if missing)")->required();
   admin_cmd->add_option("--email", admin_email, "Admin e-mail address")->required();

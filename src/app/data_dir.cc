@@ -28,11 +28,9 @@ Result<DataDirLock> lock_data_dir(const std::string& data_dir) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
-    return failed_precondition("cannot create data directory '" + data_dir + "': " + ec.message(),
-                               "data_dir_unusable");
+    return failed_precondition("cannot create data directory '" + data_dir + "': " + ec.message(), "data_dir_unusable");
   }
-  std::filesystem::permissions(data_dir, std::filesystem::perms::others_all, std::filesystem::perm_options::remove,
-                               ec);
+  std::filesystem::permissions(data_dir, std::filesystem::perms::others_all, std::filesystem::perm_options::remove, ec);
   std::string path = data_dir + "/vontres.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {

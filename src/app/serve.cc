@@ -59,11 +59,11 @@ int serve(const Config& config) {
   if (!started) return fail(started);
   std::string scheme = config.http.tls_enabled() ? "https" : "http";
   std::string url = scheme + "://" + ListenAddress{config.http.listen.host, server.port()}.to_string();
-  logger.info("vontres is serving", {{"url.full", url},
-                                     {"service.version", VONTRES_VERSION},
-                                     {"vontres.data_dir", config.data_dir},
-                                     {"vontres.backends", config.bus.backend + "," + config.cache.backend + "," +
-                                                              config.store.backend}});
+  logger.info("vontres is serving",
+              {{"url.full", url},
+               {"service.version", VONTRES_VERSION},
+               {"vontres.data_dir", config.data_dir},
+               {"vontres.backends", config.bus.backend + "," + config.cache.backend + "," + config.store.backend}});
 
   int received = 0;
   sigwait(&signals, &received);

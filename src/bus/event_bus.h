@@ -27,11 +27,11 @@
 namespace vontres::bus {
 
 struct Event {
-  std::string topic;    // e.g. "call.events"
-  std::string key;      // ordering key, usually the call id; empty: any partition, no ordering promise
-  std::string type;     // e.g. "call.started"
-  std::string payload;  // JSON document
-  std::string id;       // unique; filled in by publish() when empty
+  std::string topic;         // e.g. "call.events"
+  std::string key;           // ordering key, usually the call id; empty: any partition, no ordering promise
+  std::string type;          // e.g. "call.started"
+  std::string payload;       // JSON document
+  std::string id;            // unique; filled in by publish() when empty
   int64_t timestamp_ms = 0;  // filled in by publish() from the bus clock when 0
   std::map<std::string, std::string> headers;  // e.g. trace id, organisation id
 };
@@ -71,8 +71,7 @@ class EventBus {
   virtual Result<std::string> publish(Event event, std::chrono::milliseconds max_wait) = 0;
 
   // Joins `group` as a new member consuming `topics`. Creates the group on first use.
-  virtual Result<std::unique_ptr<Consumer>> subscribe(const std::vector<std::string>& topics,
-                                                      const std::string& group,
+  virtual Result<std::unique_ptr<Consumer>> subscribe(const std::vector<std::string>& topics, const std::string& group,
                                                       const ConsumerOptions& options = {}) = 0;
 
   // Readiness: OK when the backend can accept events.

@@ -54,7 +54,7 @@ using Deadlines = std::multimap<TimePoint, std::pair<int, uint64_t>>;  // -> (pa
 // A delivered offset the group has not acknowledged yet.
 struct Unacked {
   int attempts = 0;
-  uint64_t member = 0;  // holder while in flight; 0 while waiting for redelivery
+  uint64_t member = 0;           // holder while in flight; 0 while waiting for redelivery
   Deadlines::iterator deadline;  // valid only while member != 0
 };
 
@@ -88,12 +88,12 @@ struct Group {
 struct Topic {
   std::string name;
   std::mutex mu;
-  std::condition_variable space_cv;  // notified when retained events are released
-  std::vector<Partition> partitions;  // GUARDED_BY(mu)
+  std::condition_variable space_cv;     // notified when retained events are released
+  std::vector<Partition> partitions;    // GUARDED_BY(mu)
   std::map<std::string, Group> groups;  // GUARDED_BY(mu)
-  uint64_t retained = 0;              // GUARDED_BY(mu)
-  uint64_t next_sequence = 0;         // GUARDED_BY(mu)
-  uint64_t evicted = 0;               // GUARDED_BY(mu)
+  uint64_t retained = 0;                // GUARDED_BY(mu)
+  uint64_t next_sequence = 0;           // GUARDED_BY(mu)
+  uint64_t evicted = 0;                 // GUARDED_BY(mu)
 
   // Null without a registry. Prometheus metrics are internally atomic.
   prometheus::Counter* published = nullptr;
@@ -171,7 +171,10 @@ class InProcessConsumer final : public Consumer {
  public:
   InProcessConsumer(InProcessEventBus& bus, std::vector<detail::Topic*> topics, std::string group, uint64_t member_id,
                     std::shared_ptr<detail::MemberSignal> signal)
-      : bus_(bus), topics_(std::move(topics)), group_(std::move(group)), member_id_(member_id),
+      : bus_(bus),
+        topics_(std::move(topics)),
+        group_(std::move(group)),
+        member_id_(member_id),
         signal_(std::move(signal)) {}
 
   ~InProcessConsumer() override { leave(); }
@@ -417,8 +420,9 @@ Result<std::string> InProcessEventBus::publish(Event event, std::chrono::millise
   if (event.id.empty()) event.id = ids_.next();
   if (event.timestamp_ms == 0) event.timestamp_ms = clock_.now_unix_ms();
   std::string id = event.id;
-  const int partition = event.key.empty() ? static_cast<int>(round_robin_.fetch_add(1) % static_cast<uint64_t>(partitions_))
-                                          : partition_for_key(event.key);
+  const int partition = event.key.empty()
+                            ? static_cast<int>(round_robin_.fetch_add(1) % static_cast<uint64_t>(partitions_))
+                            : partition_for_key(event.key);
 
   detail::Topic& topic = topic_for(event.topic);
   uint64_t evicted_so_far = 0;
@@ -436,9 +440,9 @@ Result<std::string> InProcessEventBus::publish(Event event, std::chrono::millise
         const auto deadline = std::chrono::steady_clock::now() + max_wait;
         topic.space_cv.wait_until(lock, deadline, [&] { return topic.retained < capacity_; });
         if (topic.retained >= capacity_) {
-          return resource_exhausted(fmt::format("topic {} holds {} events not yet acknowledged by every group",
-                                                event.topic, topic.retained),
-                                    "bus_full");
+          return resource_exhausted(
+              fmt::format("topic {} holds {} events not yet acknowledged by every group", event.topic, topic.retained),
+              "bus_full");
         }
       }
     }
@@ -462,8 +466,8 @@ Result<std::string> InProcessEventBus::publish(Event event, std::chrono::millise
 }
 
 Result<std::unique_ptr<Consumer>> InProcessEventBus::subscribe(const std::vector<std::string>& topics,
-                                                              const std::string& group,
-                                                              const ConsumerOptions& options) {
+                                                               const std::string& group,
+                                                               const ConsumerOptions& options) {
   if (topics.empty()) return invalid_argument("subscribe needs at least one topic", "topics_empty");
   if (group.empty()) return invalid_argument("subscribe needs a consumer group", "group_invalid");
   std::vector<std::string> names = topics;

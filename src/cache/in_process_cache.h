@@ -56,8 +56,8 @@ class InProcessCache final : public Cache {
   Status set(std::string_view key, std::string_view value, Ttl ttl = std::nullopt) override;
   Result<bool> erase(std::string_view key) override;
   Result<int64_t> increment(std::string_view key, int64_t delta, Ttl ttl_if_created = std::nullopt) override;
-  Result<bool> compare_and_set(std::string_view key, const std::optional<std::string>& expected,
-                               std::string_view value, Ttl ttl = std::nullopt) override;
+  Result<bool> compare_and_set(std::string_view key, const std::optional<std::string>& expected, std::string_view value,
+                               Ttl ttl = std::nullopt) override;
   Result<std::optional<std::chrono::milliseconds>> ttl(std::string_view key) override;
   Status invalidate(std::string_view key) override;
   Result<std::unique_ptr<InvalidationSubscription>> subscribe_invalidations(
@@ -91,12 +91,12 @@ class InProcessCache final : public Cache {
   };
   struct Shard {
     mutable std::mutex mutex;
-    LruList lru;                                                  // GUARDED_BY(mutex); front = most recent
+    LruList lru;                                                    // GUARDED_BY(mutex); front = most recent
     std::unordered_map<std::string_view, LruList::iterator> index;  // GUARDED_BY(mutex); views Entry::key
-    ExpiryIndex expiries;                                         // GUARDED_BY(mutex)
-    uint64_t bytes = 0;                                           // GUARDED_BY(mutex)
-    uint64_t published_bytes = 0;                                 // GUARDED_BY(mutex); in the gauge
-    PendingMetrics pending;                                       // GUARDED_BY(mutex)
+    ExpiryIndex expiries;                                           // GUARDED_BY(mutex)
+    uint64_t bytes = 0;                                             // GUARDED_BY(mutex)
+    uint64_t published_bytes = 0;                                   // GUARDED_BY(mutex); in the gauge
+    PendingMetrics pending;                                         // GUARDED_BY(mutex)
   };
   enum class RemovalReason { kErased, kExpired, kEvicted };
   struct Metrics;

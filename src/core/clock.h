@@ -42,7 +42,9 @@ class ManualClock final : public Clock {
   ManualClock();
   explicit ManualClock(TimePoint start) : now_ns_(to_ns(start)) {}
 
-  TimePoint now() const override { return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(now_ns_.load()))); }
+  TimePoint now() const override {
+    return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(now_ns_.load())));
+  }
   void advance(std::chrono::nanoseconds by) { now_ns_.fetch_add(by.count()); }
   void set(TimePoint to) { now_ns_.store(to_ns(to)); }
 

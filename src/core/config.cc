@@ -44,12 +44,18 @@ struct KeySpec {
 };
 
 Setter string_field(std::string Config::*field) {
-  return [field](Config& c, std::string_view v) { c.*field = std::string(v); return Status::ok(); };
+  return [field](Config& c, std::string_view v) {
+    c.*field = std::string(v);
+    return Status::ok();
+  };
 }
 
 template <typename Section>
 Setter section_string(Section Config::*section, std::string Section::*field) {
-  return [=](Config& c, std::string_view v) { (c.*section).*field = std::string(v); return Status::ok(); };
+  return [=](Config& c, std::string_view v) {
+    (c.*section).*field = std::string(v);
+    return Status::ok();
+  };
 }
 
 template <typename Section, typename Int>
@@ -256,9 +262,9 @@ Result<Config> parse_config(std::string_view yaml_text, const Environment& env) 
     YAML::Node root = YAML::Load(std::string(yaml_text));
     if (root.IsDefined() && !root.IsNull()) VONTRES_RETURN_IF_ERROR(apply_node(config, root, ""));
   } catch (const YAML::Exception& e) {
-    return invalid_argument(fmt::format("YAML syntax error at line {}, column {}: {}", e.mark.line + 1,
-                                        e.mark.column + 1, e.msg),
-                            "config_invalid");
+    return invalid_argument(
+        fmt::format("YAML syntax error at line {}, column {}: {}", e.mark.line + 1, e.mark.column + 1, e.msg),
+        "config_invalid");
   }
   std::set<std::string> known_env;
   for (const auto& spec : key_table()) {
@@ -304,35 +310,49 @@ Status validate_config(const Config& c) {
     return config_error(c.http.tls_cert_file.empty() ? "http.tls_cert_file" : "http.tls_key_file",
                         "TLS needs both http.tls_cert_file and http.tls_key_file");
   }
-  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"};
-  if (!kLevels.contains(c.log.level)) return config_error("log.level", "must be one of trace|debug|info|warn|error|critical|off");
+  static const std::set<std::string> kLevels = {"trace",   "debug", "info",     "warn",
+                                                "warning", "error", "critical", "off"};
+  if (!kLevels.contains(c.log.level))
+    return config_error("log.level", "must be one of trace|debug|info|warn|error|critical|off");
   if (c.log.format != "json" && c.log.format != "text") return config_error("log.format", "must be json or text");
-  if (c.bus.backend != "in_process") return config_error("bus.backend", "unknown backend '" + c.bus.backend + "' (available: in_process)");
+  if (c.bus.backend != "in_process")
+    return config_error("bus.backend", "unknown backend '" + c.bus.backend + "' (available: in_process)");
   if (c.bus.capacity_per_topic < 16) return config_error("bus.capacity_per_topic", "must be at least 16");
   if (c.bus.partitions < 1 || c.bus.partitions > 1024) return config_error("bus.partitions", "must be 1..1024");
   if (c.bus.ack_timeout.count() <= 0) return config_error("bus.ack_timeout", "must be positive");
   if (c.bus.publish_timeout.count() < 0) return config_error("bus.publish_timeout", "must not be negative");
-  if (c.cache.backend != "in_process") return config_error("cache.backend", "unknown backend '" + c.cache.backend + "' (available: in_process)");
+  if (c.cache.backend != "in_process")
+    return config_error("cache.backend", "unknown backend '" + c.cache.backend + "' (available: in_process)");
   if (c.cache.max_bytes < 1024) return config_error("cache.max_bytes", "must be at least 1KiB");
   if (c.cache.shards < 1 || c.cache.shards > 1024) return config_error("cache.shards", "must be 1..1024");
-  if (c.store.backend != "sqlite") return config_error("store.backend", "unknown backend '" + c.store.backend + "' (available: sqlite)");
+  if (c.store.backend != "sqlite")
+    return config_error("store.backend", "unknown backend '" + c.store.backend + "' (available: sqlite)");
   if (c.store.busy_timeout.count() < 0) return config_error("store.busy_timeout", "must not be negative");
   static const std::set<std::string> kAlgorithms = {"HS256", "RS256", "ES256", "EdDSA"};
-  if (!kAlgorithms.contains(c.auth.jwt_algorithm)) return config_error("auth.jwt_algorithm", "must be HS256, RS256, ES256 or EdDSA");
+  if (!kAlgorithms.contains(c.auth.jwt_algorithm))
+    return config_error("auth.jwt_algorithm", "must be HS256, RS256, ES256 or EdDSA");
   if (c.auth.jwt_algorithm != "HS256" && (c.auth.jwt_private_key_file.empty() || c.auth.jwt_public_key_file.empty())) {
-    return config_error("auth.jwt_private_key_file", c.auth.jwt_algorithm + " needs auth.jwt_private_key_file and auth.jwt_public_key_file");
+    return config_error("auth.jwt_private_key_file",
+                        c.auth.jwt_algorithm + " needs auth.jwt_private_key_file and auth.jwt_public_key_file");
   }
   if (c.auth.issuer.empty()) return config_error("auth.issuer", "must not be empty");
   if (c.auth.audience.empty()) return config_error("auth.audience", "must not be empty");
   if (c.auth.access_token_ttl.count() <= 0) return config_error("auth.access_token_ttl", "must be positive");
-  if (c.auth.refresh_token_ttl <= c.auth.access_token_ttl) return config_error("auth.refresh_token_ttl", "must be longer than auth.access_token_ttl");
-  if (c.auth.clock_skew_leeway.count() < 0 || c.auth.clock_skew_leeway.count() > 300'000) return config_error("auth.clock_skew_leeway", "must be 0..5m");
-  if (c.auth.password_min_length < 8 || c.auth.password_min_length > 128) return config_error("auth.password_min_length", "must be 8..128");
-  if (c.auth.argon2_memory_kib < 8 * 1024) return config_error("auth.argon2_memory_kib", "must be at least 8192 (8 MiB)");
+  if (c.auth.refresh_token_ttl <= c.auth.access_token_ttl)
+    return config_error("auth.refresh_token_ttl", "must be longer than auth.access_token_ttl");
+  if (c.auth.clock_skew_leeway.count() < 0 || c.auth.clock_skew_leeway.count() > 300'000)
+    return config_error("auth.clock_skew_leeway", "must be 0..5m");
+  if (c.auth.password_min_length < 8 || c.auth.password_min_length > 128)
+    return config_error("auth.password_min_length", "must be 8..128");
+  if (c.auth.argon2_memory_kib < 8 * 1024)
+    return config_error("auth.argon2_memory_kib", "must be at least 8192 (8 MiB)");
   if (c.auth.argon2_iterations < 1) return config_error("auth.argon2_iterations", "must be at least 1");
-  if (c.auth.argon2_parallelism < 1 || c.auth.argon2_parallelism > 64) return config_error("auth.argon2_parallelism", "must be 1..64");
-  if (c.auth.login_max_failures_per_account < 1) return config_error("auth.login_max_failures_per_account", "must be at least 1");
-  if (c.auth.login_max_failures_per_address < 1) return config_error("auth.login_max_failures_per_address", "must be at least 1");
+  if (c.auth.argon2_parallelism < 1 || c.auth.argon2_parallelism > 64)
+    return config_error("auth.argon2_parallelism", "must be 1..64");
+  if (c.auth.login_max_failures_per_account < 1)
+    return config_error("auth.login_max_failures_per_account", "must be at least 1");
+  if (c.auth.login_max_failures_per_address < 1)
+    return config_error("auth.login_max_failures_per_address", "must be at least 1");
   return Status::ok();
 }
 
@@ -340,14 +360,20 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
   auto number = parse_int<int64_t>(text.substr(0, i));
-  if (!number) return invalid_argument("expected a duration like 250ms, 30s, 5m or 1h, got '" + std::string(text) + "'");
+  if (!number)
+    return invalid_argument("expected a duration like 250ms, 30s, 5m or 1h, got '" + std::string(text) + "'");
   std::string_view unit = text.substr(i);
   int64_t factor = 0;
-  if (unit.empty() || unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1000;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else return invalid_argument("unknown duration unit '" + std::string(unit) + "' (use ms, s, m or h)");
+  if (unit.empty() || unit == "ms")
+    factor = 1;
+  else if (unit == "s")
+    factor = 1000;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
+  else
+    return invalid_argument("unknown duration unit '" + std::string(unit) + "' (use ms, s, m or h)");
   if (*number > INT64_MAX / factor) return invalid_argument("duration too large");
   return std::chrono::milliseconds(*number * factor);
 }
@@ -356,10 +382,11 @@ Result<uint64_t> parse_byte_size(std::string_view text) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
   auto number = parse_int<uint64_t>(text.substr(0, i));
-  if (!number) return invalid_argument("expected a size like 1048576, 512KiB or 64MiB, got '" + std::string(text) + "'");
+  if (!number)
+    return invalid_argument("expected a size like 1048576, 512KiB or 64MiB, got '" + std::string(text) + "'");
   std::string_view unit = text.substr(i);
   static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
-      {"", 1}, {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+      {"", 1},      {"B", 1},         {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
       {"KB", 1000}, {"MB", 1000'000}, {"GB", 1000'000'000}};
   for (const auto& [name, factor] : kUnits) {
     if (unit == name) {

@@ -28,8 +28,8 @@ Result<ListenAddress> parse_listen_address(std::string_view text);
 
 struct HttpConfig {
   ListenAddress listen{"127.0.0.1", 8080};
-  int io_threads = 0;        // 0: one per core
-  int worker_threads = 0;    // handler pool; 0: one per core
+  int io_threads = 0;      // 0: one per core
+  int worker_threads = 0;  // handler pool; 0: one per core
   uint64_t max_body_bytes = 1024 * 1024;
   uint64_t max_header_bytes = 16 * 1024;
   std::chrono::milliseconds request_timeout{30'000};  // reading a request and producing its response
@@ -42,16 +42,16 @@ struct HttpConfig {
 };
 
 struct LogConfig {
-  std::string level = "info";  // trace|debug|info|warn|error|critical|off
+  std::string level = "info";   // trace|debug|info|warn|error|critical|off
   std::string format = "json";  // json|text
 };
 
 struct BusConfig {
-  std::string backend = "in_process";  // in_process (later: kafka)
-  uint64_t capacity_per_topic = 65'536;  // events retained until every group has acknowledged them
-  int partitions = 16;                   // per topic; ordering holds per key within a partition
-  std::chrono::milliseconds ack_timeout{30'000};      // unacknowledged deliveries are redelivered after this
-  std::chrono::milliseconds publish_timeout{5'000};   // how long publish() may block on a full topic
+  std::string backend = "in_process";                // in_process (later: kafka)
+  uint64_t capacity_per_topic = 65'536;              // events retained until every group has acknowledged them
+  int partitions = 16;                               // per topic; ordering holds per key within a partition
+  std::chrono::milliseconds ack_timeout{30'000};     // unacknowledged deliveries are redelivered after this
+  std::chrono::milliseconds publish_timeout{5'000};  // how long publish() may block on a full topic
 };
 
 struct CacheConfig {

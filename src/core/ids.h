@@ -51,7 +51,9 @@ class IdGenerator {
 
   std::string next();
   template <typename IdType>
-  IdType next_id() { return IdType(next()); }
+  IdType next_id() {
+    return IdType(next());
+  }
 
  private:
   const Clock& clock_;

@@ -66,7 +66,7 @@ std::shared_ptr<spdlog::logger> current_logger() {
 
 bool parse_level(std::string_view text, Level& out) {
   static constexpr std::pair<std::string_view, Level> kLevels[] = {
-      {"trace", Level::kTrace}, {"debug", Level::kDebug}, {"info", Level::kInfo}, {"warn", Level::kWarn},
+      {"trace", Level::kTrace},  {"debug", Level::kDebug}, {"info", Level::kInfo},         {"warn", Level::kWarn},
       {"warning", Level::kWarn}, {"error", Level::kError}, {"critical", Level::kCritical}, {"off", Level::kOff}};
   for (const auto& [name, level] : kLevels) {
     if (text == name) {

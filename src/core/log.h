@@ -25,8 +25,8 @@ enum class Level { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 struct Options {
   std::string service_name = "vontres";
   Level level = Level::kInfo;
-  bool json = true;          // false: a compact human-readable line for terminals
-  bool to_stderr = true;     // the default sink; tests may disable it and add their own
+  bool json = true;       // false: a compact human-readable line for terminals
+  bool to_stderr = true;  // the default sink; tests may disable it and add their own
 };
 
 // Parses "trace|debug|info|warn|error|critical|off"; false if unknown.

@@ -31,15 +31,27 @@ std::string Status::to_string() const {
   return std::string(code()) + ": " + message_;
 }
 
-Status invalid_argument(std::string m, std::string c) { return {ErrorKind::kInvalidArgument, std::move(c), std::move(m)}; }
-Status unauthenticated(std::string m, std::string c) { return {ErrorKind::kUnauthenticated, std::move(c), std::move(m)}; }
-Status permission_denied(std::string m, std::string c) { return {ErrorKind::kPermissionDenied, std::move(c), std::move(m)}; }
+Status invalid_argument(std::string m, std::string c) {
+  return {ErrorKind::kInvalidArgument, std::move(c), std::move(m)};
+}
+Status unauthenticated(std::string m, std::string c) {
+  return {ErrorKind::kUnauthenticated, std::move(c), std::move(m)};
+}
+Status permission_denied(std::string m, std::string c) {
+  return {ErrorKind::kPermissionDenied, std::move(c), std::move(m)};
+}
 Status not_found(std::string m, std::string c) { return {ErrorKind::kNotFound, std::move(c), std::move(m)}; }
 Status already_exists(std::string m, std::string c) { return {ErrorKind::kAlreadyExists, std::move(c), std::move(m)}; }
-Status failed_precondition(std::string m, std::string c) { return {ErrorKind::kFailedPrecondition, std::move(c), std::move(m)}; }
+Status failed_precondition(std::string m, std::string c) {
+  return {ErrorKind::kFailedPrecondition, std::move(c), std::move(m)};
+}
 Status aborted(std::string m, std::string c) { return {ErrorKind::kAborted, std::move(c), std::move(m)}; }
-Status resource_exhausted(std::string m, std::string c) { return {ErrorKind::kResourceExhausted, std::move(c), std::move(m)}; }
-Status deadline_exceeded(std::string m, std::string c) { return {ErrorKind::kDeadlineExceeded, std::move(c), std::move(m)}; }
+Status resource_exhausted(std::string m, std::string c) {
+  return {ErrorKind::kResourceExhausted, std::move(c), std::move(m)};
+}
+Status deadline_exceeded(std::string m, std::string c) {
+  return {ErrorKind::kDeadlineExceeded, std::move(c), std::move(m)};
+}
 Status unavailable(std::string m, std::string c) { return {ErrorKind::kUnavailable, std::move(c), std::move(m)}; }
 Status unimplemented(std::string m, std::string c) { return {ErrorKind::kUnimplemented, std::move(c), std::move(m)}; }
 Status internal_error(std::string m, std::string c) { return {ErrorKind::kInternal, std::move(c), std::move(m)}; }

@@ -56,9 +56,7 @@ class [[nodiscard]] Status {
 
   std::string to_string() const;
 
-  friend bool operator==(const Status& a, const Status& b) {
-    return a.kind_ == b.kind_ && a.code_ == b.code_;
-  }
+  friend bool operator==(const Status& a, const Status& b) { return a.kind_ == b.kind_ && a.code_ == b.code_; }
 
  private:
   ErrorKind kind_ = ErrorKind::kOk;
@@ -84,7 +82,7 @@ Status internal_error(std::string message, std::string code = "internal");
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : data_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(data_).is_ok() && "Result constructed from OK status");
   }
@@ -92,9 +90,18 @@ class [[nodiscard]] Result {
   bool is_ok() const { return std::holds_alternative<T>(data_); }
   explicit operator bool() const { return is_ok(); }
 
-  const T& value() const& { assert(is_ok()); return std::get<T>(data_); }
-  T& value() & { assert(is_ok()); return std::get<T>(data_); }
-  T&& value() && { assert(is_ok()); return std::get<T>(std::move(data_)); }
+  const T& value() const& {
+    assert(is_ok());
+    return std::get<T>(data_);
+  }
+  T& value() & {
+    assert(is_ok());
+    return std::get<T>(data_);
+  }
+  T&& value() && {
+    assert(is_ok());
+    return std::get<T>(std::move(data_));
+  }
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
   const T* operator->() const { return &value(); }
@@ -115,9 +122,9 @@ class [[nodiscard]] Result {
 }  // namespace vontres
 
 // Propagates a non-OK Status from an expression returning Status.
-#define VONTRES_RETURN_IF_ERROR(expr)                 \
-  do {                                                \
-    ::vontres::Status vontres_status_ = (expr);       \
+#define VONTRES_RETURN_IF_ERROR(expr)                     \
+  do {                                                    \
+    ::vontres::Status vontres_status_ = (expr);           \
     if (!vontres_status_.is_ok()) return vontres_status_; \
   } while (0)
 

@@ -22,12 +22,11 @@ namespace vontres::routing {
 // ---------------------------------------------------------------------------------------------
 
 namespace {
-constexpr std::array<std::string_view, kAgentStateCount> kAgentStateNames = {
-    "offline", "available", "reserved", "on_call", "wrap_up", "break"};
-constexpr std::array<std::string_view, 6> kStrategyNames = {
-    "longest_idle", "round_robin", "fewest_calls", "skills_weighted", "ring_all", "random"};
-constexpr std::array<std::string_view, 5> kMaxWaitActionNames = {"none", "overflow", "callback", "voicemail",
-                                                                 "exit"};
+constexpr std::array<std::string_view, kAgentStateCount> kAgentStateNames = {"offline", "available", "reserved",
+                                                                             "on_call", "wrap_up",   "break"};
+constexpr std::array<std::string_view, 6> kStrategyNames = {"longest_idle",    "round_robin", "fewest_calls",
+                                                            "skills_weighted", "ring_all",    "random"};
+constexpr std::array<std::string_view, 5> kMaxWaitActionNames = {"none", "overflow", "callback", "voicemail", "exit"};
 }  // namespace
 
 std::string_view agent_state_name(AgentState state) { return kAgentStateNames[static_cast<size_t>(state)]; }
@@ -44,9 +43,7 @@ std::optional<Strategy> parse_strategy(std::string_view name) {
   }
   return std::nullopt;
 }
-std::string_view max_wait_action_name(MaxWaitAction action) {
-  return kMaxWaitActionNames[static_cast<size_t>(action)];
-}
+std::string_view max_wait_action_name(MaxWaitAction action) { return kMaxWaitActionNames[static_cast<size_t>(action)]; }
 std::optional<MaxWaitAction> parse_max_wait_action(std::string_view name) {
   for (size_t i = 0; i < kMaxWaitActionNames.size(); ++i) {
     if (kMaxWaitActionNames[i] == name) return static_cast<MaxWaitAction>(i);
@@ -261,7 +258,6 @@ struct Timer {
 
 enum class Verdict { kEligible, kMissingSkill, kProficiencyTooLow, kPenaltyAboveLimit, kExcluded };
 
-
 int64_t to_ns(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
@@ -356,9 +352,8 @@ class Engine::Impl {
 
   // Sorted, de-duplicated (the stricter proficiency wins).
   static void normalise(std::vector<Req>& reqs) {
-    std::sort(reqs.begin(), reqs.end(), [](const Req& a, const Req& b) {
-      return a.skill != b.skill ? a.skill < b.skill : a.min > b.min;
-    });
+    std::sort(reqs.begin(), reqs.end(),
+              [](const Req& a, const Req& b) { return a.skill != b.skill ? a.skill < b.skill : a.min > b.min; });
     reqs.erase(std::unique(reqs.begin(), reqs.end(), [](const Req& a, const Req& b) { return a.skill == b.skill; }),
                reqs.end());
   }
@@ -427,8 +422,7 @@ class Engine::Impl {
   double score_of(const QueueRt& q, const AgentRt& a, const CallRt& c, int64_t position) const {
     switch (q.cfg.strategy) {
       case Strategy::kLongestIdle:
-      case Strategy::kRingAll:
-        return std::chrono::duration<double>(now_ - a.idle_since).count();
+      case Strategy::kRingAll: return std::chrono::duration<double>(now_ - a.idle_since).count();
       case Strategy::kRoundRobin: return static_cast<double>(position);
       case Strategy::kFewestCalls: return -static_cast<double>(calls_today(a));
       case Strategy::kSkillsWeighted: return proficiency_sum(a, c.reqs);
@@ -440,8 +434,7 @@ class Engine::Impl {
   // ----- agent state -----
 
   bool is_ready(const AgentRt& a) const {
-    return a.presence == Presence::kAvailable && !a.wrap && a.reservations.empty() &&
-           a.active_calls < a.cfg.capacity;
+    return a.presence == Presence::kAvailable && !a.wrap && a.reservations.empty() && a.active_calls < a.cfg.capacity;
   }
 
   AgentState derived_state(const AgentRt& a) const {
@@ -687,8 +680,8 @@ class Engine::Impl {
     return d;
   }
 
-  CandidateExplanation explain_agent(const QueueRt& q, const AgentRt& a, const CallRt& c, int penalty,
-                                     int64_t position, std::string verdict) const {
+  CandidateExplanation explain_agent(const QueueRt& q, const AgentRt& a, const CallRt& c, int penalty, int64_t position,
+                                     std::string verdict) const {
     CandidateExplanation e;
     e.agent = a.cfg.id;
     e.agent_name = a.cfg.name;
@@ -762,9 +755,9 @@ class Engine::Impl {
       if (q.ready.empty()) {
         d.summary = fmt::format("no member agent is ready ({})", state_breakdown(q));
       } else {
-        d.summary = fmt::format("none of {} ready member agents is eligible{}", q.ready.size(),
-                                penalty_limited ? fmt::format(" ({} beyond the allowed penalty)", penalty_limited)
-                                                : std::string());
+        d.summary = fmt::format(
+            "none of {} ready member agents is eligible{}", q.ready.size(),
+            penalty_limited ? fmt::format(" ({} beyond the allowed penalty)", penalty_limited) : std::string());
       }
       if (!c.queue_reason.empty() && c.decisions.empty()) d.summary = c.queue_reason + "; " + d.summary;
       record(c, std::move(d));
@@ -800,8 +793,7 @@ class Engine::Impl {
         size_t best = 0;
         bool found = false;
         for (size_t i = 0; i < eligible.size(); ++i) {
-          if (eligible[i].position > q.rr_last &&
-              (!found || eligible[i].position < eligible[best].position)) {
+          if (eligible[i].position > q.rr_last && (!found || eligible[i].position < eligible[best].position)) {
             best = i;
             found = true;
           }
@@ -840,8 +832,9 @@ class Engine::Impl {
       }
       if (strategy == Strategy::kRoundRobin) q.rr_last = e.position;
     }
-    d.summary = fmt::format("offered to {} at penalty {}: {} among {} eligible", chosen[0]->cfg.name.empty() ? chosen[0]->cfg.id.str() : chosen[0]->cfg.name,
-                            *tier, why, eligible.size());
+    d.summary = fmt::format("offered to {} at penalty {}: {} among {} eligible",
+                            chosen[0]->cfg.name.empty() ? chosen[0]->cfg.id.str() : chosen[0]->cfg.name, *tier, why,
+                            eligible.size());
     if (!c.queue_reason.empty() && c.decisions.empty()) d.summary = c.queue_reason + "; " + d.summary;
     offer(c, chosen, std::move(d));
   }
@@ -880,8 +873,8 @@ class Engine::Impl {
     d.summary = fmt::format(
         "{} became ready and took the first eligible call (priority {}, waiting {}s) among {} candidate classes "
         "in its queues",
-        a.cfg.name.empty() ? a.cfg.id.str() : a.cfg.name, best->priority,
-        to_ms(now_ - best->arrived_at).count() / 1000, considered);
+        a.cfg.name.empty() ? a.cfg.id.str() : a.cfg.name, best->priority, to_ms(now_ - best->arrived_at).count() / 1000,
+        considered);
     if (best->queue->cfg.strategy == Strategy::kRoundRobin) best->queue->rr_last = best_m->position;
     offer(*best, {&a}, std::move(d));
   }
@@ -1154,7 +1147,8 @@ class Engine::Impl {
       } else if (!agent_work_.empty()) {
         const auto [index, trigger] = agent_work_.front();
         agent_work_.pop_front();
-        if (index < agents_.size() && agents_[index] && is_ready(*agents_[index])) assign_agent(*agents_[index], trigger);
+        if (index < agents_.size() && agents_[index] && is_ready(*agents_[index]))
+          assign_agent(*agents_[index], trigger);
       } else if (!call_work_.empty()) {
         const auto [key, trigger] = *call_work_.begin();
         call_work_.erase(call_work_.begin());
@@ -1309,7 +1303,8 @@ Status validate_requirements(const std::vector<SkillRequirement>& reqs) {
 Status Engine::upsert_queue(const QueueConfig& config) {
   Impl& s = *impl_;
   s.run_due();
-  if (config.id.empty() || config.org.empty()) return invalid_argument("queue id and org are required", "invalid_queue");
+  if (config.id.empty() || config.org.empty())
+    return invalid_argument("queue id and org are required", "invalid_queue");
   if (config.offer_timeout.count() <= 0) return invalid_argument("offer_timeout must be positive", "invalid_queue");
   if (config.service_level_threshold.count() < 0 || config.max_wait.count() < 0 || config.wrap_up.count() < 0 ||
       config.reoffer_delay.count() < 0) {
@@ -1323,11 +1318,13 @@ Status Engine::upsert_queue(const QueueConfig& config) {
   auto check_target = [&](const QueueId& target) -> Status {
     if (target == config.id) return invalid_argument("a queue cannot overflow into itself", "invalid_queue");
     QueueRt* t = s.find_queue(target);
-    if (!t || t->cfg.org != config.org) return not_found("overflow queue " + target.str() + " not found", "queue_not_found");
+    if (!t || t->cfg.org != config.org)
+      return not_found("overflow queue " + target.str() + " not found", "queue_not_found");
     return Status::ok();
   };
   if (config.max_wait_action == MaxWaitAction::kOverflow) {
-    if (!config.overflow_queue) return invalid_argument("max_wait_action overflow needs overflow_queue", "invalid_queue");
+    if (!config.overflow_queue)
+      return invalid_argument("max_wait_action overflow needs overflow_queue", "invalid_queue");
     VONTRES_RETURN_IF_ERROR(check_target(*config.overflow_queue));
   }
   for (const auto& step : config.escalation) {
@@ -1338,7 +1335,8 @@ Status Engine::upsert_queue(const QueueConfig& config) {
   }
 
   QueueRt* q = s.find_queue(config.id);
-  if (q && q->cfg.org != config.org) return failed_precondition("queue belongs to another organisation", "org_mismatch");
+  if (q && q->cfg.org != config.org)
+    return failed_precondition("queue belongs to another organisation", "org_mismatch");
   if (!q) {
     auto owned = std::make_unique<QueueRt>();
     q = owned.get();
@@ -1385,7 +1383,8 @@ Status Engine::remove_queue(const QueueId& id) {
 Status Engine::upsert_agent(const AgentConfig& config) {
   Impl& s = *impl_;
   s.run_due();
-  if (config.id.empty() || config.org.empty()) return invalid_argument("agent id and org are required", "invalid_agent");
+  if (config.id.empty() || config.org.empty())
+    return invalid_argument("agent id and org are required", "invalid_agent");
   if (config.capacity < 1) return invalid_argument("capacity must be at least 1", "invalid_agent");
   for (const auto& [skill, level] : config.skills) {
     if (skill.empty()) return invalid_argument("skill name is empty", "invalid_skill");
@@ -1400,7 +1399,8 @@ Status Engine::upsert_agent(const AgentConfig& config) {
     if (m.penalty < 0) return invalid_argument("penalty must be >= 0", "invalid_agent");
   }
   AgentRt* a = s.find_agent(config.id);
-  if (a && a->cfg.org != config.org) return failed_precondition("agent belongs to another organisation", "org_mismatch");
+  if (a && a->cfg.org != config.org)
+    return failed_precondition("agent belongs to another organisation", "org_mismatch");
   std::map<const QueueRt*, int64_t> old_positions;
   if (!a) {
     auto owned = std::make_unique<AgentRt>();
@@ -1435,7 +1435,8 @@ Status Engine::remove_agent(const AgentId& id) {
   s.run_due();
   AgentRt* a = s.find_agent(id);
   if (!a) return not_found("agent " + id.str() + " not found", "agent_not_found");
-  if (a->active_calls > 0 || !a->reservations.empty()) return failed_precondition("agent has calls or offers", "agent_busy");
+  if (a->active_calls > 0 || !a->reservations.empty())
+    return failed_precondition("agent has calls or offers", "agent_busy");
   a->presence = Presence::kOffline;
   a->wrap = false;
   s.refresh_agent(*a);
@@ -1469,7 +1470,8 @@ Status Engine::set_presence(const AgentId& id, Presence presence, std::string re
   }
   const bool logging_in = presence == Presence::kAvailable && a->presence != Presence::kAvailable;
   a->presence = presence;
-  a->break_reason = presence == Presence::kBreak ? (reason.empty() ? std::string("break") : std::move(reason)) : std::string();
+  a->break_reason =
+      presence == Presence::kBreak ? (reason.empty() ? std::string("break") : std::move(reason)) : std::string();
   if (presence == Presence::kAvailable) a->misses = 0;
   if (logging_in && a->active_calls == 0 && !a->wrap) a->idle_since = s.now_;
   s.refresh_agent(*a, "agent_available");
@@ -1558,8 +1560,10 @@ Status Engine::wrap_up_done(const AgentId& agent_id) {
 Result<CallPlacement> Engine::enqueue_call(const CallRequest& request) {
   Impl& s = *impl_;
   s.run_due();
-  if (request.id.empty() || request.org.empty()) return invalid_argument("call id and org are required", "invalid_call");
-  if (s.calls_.count(request.id)) return already_exists("call " + request.id.str() + " is already routed", "call_exists");
+  if (request.id.empty() || request.org.empty())
+    return invalid_argument("call id and org are required", "invalid_call");
+  if (s.calls_.count(request.id))
+    return already_exists("call " + request.id.str() + " is already routed", "call_exists");
   VONTRES_RETURN_IF_ERROR(validate_requirements(request.required_skills));
   static const RoutingRules kDefaultRules;
   auto rules_it = s.rules_.find(request.org);
@@ -1605,7 +1609,8 @@ Result<CallPlacement> Engine::enqueue_call(const CallRequest& request) {
   if (!q->cfg.join_empty && q->staffed() == 0) return reject(unavailable("no agent is staffed", "queue_empty"));
 
   int priority = request.priority;
-  if (auto tier = rules.tier_boost.find(request.customer_tier); tier != rules.tier_boost.end()) priority += tier->second;
+  if (auto tier = rules.tier_boost.find(request.customer_tier); tier != rules.tier_boost.end())
+    priority += tier->second;
   if (request.sentiment <= rules.negative_sentiment_threshold) priority += rules.negative_sentiment_boost;
   if (intent) priority += intent->priority_boost;
   priority = std::clamp(priority, s.options_.min_priority, s.options_.max_priority);
@@ -1749,7 +1754,8 @@ Result<QueueView> Engine::queue_view(const QueueId& queue_id, size_t limit) cons
   v.waiting = q->waiting.size();
   v.callbacks_waiting = q->callbacks_waiting;
   v.offering = q->offering;
-  for (size_t i = 0; i < kAgentStateCount; ++i) v.agents_by_state[std::string(kAgentStateNames[i])] = q->state_counts[i];
+  for (size_t i = 0; i < kAgentStateCount; ++i)
+    v.agents_by_state[std::string(kAgentStateNames[i])] = q->state_counts[i];
   v.staffed = q->staffed();
   v.ready = static_cast<int>(q->ready.size());
   v.stats = q->stats;
@@ -1793,7 +1799,8 @@ std::vector<AgentView> Engine::agents(const OrgId& org) const {
 
 Result<std::vector<RoutingDecision>> Engine::decisions(const CallId& call_id) const {
   const Impl& s = *impl_;
-  if (const CallRt* c = s.find_call(call_id)) return std::vector<RoutingDecision>(c->decisions.begin(), c->decisions.end());
+  if (const CallRt* c = s.find_call(call_id))
+    return std::vector<RoutingDecision>(c->decisions.begin(), c->decisions.end());
   auto it = s.finished_.find(call_id);
   if (it == s.finished_.end()) return not_found("call " + call_id.str() + " not found", "call_not_found");
   return std::vector<RoutingDecision>(it->second.begin(), it->second.end());
@@ -1811,8 +1818,8 @@ Result<RoutingDecision> Engine::explain_now(const CallId& call_id) const {
     std::string verdict;
     int rank = 2;
     if (!s.is_ready(a)) {
-      verdict = a.cfg.capacity > 1 && a.active_calls >= a.cfg.capacity && a.presence == Presence::kAvailable && !a.wrap &&
-                        a.reservations.empty()
+      verdict = a.cfg.capacity > 1 && a.active_calls >= a.cfg.capacity && a.presence == Presence::kAvailable &&
+                        !a.wrap && a.reservations.empty()
                     ? "at_capacity"
                     : "not_ready:" + std::string(agent_state_name(a.reported));
     } else {
@@ -1840,8 +1847,8 @@ Result<RoutingDecision> Engine::explain_now(const CallId& call_id) const {
   } else if (d.eligible == 0) {
     d.summary = fmt::format("no member is both ready and eligible ({})", s.state_breakdown(q));
   } else {
-    d.summary = fmt::format("{} ready agent(s) are eligible; the call will be offered on the next decision",
-                            d.eligible);
+    d.summary =
+        fmt::format("{} ready agent(s) are eligible; the call will be offered on the next decision", d.eligible);
   }
   return d;
 }

@@ -91,10 +91,10 @@ struct QueueConfig {
   size_t max_length = 0;                  // waiting calls; 0: no limit
   Millis wrap_up{0};
   Millis offer_timeout{15'000};
-  Millis reoffer_delay{5'000};   // an agent who declined or missed a call is not offered it again before
-  int max_missed_offers = 3;     // consecutive misses before the agent is put on break; 0: never
-  bool join_empty = true;        // accept calls when no member is staffed
-  bool leave_when_empty = false; // send waiting calls away when the last staffed member leaves
+  Millis reoffer_delay{5'000};    // an agent who declined or missed a call is not offered it again before
+  int max_missed_offers = 3;      // consecutive misses before the agent is put on break; 0: never
+  bool join_empty = true;         // accept calls when no member is staffed
+  bool leave_when_empty = false;  // send waiting calls away when the last staffed member leaves
   std::vector<SkillRequirement> required_skills;
   int initial_max_penalty = kNoPenaltyLimit;  // members above it are reached only by escalation
   std::vector<EscalationStep> escalation;
@@ -125,7 +125,7 @@ struct IntentRule {
 };
 struct RoutingRules {
   std::vector<IntentRule> intents;
-  std::optional<QueueId> default_queue;  // for calls with neither a queue nor a matching intent
+  std::optional<QueueId> default_queue;        // for calls with neither a queue nor a matching intent
   double negative_sentiment_threshold = -0.6;  // sentiment <= this gets the boost
   int negative_sentiment_boost = 5;
   std::map<std::string, int> tier_boost{{"vip", 10}};
@@ -179,13 +179,13 @@ struct RoutingEvent {
   CallId call;
   AgentId agent;
   QueueId queue;
-  QueueId from_queue;  // kOverflowed
-  std::string reason;  // rejection/exit/decline/break reason code
+  QueueId from_queue;                            // kOverflowed
+  std::string reason;                            // rejection/exit/decline/break reason code
   AgentState from_state = AgentState::kOffline;  // kAgentStateChanged
   AgentState to_state = AgentState::kOffline;
   int priority = 0;
-  Millis waited{0};  // since arrival
-  Millis timeout{0}; // kOffered: how long the agent has to answer
+  Millis waited{0};   // since arrival
+  Millis timeout{0};  // kOffered: how long the agent has to answer
   bool callback = false;
 };
 
@@ -315,9 +315,9 @@ struct EngineCounters {
 };
 
 struct EngineOptions {
-  uint64_t seed = 1;                      // for Strategy::kRandom
-  size_t decisions_per_call = 16;         // explain records kept per call (oldest dropped)
-  size_t explained_candidates = 8;        // candidates recorded per decision
+  uint64_t seed = 1;                        // for Strategy::kRandom
+  size_t decisions_per_call = 16;           // explain records kept per call (oldest dropped)
+  size_t explained_candidates = 8;          // candidates recorded per decision
   size_t finished_calls_retained = 10'000;  // explain records kept after a call leaves
   size_t ring_all_max_agents = 64;
   size_t handle_time_window = 100;  // recent handle times per queue for AHT/EWT
@@ -349,7 +349,7 @@ class Engine {
   // Login (kAvailable), logout (kOffline), break with a reason code. Pending offers are rescinded
   // when leaving kAvailable; calls in progress continue and the new presence shows after them.
   Status set_presence(const AgentId& agent, Presence presence, std::string reason = {});
-  Status accept_offer(const CallId& call, const AgentId& agent);   // "offer_not_found"
+  Status accept_offer(const CallId& call, const AgentId& agent);  // "offer_not_found"
   Status decline_offer(const CallId& call, const AgentId& agent, std::string reason = {});
   Status wrap_up_done(const AgentId& agent);  // "not_in_wrap_up"
 

@@ -34,9 +34,7 @@ api::Response not_found_response(std::string_view what, std::string_view code) {
 }  // namespace
 
 nlohmann::json to_json(const RoutingEvent& e) {
-  json j = {{"type", routing_event_name(e.type)},
-            {"at", format_rfc3339(e.at)},
-            {"org_id", e.org.str()}};
+  json j = {{"type", routing_event_name(e.type)}, {"at", format_rfc3339(e.at)}, {"org_id", e.org.str()}};
   if (!e.call.empty()) j["call_id"] = e.call.str();
   if (!e.agent.empty()) j["agent_id"] = e.agent.str();
   if (!e.queue.empty()) j["queue_id"] = e.queue.str();
@@ -57,12 +55,9 @@ nlohmann::json to_json(const RoutingEvent& e) {
 nlohmann::json to_json(const QueueConfig& q) {
   json steps = json::array();
   for (const auto& s : q.escalation) {
-    json step = {{"after_ms", s.after.count()},
-                 {"repeat_every_ms", s.repeat_every.count()},
-                 {"priority_boost", s.priority_boost},
-                 {"lower_proficiency_by", s.lower_proficiency_by},
-                 {"drop_skills", s.drop_skills},
-                 {"drop_all_skills", s.drop_all_skills}};
+    json step = {{"after_ms", s.after.count()},        {"repeat_every_ms", s.repeat_every.count()},
+                 {"priority_boost", s.priority_boost}, {"lower_proficiency_by", s.lower_proficiency_by},
+                 {"drop_skills", s.drop_skills},       {"drop_all_skills", s.drop_all_skills}};
     if (s.max_penalty) step["max_penalty"] = *s.max_penalty;
     if (s.move_to_queue) step["move_to_queue"] = s.move_to_queue->str();
     steps.push_back(std::move(step));
@@ -344,7 +339,8 @@ Status RoutingService::persist_queue(const QueueConfig& q) {
 Status RoutingService::persist_agent(const AgentConfig& a) {
   json queues = json::array();
   for (const auto& m : a.queues) queues.push_back({{"queue", m.queue.str()}, {"penalty", m.penalty}});
-  const json profile = {{"name", a.name}, {"team", a.team}, {"capacity", a.capacity}, {"skills", a.skills}, {"queues", queues}};
+  const json profile = {
+      {"name", a.name}, {"team", a.team}, {"capacity", a.capacity}, {"skills", a.skills}, {"queues", queues}};
   return store_
       .execute(
           "INSERT INTO routing_agents (org_id, id, profile, updated_at_ms) VALUES ($1, $2, $3, $4) "
@@ -414,7 +410,8 @@ void RoutingService::register_routes(api::Router& router) {
     if (!view.is_ok() || view->config.org.str() != org_of(req)) return not_found_response("queue", "queue_not_found");
     Status status = engine_.remove_queue(id);
     if (status.is_ok()) {
-      status = store_.execute("DELETE FROM routing_queues WHERE org_id = $1 AND id = $2", {org_of(req), id.str()}).status();
+      status =
+          store_.execute("DELETE FROM routing_queues WHERE org_id = $1 AND id = $2", {org_of(req), id.str()}).status();
     }
     flush(lock);
     return status.is_ok() ? Response::no_content() : Response::error(status);
@@ -430,24 +427,27 @@ void RoutingService::register_routes(api::Router& router) {
   });
 
   router.add(Method::kGet, "/api/v1/skills", opts("queues.read", "List skills"), [this](Request& req) {
-    auto rows = store_.query("SELECT name, description FROM routing_skills WHERE org_id = $1 ORDER BY name", {org_of(req)});
+    auto rows =
+        store_.query("SELECT name, description FROM routing_skills WHERE org_id = $1 ORDER BY name", {org_of(req)});
     if (!rows.is_ok()) return Response::error(rows.status());
     json out = json::array();
     for (const auto& r : rows->rows) out.push_back({{"name", r.get_string(0)}, {"description", r.get_string(1)}});
     return Response::json(200, {{"skills", out}});
   });
-  router.add(Method::kPut, "/api/v1/skills/{name}", opts("queues.write", "Create or update a skill"), [this](Request& req) {
-    const std::string& name = req.path_params.at("name");
-    if (name.size() > 64) return Response::error(invalid_argument("skill name too long", "invalid_skill"));
-    auto body = req.json_body();
-    const std::string description = body.is_ok() && body->is_object() ? body->value("description", std::string()) : std::string();
-    auto done = store_.execute(
-        "INSERT INTO routing_skills (org_id, name, description) VALUES ($1, $2, $3) "
-        "ON CONFLICT (org_id, name) DO UPDATE SET description = excluded.description",
-        {org_of(req), name, description});
-    if (!done.is_ok()) return Response::error(done.status());
-    return Response::json(200, {{"name", name}, {"description", description}});
-  });
+  router.add(Method::kPut, "/api/v1/skills/{name}", opts("queues.write", "Create or update a skill"),
+             [this](Request& req) {
+               const std::string& name = req.path_params.at("name");
+               if (name.size() > 64) return Response::error(invalid_argument("skill name too long", "invalid_skill"));
+               auto body = req.json_body();
+               const std::string description =
+                   body.is_ok() && body->is_object() ? body->value("description", std::string()) : std::string();
+               auto done = store_.execute(
+                   "INSERT INTO routing_skills (org_id, name, description) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (org_id, name) DO UPDATE SET description = excluded.description",
+                   {org_of(req), name, description});
+               if (!done.is_ok()) return Response::error(done.status());
+               return Response::json(200, {{"name", name}, {"description", description}});
+             });
   router.add(Method::kDelete, "/api/v1/skills/{name}", opts("queues.write", "Delete a skill"), [this](Request& req) {
     auto done = store_.execute("DELETE FROM routing_skills WHERE org_id = $1 AND name = $2",
                                {org_of(req), req.path_params.at("name")});
@@ -456,8 +456,8 @@ void RoutingService::register_routes(api::Router& router) {
     return Response::no_content();
   });
 
-  router.add(Method::kPut, "/api/v1/agents/{id}/routing-profile", opts("agents.write", "Set an agent's skills and queues"),
-             [this](Request& req) {
+  router.add(Method::kPut, "/api/v1/agents/{id}/routing-profile",
+             opts("agents.write", "Set an agent's skills and queues"), [this](Request& req) {
                auto body = req.json_body();
                if (!body.is_ok()) return Response::error(body.status());
                auto parsed = agent_profile_from_json(*body);
@@ -474,12 +474,14 @@ void RoutingService::register_routes(api::Router& router) {
                return Response::json(200, to_json(*view));
              });
 
-  router.add(Method::kGet, "/api/v1/agents/{id}/state", opts("agents.read", "An agent's routing state"), [this](Request& req) {
-    std::lock_guard lock(mu_);
-    auto view = engine_.agent(AgentId(req.path_params.at("id")));
-    if (!view.is_ok() || view->org.str() != org_of(req)) return not_found_response("agent", "agent_not_found");
-    return Response::json(200, to_json(*view));
-  });
+  router.add(Method::kGet, "/api/v1/agents/{id}/state", opts("agents.read", "An agent's routing state"),
+             [this](Request& req) {
+               std::lock_guard lock(mu_);
+               auto view = engine_.agent(AgentId(req.path_params.at("id")));
+               if (!view.is_ok() || view->org.str() != org_of(req))
+                 return not_found_response("agent", "agent_not_found");
+               return Response::json(200, to_json(*view));
+             });
 
   // Supervisors (agents.write) change anyone's state; an agent (calls.handle) changes its own.
   router.add(Method::kPut, "/api/v1/agents/{id}/state", opts("", "Change an agent's state"), [this](Request& req) {
@@ -515,8 +517,8 @@ void RoutingService::register_routes(api::Router& router) {
     return Response::json(200, to_json(*view));
   });
 
-  router.add(Method::kGet, "/api/v1/calls/{id}/routing-decisions", opts("calls.monitor", "Why a call was routed as it was"),
-             [this](Request& req) {
+  router.add(Method::kGet, "/api/v1/calls/{id}/routing-decisions",
+             opts("calls.monitor", "Why a call was routed as it was"), [this](Request& req) {
                const CallId id(req.path_params.at("id"));
                std::lock_guard lock(mu_);
                auto decisions = engine_.decisions(id);
@@ -525,7 +527,8 @@ void RoutingService::register_routes(api::Router& router) {
                for (const auto& d : *decisions) {
                  auto queue = engine_.queue_view(d.queue, 0);
                  // Decisions carry no org; the queue's org scopes them (a removed queue hides them).
-                 if (!queue.is_ok() || queue->config.org.str() != org_of(req)) return not_found_response("call", "call_not_found");
+                 if (!queue.is_ok() || queue->config.org.str() != org_of(req))
+                   return not_found_response("call", "call_not_found");
                  out.push_back(to_json(d));
                }
                json body = {{"call_id", id.str()}, {"decisions", out}};

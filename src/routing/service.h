@@ -84,8 +84,8 @@ class RoutingService {
   RoutingServiceOptions options_;
   IdGenerator ids_;
   std::mutex mu_;
-  BufferSink sink_;       // GUARDED_BY(mu_)
-  Engine engine_;         // GUARDED_BY(mu_)
+  BufferSink sink_;  // GUARDED_BY(mu_)
+  Engine engine_;    // GUARDED_BY(mu_)
   std::mutex publish_mu_;
 };
 

@@ -35,13 +35,10 @@ Status sqlite_error(sqlite3* db, int rc, std::string_view context) {
   message += ": ";
   message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   switch (rc & 0xff) {  // primary code; extended codes are on
-    case SQLITE_CONSTRAINT:
-      return already_exists(std::move(message), "store_constraint");
+    case SQLITE_CONSTRAINT: return already_exists(std::move(message), "store_constraint");
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return unavailable(std::move(message), "store_busy");
-    default:
-      return internal_error(std::move(message), "store_error");
+    case SQLITE_LOCKED: return unavailable(std::move(message), "store_busy");
+    default: return internal_error(std::move(message), "store_error");
   }
 }
 
@@ -70,8 +67,8 @@ bool starts_with_keyword(std::string_view sql, std::string_view keyword) {
   for (size_t i = 0; i < keyword.size(); ++i) {
     if (std::toupper(static_cast<unsigned char>(sql[i])) != keyword[i]) return false;
   }
-  return sql.size() == keyword.size() || !(std::isalnum(static_cast<unsigned char>(sql[keyword.size()])) ||
-                                           sql[keyword.size()] == '_');
+  return sql.size() == keyword.size() ||
+         !(std::isalnum(static_cast<unsigned char>(sql[keyword.size()])) || sql[keyword.size()] == '_');
 }
 
 // "$7" -> 7; anything else (?, ?7, :name, @name, $name) -> 0.
@@ -103,10 +100,8 @@ int bind_value(sqlite3_stmt* statement, int index, const Value& value) {
 
 Value column_value(sqlite3_stmt* statement, int column) {
   switch (sqlite3_column_type(statement, column)) {
-    case SQLITE_INTEGER:
-      return static_cast<int64_t>(sqlite3_column_int64(statement, column));
-    case SQLITE_FLOAT:
-      return sqlite3_column_double(statement, column);
+    case SQLITE_INTEGER: return static_cast<int64_t>(sqlite3_column_int64(statement, column));
+    case SQLITE_FLOAT: return sqlite3_column_double(statement, column);
     case SQLITE_TEXT: {
       // Text first, then its length: the documented order that avoids a conversion in between.
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
@@ -118,8 +113,7 @@ Value column_value(sqlite3_stmt* statement, int column) {
       const int length = sqlite3_column_bytes(statement, column);
       return Blob{bytes == nullptr ? std::string() : std::string(bytes, static_cast<size_t>(length))};
     }
-    default:
-      return std::monostate{};
+    default: return std::monostate{};
   }
 }
 
@@ -156,8 +150,8 @@ class SqliteConnection {
                                                         std::chrono::milliseconds busy_timeout) {
     sqlite3* raw = nullptr;
     // NOMUTEX: SQLite's own per-connection mutex would only duplicate the store's locking.
-    const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                      SQLITE_OPEN_NOMUTEX;
+    const int flags =
+        (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     DatabaseHandle db(raw);  // a handle is returned even on failure and must be closed
     if (rc != SQLITE_OK) return sqlite_error(db.get(), rc, "opening " + path);
@@ -176,8 +170,8 @@ class SqliteConnection {
     }
     sqlite3_stmt* raw = nullptr;
     const char* tail = nullptr;
-    const int rc = sqlite3_prepare_v3(db(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                      &raw, &tail);
+    const int rc =
+        sqlite3_prepare_v3(db(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, &tail);
     StatementHandle statement(raw);
     if (rc != SQLITE_OK) return sqlite_error(db(), rc, "preparing statement");
     if (statement == nullptr) return invalid_argument("empty SQL statement", "store_error");
@@ -265,14 +259,13 @@ class SqliteConnection {
       const char* name = sqlite3_bind_parameter_name(statement, index);
       const size_t number = placeholder_number(name);
       if (number == 0) {
-        return invalid_argument(std::string("placeholder ") + (name != nullptr ? name : "?") +
-                                    " is not of the form $N",
+        return invalid_argument(std::string("placeholder ") + (name != nullptr ? name : "?") + " is not of the form $N",
                                 "store_error");
       }
       if (number > params.size()) {
-        return invalid_argument("placeholder $" + std::to_string(number) + " has no value (" +
-                                    std::to_string(params.size()) + " given)",
-                                "store_error");
+        return invalid_argument(
+            "placeholder $" + std::to_string(number) + " has no value (" + std::to_string(params.size()) + " given)",
+            "store_error");
       }
       used[number - 1] = true;
       const int rc = bind_value(statement, index, params[number - 1]);
@@ -287,7 +280,7 @@ class SqliteConnection {
 
   // Declared before the cache so statements are finalised before the connection closes.
   DatabaseHandle db_;
-  std::list<CachedStatement> cache_;  // front = most recently used
+  std::list<CachedStatement> cache_;                                                  // front = most recently used
   std::unordered_map<std::string_view, std::list<CachedStatement>::iterator> index_;  // views CachedStatement::sql
 };
 
@@ -303,7 +296,8 @@ Status exception_status(const char* what) {
 
 Result<std::string> single_text(SqliteConnection& connection, std::string_view sql) {
   VONTRES_ASSIGN_OR_RETURN(Rows rows, connection.query(sql, {}));
-  if (rows.empty() || rows[0].values.empty()) return internal_error("no result from " + std::string(sql), "store_error");
+  if (rows.empty() || rows[0].values.empty())
+    return internal_error("no result from " + std::string(sql), "store_error");
   return rows[0].get_string(0);
 }
 
@@ -313,7 +307,8 @@ Status copy_database(sqlite3* source, const std::string& destination_path) {
   VONTRES_ASSIGN_OR_RETURN(auto destination,
                            SqliteConnection::open(destination_path, false, std::chrono::milliseconds(5000)));
   sqlite3_backup* backup = sqlite3_backup_init(destination->db(), "main", source, "main");
-  if (backup == nullptr) return detail::sqlite_error(destination->db(), sqlite3_errcode(destination->db()), "starting copy");
+  if (backup == nullptr)
+    return detail::sqlite_error(destination->db(), sqlite3_errcode(destination->db()), "starting copy");
   const int step = sqlite3_backup_step(backup, -1);
   const int finish = sqlite3_backup_finish(backup);
   if (step != SQLITE_DONE) return detail::sqlite_error(destination->db(), step, "copying database");
@@ -392,7 +387,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const StoreConfig& config
     auto store = std::make_unique<SqliteStore>(PrivateTag(), path, clock);
     VONTRES_ASSIGN_OR_RETURN(store->writer_, SqliteConnection::open(path, false, config.busy_timeout));
     VONTRES_ASSIGN_OR_RETURN(std::string mode, single_text(*store->writer_, "PRAGMA journal_mode=WAL"));
-    if (mode != "wal") return internal_error("could not enable WAL mode on " + path + " (got " + mode + ")", "store_error");
+    if (mode != "wal")
+      return internal_error("could not enable WAL mode on " + path + " (got " + mode + ")", "store_error");
     VONTRES_RETURN_IF_ERROR(store->writer_->execute_script("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
     // Readers open after the writer has put the file in WAL mode (a read-only connection cannot).
     for (size_t i = 0; i < kReaderConnections; ++i) {
@@ -510,15 +506,15 @@ Status SqliteStore::migrate(const std::vector<Migration>& migrations) {
     std::map<std::pair<std::string, int>, const Migration*> wanted;
     for (const Migration& migration : migrations) {
       if (migration.component.empty() || migration.version < 1) {
-        return invalid_argument("migration needs a component and a version >= 1 (got '" + migration.component +
-                                    "' v" + std::to_string(migration.version) + ")",
+        return invalid_argument("migration needs a component and a version >= 1 (got '" + migration.component + "' v" +
+                                    std::to_string(migration.version) + ")",
                                 "store_error");
       }
       component_rank.emplace(migration.component, component_rank.size());
       if (!wanted.emplace(std::pair(migration.component, migration.version), &migration).second) {
-        return invalid_argument("migration " + migration.component + " v" + std::to_string(migration.version) +
-                                    " is listed twice",
-                                "store_error");
+        return invalid_argument(
+            "migration " + migration.component + " v" + std::to_string(migration.version) + " is listed twice",
+            "store_error");
       }
     }
 
@@ -553,10 +549,10 @@ Status SqliteStore::migrate(const std::vector<Migration>& migrations) {
       Status status = transaction_locked([&](Session&) -> Status {
         VONTRES_RETURN_IF_ERROR(writer_->execute_script(migration->sql));
         return writer_
-            ->execute("INSERT INTO schema_migrations (component, version, description, applied_at_ms)"
-                      " VALUES ($1, $2, $3, $4)",
-                      {migration->component, int64_t{migration->version}, migration->description,
-                       clock_.now_unix_ms()})
+            ->execute(
+                "INSERT INTO schema_migrations (component, version, description, applied_at_ms)"
+                " VALUES ($1, $2, $3, $4)",
+                {migration->component, int64_t{migration->version}, migration->description, clock_.now_unix_ms()})
             .status();
       });
       if (!status.is_ok()) {

@@ -89,7 +89,7 @@ class SqliteStore final : public Store {
   std::mutex readers_mutex_;
   std::condition_variable reader_available_;
   std::vector<std::unique_ptr<detail::SqliteConnection>> readers_;  // owns all readers
-  std::vector<detail::SqliteConnection*> idle_readers_;            // GUARDED_BY(readers_mutex_)
+  std::vector<detail::SqliteConnection*> idle_readers_;             // GUARDED_BY(readers_mutex_)
 };
 
 // Replaces the database at `database_path` with the backup at `backup_path`, after checking the

@@ -58,10 +58,10 @@ class Session {
 };
 
 struct Migration {
-  std::string component;    // e.g. "users"; versions are numbered per component
-  int version = 0;          // 1, 2, 3, ... applied in ascending order
+  std::string component;  // e.g. "users"; versions are numbered per component
+  int version = 0;        // 1, 2, 3, ... applied in ascending order
   std::string description;
-  std::string sql;          // one or more statements separated by ';'
+  std::string sql;  // one or more statements separated by ';'
 };
 
 struct AppliedMigration {

@@ -11,10 +11,10 @@
 #include <sstream>
 
 #include <jwt.h>
-#include <nlohmann/json.hpp>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <nlohmann/json.hpp>
 
 #include "users/crypto.h"
 
@@ -106,8 +106,7 @@ bool read_string(const nlohmann::json& object, const char* name, std::string& ou
 }
 
 bool is_token_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-         c == '.';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
 }
 
 }  // namespace
@@ -120,7 +119,8 @@ struct JwtCodec::Keys {
   PkeyPtr public_key;
 };
 
-JwtCodec::JwtCodec(ConstructionKey, const AuthConfig& config, const Clock& clock, std::string algorithm, std::unique_ptr<Keys> keys)
+JwtCodec::JwtCodec(ConstructionKey, const AuthConfig& config, const Clock& clock, std::string algorithm,
+                   std::unique_ptr<Keys> keys)
     : clock_(clock),
       issuer_(config.issuer),
       audience_(config.audience),
@@ -165,8 +165,7 @@ Result<std::unique_ptr<JwtCodec>> JwtCodec::create_from_keys(const AuthConfig& c
     }
     if (!keys.private_key_pem.empty()) {
       material->private_key = parse_pem(keys.private_key_pem, true);
-      if (!material->private_key ||
-          EVP_PKEY_get_base_id(material->private_key.get()) != expected_key_type(algorithm)) {
+      if (!material->private_key || EVP_PKEY_get_base_id(material->private_key.get()) != expected_key_type(algorithm)) {
         return failed_precondition("the private key is not a PEM key for " + algorithm, "jwt_config_invalid");
       }
     }
@@ -182,17 +181,16 @@ Result<std::string> JwtCodec::issue(AccessClaims& claims) const {
   claims.issued_at = clock_.now_unix_seconds();
   claims.not_before = claims.issued_at;
   claims.expires_at = claims.issued_at + ttl_seconds_;
-  nlohmann::json payload = {
-      {"iss", issuer_},      {"aud", audience_},         {"sub", claims.subject},     {"org", claims.org_id},
-      {"roles", claims.roles}, {"jti", claims.jti},      {"iat", claims.issued_at},   {"nbf", claims.not_before},
-      {"exp", claims.expires_at}};
+  nlohmann::json payload = {{"iss", issuer_},          {"aud", audience_},         {"sub", claims.subject},
+                            {"org", claims.org_id},    {"roles", claims.roles},    {"jti", claims.jti},
+                            {"iat", claims.issued_at}, {"nbf", claims.not_before}, {"exp", claims.expires_at}};
   if (!claims.family_id.empty()) payload["sid"] = claims.family_id;
   std::string payload_text = payload.dump();
 
   if (algorithm_ == "EdDSA") {
     if (!keys_->private_key) return failed_precondition("no private key configured", "jwt_no_signing_key");
-    std::string signing_input = base64url_encode(R"({"alg":"EdDSA","typ":"JWT"})") + "." +
-                                base64url_encode(payload_text);
+    std::string signing_input =
+        base64url_encode(R"({"alg":"EdDSA","typ":"JWT"})") + "." + base64url_encode(payload_text);
     MdCtxPtr ctx(EVP_MD_CTX_new());
     size_t length = 0;
     if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, keys_->private_key.get()) != 1 ||
@@ -309,7 +307,8 @@ Result<AccessClaims> JwtCodec::verify(std::string_view token) const {
     if (aud->is_string()) {
       audience_ok = aud->get<std::string>() == audience_;
     } else if (aud->is_array()) {
-      for (const auto& entry : *aud) audience_ok = audience_ok || (entry.is_string() && entry.get<std::string>() == audience_);
+      for (const auto& entry : *aud)
+        audience_ok = audience_ok || (entry.is_string() && entry.get<std::string>() == audience_);
     }
   }
   if (!audience_ok) return invalid("unexpected audience");

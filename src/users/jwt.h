@@ -27,8 +27,8 @@ namespace vontres::users {
 
 // The claims Vontres puts into an access token.
 struct AccessClaims {
-  std::string subject;    // sub: user id
-  std::string org_id;     // org
+  std::string subject;  // sub: user id
+  std::string org_id;   // org
   std::vector<std::string> roles;
   std::string jti;        // token id, for logout
   std::string family_id;  // sid: the refresh-token family (login session) it belongs to
@@ -53,8 +53,7 @@ class JwtCodec {
   // mode 0600. Errors: "jwt_config_invalid", "jwt_key_unreadable" (failed_precondition).
   static Result<std::unique_ptr<JwtCodec>> create(const AuthConfig& config, const std::string& secret_path,
                                                   const Clock& clock);
-  static Result<std::unique_ptr<JwtCodec>> create_from_keys(const AuthConfig& config, JwtKeys keys,
-                                                            const Clock& clock);
+  static Result<std::unique_ptr<JwtCodec>> create_from_keys(const AuthConfig& config, JwtKeys keys, const Clock& clock);
   // Only create() can make the key; keeps construction going through validation.
   class ConstructionKey {
     friend class JwtCodec;

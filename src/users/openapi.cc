@@ -18,13 +18,13 @@ std::string lower(std::string_view text) {
 
 nlohmann::json error_response(const std::string& description, const std::vector<std::string>& codes) {
   nlohmann::json schema = {{"$ref", "#/components/schemas/Error"}};
-  nlohmann::json response = {{"description", description},
-                             {"content", {{"application/json", {{"schema", schema}}}}}};
-  if (!codes.empty()) response["description"] = description + ". Codes: " + [&] {
-    std::string joined;
-    for (const auto& code : codes) joined += (joined.empty() ? "" : ", ") + code;
-    return joined;
-  }();
+  nlohmann::json response = {{"description", description}, {"content", {{"application/json", {{"schema", schema}}}}}};
+  if (!codes.empty())
+    response["description"] = description + ". Codes: " + [&] {
+      std::string joined;
+      for (const auto& code : codes) joined += (joined.empty() ? "" : ", ") + code;
+      return joined;
+    }();
   return response;
 }
 
@@ -50,9 +50,13 @@ nlohmann::json openapi_document(const api::Router& router, const RouteSchemas& s
     auto schema_it = schemas.find(route_key(route->method, route->pattern));
     const RouteSchema* schema = schema_it == schemas.end() ? nullptr : &schema_it->second;
     if (schema && schema->paginated) {
-      parameters.push_back({{"name", "limit"}, {"in", "query"}, {"required", false},
+      parameters.push_back({{"name", "limit"},
+                            {"in", "query"},
+                            {"required", false},
                             {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 500}, {"default", 50}}}});
-      parameters.push_back({{"name", "offset"}, {"in", "query"}, {"required", false},
+      parameters.push_back({{"name", "offset"},
+                            {"in", "query"},
+                            {"required", false},
                             {"schema", {{"type", "integer"}, {"minimum", 0}, {"default", 0}}}});
     }
     if (!parameters.empty()) operation["parameters"] = parameters;
@@ -77,10 +81,10 @@ nlohmann::json openapi_document(const api::Router& router, const RouteSchemas& s
     } else {
       operation["security"] = {{{"bearerAuth", nlohmann::json::array()}}, {{"apiKeyAuth", nlohmann::json::array()}}};
       responses["401"] = error_response("Missing, invalid, expired or revoked credentials", {});
-      responses["403"] = error_response(route->options.permission.empty()
-                                            ? std::string("Forbidden")
-                                            : "Requires permission " + route->options.permission,
-                                        {});
+      responses["403"] =
+          error_response(route->options.permission.empty() ? std::string("Forbidden")
+                                                           : "Requires permission " + route->options.permission,
+                         {});
     }
     if (!route->options.permission.empty()) operation["x-required-permission"] = route->options.permission;
     operation["responses"] = responses;
@@ -89,18 +93,23 @@ nlohmann::json openapi_document(const api::Router& router, const RouteSchemas& s
 
   return {
       {"openapi", "3.0.3"},
-      {"info", {{"title", "Vontres API"}, {"version", "1"},
-                {"description", "Authenticate with 'Authorization: Bearer <access token>' (from POST /api/v1/auth/login) "
-                                "or 'Authorization: ApiKey <key>'. WebSocket upgrades may instead send "
-                                "'Sec-WebSocket-Protocol: bearer, <token>' or '?access_token=<token>'. Errors are "
-                                "{\"error\":{\"code\",\"message\"}} with stable codes."}}},
+      {"info",
+       {{"title", "Vontres API"},
+        {"version", "1"},
+        {"description",
+         "Authenticate with 'Authorization: Bearer <access token>' (from POST /api/v1/auth/login) "
+         "or 'Authorization: ApiKey <key>'. WebSocket upgrades may instead send "
+         "'Sec-WebSocket-Protocol: bearer, <token>' or '?access_token=<token>'. Errors are "
+         "{\"error\":{\"code\",\"message\"}} with stable codes."}}},
       {"paths", paths},
       {"security", {{{"bearerAuth", nlohmann::json::array()}}, {{"apiKeyAuth", nlohmann::json::array()}}}},
       {"components",
        {{"securitySchemes",
          {{"bearerAuth", {{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}},
           {"apiKeyAuth",
-           {{"type", "apiKey"}, {"in", "header"}, {"name", "Authorization"},
+           {{"type", "apiKey"},
+            {"in", "header"},
+            {"name", "Authorization"},
             {"description", "The value is 'ApiKey <key>'; keys are created with POST /api/v1/api-keys"}}}}},
         {"schemas",
          {{"Error",

@@ -39,8 +39,8 @@ Result<std::string> PasswordHasher::hash(std::string_view password) const {
   VONTRES_ASSIGN_OR_RETURN(std::string salt, random_bytes(kSaltBytes));
   size_t length = argon2_encodedlen(iterations_, memory_kib_, parallelism_, kSaltBytes, kHashBytes, Argon2_id);
   std::string encoded(length, '\0');
-  int rc = argon2id_hash_encoded(iterations_, memory_kib_, parallelism_, password.data(), password.size(),
-                                 salt.data(), salt.size(), kHashBytes, encoded.data(), encoded.size());
+  int rc = argon2id_hash_encoded(iterations_, memory_kib_, parallelism_, password.data(), password.size(), salt.data(),
+                                 salt.size(), kHashBytes, encoded.data(), encoded.size());
   if (rc != ARGON2_OK) {
     return internal_error(std::string("argon2id failed: ") + argon2_error_message(rc), "password_hash_failed");
   }

@@ -6,9 +6,9 @@ namespace vontres::users {
 
 const std::vector<std::string>& all_permissions() {
   static const std::vector<std::string> kAll = {
-      "users.read",   "users.write",   "roles.read",    "roles.write",    "teams.read",     "teams.write",
-      "agents.read",  "agents.write",  "api_keys.read", "api_keys.write", "audit.read",     "queues.read",
-      "queues.write", "calls.read",    "calls.handle",  "calls.monitor",  "reports.read",   "settings.write",
+      "users.read",   "users.write",  "roles.read",    "roles.write",    "teams.read",   "teams.write",
+      "agents.read",  "agents.write", "api_keys.read", "api_keys.write", "audit.read",   "queues.read",
+      "queues.write", "calls.read",   "calls.handle",  "calls.monitor",  "reports.read", "settings.write",
   };
   return kAll;
 }
@@ -23,7 +23,8 @@ const std::vector<BuiltinRole>& builtin_roles() {
     std::vector<BuiltinRole> roles;
     roles.push_back({"admin", "Full control of the organisation",
                      std::set<std::string>(all_permissions().begin(), all_permissions().end())});
-    roles.push_back({"supervisor", "Runs teams and queues, monitors calls, reads reports",
+    roles.push_back({"supervisor",
+                     "Runs teams and queues, monitors calls, reads reports",
                      {"users.read", "roles.read", "teams.read", "teams.write", "agents.read", "agents.write",
                       "queues.read", "queues.write", "calls.read", "calls.monitor", "reports.read"}});
     roles.push_back({"agent", "Handles calls", {"teams.read", "queues.read", "calls.handle"}});
@@ -41,9 +42,8 @@ const BuiltinRole* find_builtin_role(std::string_view name) {
 
 bool is_valid_role_name(std::string_view name) {
   if (name.empty() || name.size() > 64 || name[0] < 'a' || name[0] > 'z') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
 }
 
 }  // namespace vontres::users

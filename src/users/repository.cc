@@ -19,9 +19,7 @@ std::vector<std::string> from_json_text(const std::string& text) {
   return out;
 }
 
-Value optional_int(const std::optional<int64_t>& value) {
-  return value ? Value(*value) : Value(std::monostate{});
-}
+Value optional_int(const std::optional<int64_t>& value) { return value ? Value(*value) : Value(std::monostate{}); }
 
 std::optional<int64_t> get_optional_int(const Row& row, size_t i) {
   if (row.is_null(i)) return std::nullopt;
@@ -75,9 +73,8 @@ Result<Team> team_from_row(store::Session& session, const Row& row) {
   team.description = row.get_string(3);
   team.created_at_ms = row.get_int(4);
   team.updated_at_ms = row.get_int(5);
-  VONTRES_ASSIGN_OR_RETURN(auto members,
-                           session.query("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id",
-                                         {team.id}));
+  VONTRES_ASSIGN_OR_RETURN(
+      auto members, session.query("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id", {team.id}));
   for (const auto& member : members.rows) team.member_ids.push_back(member.get_string(0));
   return team;
 }
@@ -86,9 +83,9 @@ Status replace_team_members(store::Session& session, const Team& team) {
   VONTRES_ASSIGN_OR_RETURN(auto removed, session.execute("DELETE FROM team_members WHERE team_id = $1", {team.id}));
   (void)removed;
   for (const auto& user_id : team.member_ids) {
-    VONTRES_ASSIGN_OR_RETURN(auto inserted,
-                             session.execute("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)",
-                                             {team.id, user_id}));
+    VONTRES_ASSIGN_OR_RETURN(
+        auto inserted,
+        session.execute("INSERT INTO team_members (team_id, user_id) VALUES ($1, $2)", {team.id, user_id}));
     (void)inserted;
   }
   return Status::ok();
@@ -259,16 +256,16 @@ Status insert_user(store::Session& session, const User& user) {
 }
 
 Result<std::optional<User>> find_user_by_email(store::Session& session, const std::string& email) {
-  VONTRES_ASSIGN_OR_RETURN(auto rows,
-                           session.query(std::string("SELECT ") + kUserColumns + " FROM users WHERE email = $1", {email}));
+  VONTRES_ASSIGN_OR_RETURN(
+      auto rows, session.query(std::string("SELECT ") + kUserColumns + " FROM users WHERE email = $1", {email}));
   if (rows.empty()) return std::optional<User>();
   return std::optional<User>(user_from_row(rows[0]));
 }
 
 Result<std::optional<User>> find_user(store::Session& session, const std::string& org_id, const std::string& id) {
   VONTRES_ASSIGN_OR_RETURN(
-      auto rows, session.query(std::string("SELECT ") + kUserColumns + " FROM users WHERE org_id = $1 AND id = $2",
-                               {org_id, id}));
+      auto rows,
+      session.query(std::string("SELECT ") + kUserColumns + " FROM users WHERE org_id = $1 AND id = $2", {org_id, id}));
   if (rows.empty()) return std::optional<User>();
   return std::optional<User>(user_from_row(rows[0]));
 }
@@ -276,10 +273,9 @@ Result<std::optional<User>> find_user(store::Session& session, const std::string
 Result<Page<User>> list_users(store::Session& session, const std::string& org_id, int64_t limit, int64_t offset) {
   Page<User> page;
   VONTRES_ASSIGN_OR_RETURN(page.total, count(session, "SELECT COUNT(*) FROM users WHERE org_id = $1", {org_id}));
-  VONTRES_ASSIGN_OR_RETURN(
-      auto rows, session.query(std::string("SELECT ") + kUserColumns +
-                                   " FROM users WHERE org_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
-                               {org_id, limit, offset}));
+  VONTRES_ASSIGN_OR_RETURN(auto rows, session.query(std::string("SELECT ") + kUserColumns +
+                                                        " FROM users WHERE org_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
+                                                    {org_id, limit, offset}));
   for (const auto& row : rows.rows) page.items.push_back(user_from_row(row));
   return page;
 }
@@ -297,8 +293,9 @@ Result<bool> update_user(store::Session& session, const User& user) {
 Result<bool> update_password(store::Session& session, const std::string& org_id, const std::string& id,
                              const std::string& password_hash, int64_t at_ms) {
   VONTRES_ASSIGN_OR_RETURN(
-      auto changed, session.execute("UPDATE users SET password_hash = $1, updated_at_ms = $2 WHERE org_id = $3 AND id = $4",
-                                    {password_hash, at_ms, org_id, id}));
+      auto changed,
+      session.execute("UPDATE users SET password_hash = $1, updated_at_ms = $2 WHERE org_id = $3 AND id = $4",
+                      {password_hash, at_ms, org_id, id}));
   return changed > 0;
 }
 
@@ -350,11 +347,11 @@ Result<std::vector<Role>> list_roles(store::Session& session, const std::string&
 }
 
 Result<bool> update_role(store::Session& session, const Role& role) {
-  VONTRES_ASSIGN_OR_RETURN(auto changed,
-                           session.execute("UPDATE roles SET description = $1, permissions = $2, updated_at_ms = $3 "
-                                           "WHERE org_id = $4 AND name = $5",
-                                           {role.description, to_json_text(role.permissions), role.updated_at_ms,
-                                            role.org_id, role.name}));
+  VONTRES_ASSIGN_OR_RETURN(
+      auto changed,
+      session.execute("UPDATE roles SET description = $1, permissions = $2, updated_at_ms = $3 "
+                      "WHERE org_id = $4 AND name = $5",
+                      {role.description, to_json_text(role.permissions), role.updated_at_ms, role.org_id, role.name}));
   return changed > 0;
 }
 
@@ -399,9 +396,9 @@ Result<Page<Team>> list_teams(store::Session& session, const std::string& org_id
 }
 
 Result<bool> update_team(store::Session& session, const Team& team) {
-  auto result = session.execute(
-      "UPDATE teams SET name = $1, description = $2, updated_at_ms = $3 WHERE org_id = $4 AND id = $5",
-      {team.name, team.description, team.updated_at_ms, team.org_id, team.id});
+  auto result =
+      session.execute("UPDATE teams SET name = $1, description = $2, updated_at_ms = $3 WHERE org_id = $4 AND id = $5",
+                      {team.name, team.description, team.updated_at_ms, team.org_id, team.id});
   if (!result.is_ok()) return map_constraint(result.status(), "team_name_taken", "a team with this name exists");
   if (*result == 0) return false;
   VONTRES_RETURN_IF_ERROR(replace_team_members(session, team));
@@ -413,7 +410,8 @@ Result<bool> delete_team(store::Session& session, const std::string& org_id, con
   if (!found) return false;
   VONTRES_ASSIGN_OR_RETURN(auto members, session.execute("DELETE FROM team_members WHERE team_id = $1", {id}));
   (void)members;
-  VONTRES_ASSIGN_OR_RETURN(auto changed, session.execute("DELETE FROM teams WHERE org_id = $1 AND id = $2", {org_id, id}));
+  VONTRES_ASSIGN_OR_RETURN(auto changed,
+                           session.execute("DELETE FROM teams WHERE org_id = $1 AND id = $2", {org_id, id}));
   return changed > 0;
 }
 
@@ -463,10 +461,11 @@ Status upsert_agent_profile(store::Session& session, const AgentProfile& profile
 
 Status insert_refresh_token(store::Session& session, const RefreshToken& token) {
   return session
-      .execute("INSERT INTO refresh_tokens (id, family_id, user_id, org_id, token_hash, created_at_ms, expires_at_ms, "
-               "used_at_ms, revoked_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-               {token.id, token.family_id, token.user_id, token.org_id, token.token_hash, token.created_at_ms,
-                token.expires_at_ms, optional_int(token.used_at_ms), optional_int(token.revoked_at_ms)})
+      .execute(
+          "INSERT INTO refresh_tokens (id, family_id, user_id, org_id, token_hash, created_at_ms, expires_at_ms, "
+          "used_at_ms, revoked_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+          {token.id, token.family_id, token.user_id, token.org_id, token.token_hash, token.created_at_ms,
+           token.expires_at_ms, optional_int(token.used_at_ms), optional_int(token.revoked_at_ms)})
       .status();
 }
 
@@ -496,16 +495,14 @@ Status revoke_refresh_family(store::Session& session, const std::string& family_
 
 Result<std::vector<std::string>> revoke_user_refresh_families(store::Session& session, const std::string& user_id,
                                                               int64_t at_ms) {
-  VONTRES_ASSIGN_OR_RETURN(auto rows,
-                           session.query("SELECT DISTINCT family_id FROM refresh_tokens "
-                                         "WHERE user_id = $1 AND revoked_at_ms IS NULL",
-                                         {user_id}));
+  VONTRES_ASSIGN_OR_RETURN(auto rows, session.query("SELECT DISTINCT family_id FROM refresh_tokens "
+                                                    "WHERE user_id = $1 AND revoked_at_ms IS NULL",
+                                                    {user_id}));
   std::vector<std::string> families;
   for (const auto& row : rows.rows) families.push_back(row.get_string(0));
-  VONTRES_ASSIGN_OR_RETURN(auto changed,
-                           session.execute("UPDATE refresh_tokens SET revoked_at_ms = $1 "
-                                           "WHERE user_id = $2 AND revoked_at_ms IS NULL",
-                                           {at_ms, user_id}));
+  VONTRES_ASSIGN_OR_RETURN(auto changed, session.execute("UPDATE refresh_tokens SET revoked_at_ms = $1 "
+                                                         "WHERE user_id = $2 AND revoked_at_ms IS NULL",
+                                                         {at_ms, user_id}));
   (void)changed;
   return families;
 }
@@ -514,19 +511,18 @@ Result<std::vector<std::string>> revoke_user_refresh_families(store::Session& se
 
 Status insert_revocation(store::Session& session, const Revocation& revocation) {
   return session
-      .execute("INSERT INTO revoked_tokens (token_id, kind, org_id, expires_at_ms, revoked_at_ms) "
-               "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_id) DO UPDATE SET "
-               "expires_at_ms = excluded.expires_at_ms, revoked_at_ms = excluded.revoked_at_ms",
-               {revocation.token_id, revocation.kind, revocation.org_id, revocation.expires_at_ms,
-                revocation.revoked_at_ms})
+      .execute(
+          "INSERT INTO revoked_tokens (token_id, kind, org_id, expires_at_ms, revoked_at_ms) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (token_id) DO UPDATE SET "
+          "expires_at_ms = excluded.expires_at_ms, revoked_at_ms = excluded.revoked_at_ms",
+          {revocation.token_id, revocation.kind, revocation.org_id, revocation.expires_at_ms, revocation.revoked_at_ms})
       .status();
 }
 
 Result<std::vector<Revocation>> list_active_revocations(store::Session& session, int64_t now_ms) {
-  VONTRES_ASSIGN_OR_RETURN(auto rows,
-                           session.query("SELECT token_id, kind, org_id, expires_at_ms, revoked_at_ms "
-                                         "FROM revoked_tokens WHERE expires_at_ms > $1",
-                                         {now_ms}));
+  VONTRES_ASSIGN_OR_RETURN(auto rows, session.query("SELECT token_id, kind, org_id, expires_at_ms, revoked_at_ms "
+                                                    "FROM revoked_tokens WHERE expires_at_ms > $1",
+                                                    {now_ms}));
   std::vector<Revocation> out;
   for (const auto& row : rows.rows) {
     out.push_back({row.get_string(0), row.get_string(1), row.get_string(2), row.get_int(3), row.get_int(4)});
@@ -542,10 +538,10 @@ Status delete_expired_revocations(store::Session& session, int64_t now_ms) {
 
 Status insert_api_key(store::Session& session, const ApiKey& key) {
   return session
-      .execute(std::string("INSERT INTO api_keys (") + kApiKeyColumns +
-                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-               {key.id, key.org_id, key.name, key.prefix, key.secret_hash, to_json_text(key.permissions),
-                key.created_by, key.created_at_ms, optional_int(key.last_used_at_ms), optional_int(key.revoked_at_ms)})
+      .execute(
+          std::string("INSERT INTO api_keys (") + kApiKeyColumns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+          {key.id, key.org_id, key.name, key.prefix, key.secret_hash, to_json_text(key.permissions), key.created_by,
+           key.created_at_ms, optional_int(key.last_used_at_ms), optional_int(key.revoked_at_ms)})
       .status();
 }
 
@@ -559,19 +555,18 @@ Result<std::optional<ApiKey>> find_api_key_by_prefix(store::Session& session, co
 Result<Page<ApiKey>> list_api_keys(store::Session& session, const std::string& org_id, int64_t limit, int64_t offset) {
   Page<ApiKey> page;
   VONTRES_ASSIGN_OR_RETURN(page.total, count(session, "SELECT COUNT(*) FROM api_keys WHERE org_id = $1", {org_id}));
-  VONTRES_ASSIGN_OR_RETURN(
-      auto rows, session.query(std::string("SELECT ") + kApiKeyColumns +
-                                   " FROM api_keys WHERE org_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
-                               {org_id, limit, offset}));
+  VONTRES_ASSIGN_OR_RETURN(auto rows,
+                           session.query(std::string("SELECT ") + kApiKeyColumns +
+                                             " FROM api_keys WHERE org_id = $1 ORDER BY id LIMIT $2 OFFSET $3",
+                                         {org_id, limit, offset}));
   for (const auto& row : rows.rows) page.items.push_back(api_key_from_row(row));
   return page;
 }
 
 Result<bool> revoke_api_key(store::Session& session, const std::string& org_id, const std::string& id, int64_t at_ms) {
-  VONTRES_ASSIGN_OR_RETURN(auto changed,
-                           session.execute("UPDATE api_keys SET revoked_at_ms = $1 "
-                                           "WHERE org_id = $2 AND id = $3 AND revoked_at_ms IS NULL",
-                                           {at_ms, org_id, id}));
+  VONTRES_ASSIGN_OR_RETURN(auto changed, session.execute("UPDATE api_keys SET revoked_at_ms = $1 "
+                                                         "WHERE org_id = $2 AND id = $3 AND revoked_at_ms IS NULL",
+                                                         {at_ms, org_id, id}));
   return changed > 0;
 }
 
@@ -583,18 +578,18 @@ Status touch_api_key(store::Session& session, const std::string& id, int64_t at_
 
 Status insert_audit_event(store::Session& session, const AuditEvent& event) {
   return session
-      .execute("INSERT INTO audit_events (id, org_id, at_ms, event_type, outcome, actor_id, subject_id, "
-               "remote_address, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-               {event.id, event.org_id, event.at_ms, event.type, event.outcome, event.actor_id, event.subject_id,
-                event.remote_address, event.details.dump()})
+      .execute(
+          "INSERT INTO audit_events (id, org_id, at_ms, event_type, outcome, actor_id, subject_id, "
+          "remote_address, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+          {event.id, event.org_id, event.at_ms, event.type, event.outcome, event.actor_id, event.subject_id,
+           event.remote_address, event.details.dump()})
       .status();
 }
 
 Result<Page<AuditEvent>> list_audit_events(store::Session& session, const std::string& org_id, int64_t limit,
                                            int64_t offset) {
   Page<AuditEvent> page;
-  VONTRES_ASSIGN_OR_RETURN(page.total,
-                           count(session, "SELECT COUNT(*) FROM audit_events WHERE org_id = $1", {org_id}));
+  VONTRES_ASSIGN_OR_RETURN(page.total, count(session, "SELECT COUNT(*) FROM audit_events WHERE org_id = $1", {org_id}));
   VONTRES_ASSIGN_OR_RETURN(auto rows,
                            session.query("SELECT id, org_id, at_ms, event_type, outcome, actor_id, subject_id, "
                                          "remote_address, details FROM audit_events WHERE org_id = $1 "

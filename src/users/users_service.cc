@@ -8,10 +8,9 @@
 namespace vontres::users {
 
 Result<std::unique_ptr<UsersService>> UsersService::create(const AuthConfig& config, const std::string& data_dir,
-                                                           store::Store& store, cache::Cache& cache,
-                                                           const Clock& clock, IdGenerator& ids) {
-  const std::string secret_path =
-      config.jwt_secret_file.empty() ? data_dir + "/jwt-secret" : config.jwt_secret_file;
+                                                           store::Store& store, cache::Cache& cache, const Clock& clock,
+                                                           IdGenerator& ids) {
+  const std::string secret_path = config.jwt_secret_file.empty() ? data_dir + "/jwt-secret" : config.jwt_secret_file;
   VONTRES_ASSIGN_OR_RETURN(auto jwt, JwtCodec::create(config, secret_path, clock));
   VONTRES_RETURN_IF_ERROR(store.migrate(migrations()));
   auto core = std::make_unique<detail::UsersCore>(config, store, cache, clock, ids, std::move(jwt));
@@ -33,8 +32,11 @@ void UsersService::register_routes(api::Router& router) {
   const RouteSchemas* schemas = &schemas_;
   detail::add_route(router, schemas_, api::Method::kGet, "/api/v1/openapi.json",
                     {.public_route = true, .permission = "", .summary = "This OpenAPI 3 document", .tag = "meta"},
-                    {.request_body = nullptr, .response = {{"type", "object"}}, .success_status = 200,
-                     .error_codes = {}, .paginated = false},
+                    {.request_body = nullptr,
+                     .response = {{"type", "object"}},
+                     .success_status = 200,
+                     .error_codes = {},
+                     .paginated = false},
                     [routes, schemas](api::Request&) {
                       // Built per request from the live table so routes added after ours appear too.
                       return api::Response::json(200, openapi_document(*routes, *schemas));

@@ -108,7 +108,8 @@ TEST_F(DispatchTest, BadJsonBodyIs400InvalidJson) {
 }
 
 TEST_F(DispatchTest, MalformedHttpIs400BadRequest) {
-  for (std::string_view garbage : {"GARBAGE\r\n\r\n", "GET /public HTTP/1.1\r\nContent-Length: abc\r\n\r\n", "", "GET /public HTTP/1.1\r\n"}) {
+  for (std::string_view garbage :
+       {"GARBAGE\r\n\r\n", "GET /public HTTP/1.1\r\nContent-Length: abc\r\n\r\n", "", "GET /public HTTP/1.1\r\n"}) {
     const Response response = raw(garbage);
     EXPECT_EQ(response.status, 400) << ::testing::PrintToString(std::string(garbage));
     EXPECT_EQ(body_of(response)["error"]["code"], "bad_request");
@@ -124,15 +125,15 @@ TEST_F(DispatchTest, OversizedHeadersAre431AndOversizedBodiesAre413) {
   EXPECT_EQ(body_of(raw(big_body))["error"]["code"], "payload_too_large");
 }
 
-TEST_F(DispatchTest, UnknownMethodIs501) {
-  EXPECT_EQ(raw("BREW /public HTTP/1.1\r\n\r\n").status, 501);
-}
+TEST_F(DispatchTest, UnknownMethodIs501) { EXPECT_EQ(raw("BREW /public HTTP/1.1\r\n\r\n").status, 501); }
 
 TEST_F(DispatchTest, WebSocketRouteRejectsPlainHttpAndHttpRouteRejectsUpgrade) {
   RouteOptions open;
   open.public_route = true;
-  router_.websocket("/ws", open, [](Request&, std::shared_ptr<WebSocketConnection>)
-                                     -> Result<std::unique_ptr<WebSocketSession>> { return unimplemented("x"); });
+  router_.websocket("/ws", open,
+                    [](Request&, std::shared_ptr<WebSocketConnection>) -> Result<std::unique_ptr<WebSocketSession>> {
+                      return unimplemented("x");
+                    });
   Request plain;
   plain.path = plain.target = "/ws";
   EXPECT_EQ(dispatcher_.admit(plain).rejection->status, 426);

@@ -78,8 +78,8 @@ TEST(RequestTest, JsonBodyAcceptsJsonContentTypesWithParameters) {
 }
 
 TEST(MethodTest, NamesRoundTripAndUnknownMethodsAreRejected) {
-  for (Method method : {Method::kGet, Method::kHead, Method::kPost, Method::kPut, Method::kPatch, Method::kDelete,
-                        Method::kOptions}) {
+  for (Method method :
+       {Method::kGet, Method::kHead, Method::kPost, Method::kPut, Method::kPatch, Method::kDelete, Method::kOptions}) {
     EXPECT_EQ(parse_method(method_name(method)), method);
   }
   EXPECT_FALSE(parse_method("get").has_value());

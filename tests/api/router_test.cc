@@ -88,8 +88,10 @@ TEST(RouterTest, DecodesEachSegmentSoAnEncodedSlashStaysInsideItsParameter) {
 
 TEST(RouterTest, WebSocketRoutesAreGetRoutesWithAnOpener) {
   Router router;
-  router.websocket("/ws", {}, [](Request&, std::shared_ptr<WebSocketConnection>)
-                                  -> Result<std::unique_ptr<WebSocketSession>> { return unimplemented("no"); });
+  router.websocket("/ws", {},
+                   [](Request&, std::shared_ptr<WebSocketConnection>) -> Result<std::unique_ptr<WebSocketSession>> {
+                     return unimplemented("no");
+                   });
   const auto match = router.match(Method::kGet, "/ws");
   ASSERT_EQ(match.outcome, Router::MatchOutcome::kFound);
   EXPECT_TRUE(static_cast<bool>(match.route->websocket_open));

@@ -11,13 +11,13 @@
 #include <future>
 #include <thread>
 
+#include <prometheus/registry.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <prometheus/registry.h>
 
 #include "api/health.h"
 #include "api/server.h"
@@ -187,12 +187,13 @@ class ServerTest : public ::testing::Test {
       release_slow_.get_future().wait();
       return Response::json(200, {{"slow", true}});
     });
-    router_.websocket("/ws/echo", read,
-                      [this](Request& request, std::shared_ptr<WebSocketConnection> connection)
-                          -> Result<std::unique_ptr<WebSocketSession>> {
-                        return std::unique_ptr<WebSocketSession>(
-                            std::make_unique<EchoSession>(std::move(connection), request.principal->subject, &ws_closed_));
-                      });
+    router_.websocket(
+        "/ws/echo", read,
+        [this](Request& request,
+               std::shared_ptr<WebSocketConnection> connection) -> Result<std::unique_ptr<WebSocketSession>> {
+          return std::unique_ptr<WebSocketSession>(
+              std::make_unique<EchoSession>(std::move(connection), request.principal->subject, &ws_closed_));
+        });
     config_.listen = {"127.0.0.1", 0};
     config_.io_threads = 2;
     config_.worker_threads = 2;
@@ -492,8 +493,10 @@ TEST_F(ServerTest, CurlUploadOverTheBodyLimitGets413) {
   const auto dir = std::filesystem::temp_directory_path() / ("vontres-api-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "big.json") << std::string(200 * 1024, 'x');
-  const CommandResult result = run_command("curl -sS --max-time 5 -o - -w ' %{http_code}' -H 'Content-Type: application/json' "
-                                           "--data-binary @" + (dir / "big.json").string() + " " + url("/echo"));
+  const CommandResult result = run_command(
+      "curl -sS --max-time 5 -o - -w ' %{http_code}' -H 'Content-Type: application/json' "
+      "--data-binary @" +
+      (dir / "big.json").string() + " " + url("/echo"));
   std::filesystem::remove_all(dir);
   EXPECT_NE(result.output.find("payload_too_large"), std::string::npos) << result.output;
   EXPECT_TRUE(result.output.ends_with(" 413")) << result.output;
@@ -506,8 +509,8 @@ class TlsServerTest : public ServerTest {
     std::filesystem::create_directories(dir_);
     const CommandResult made = run_command(
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 "
-        "-addext subjectAltName=IP:127.0.0.1 -keyout " + (dir_ / "key.pem").string() + " -out " +
-        (dir_ / "cert.pem").string() + " 2>&1");
+        "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+        (dir_ / "key.pem").string() + " -out " + (dir_ / "cert.pem").string() + " 2>&1");
     ASSERT_EQ(made.exit_code, 0) << made.output;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -523,9 +526,11 @@ TEST_F(TlsServerTest, ServesHttpsToCurlWithASelfSignedCertificate) {
       run_command("curl -sS --max-time 5 --cacert " + config_.tls_cert_file + " " + https + "/healthz");
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(nlohmann::json::parse(result.output)["status"], "ok");
-  const CommandResult old_tls = run_command("curl -sS --max-time 5 -k --tlsv1.1 --tls-max 1.1 " + https + "/healthz 2>&1");
+  const CommandResult old_tls =
+      run_command("curl -sS --max-time 5 -k --tlsv1.1 --tls-max 1.1 " + https + "/healthz 2>&1");
   EXPECT_NE(old_tls.exit_code, 0) << old_tls.output;
-  const CommandResult plain = run_command("curl -sS --max-time 5 http://127.0.0.1:" + std::to_string(port()) + "/healthz 2>&1");
+  const CommandResult plain =
+      run_command("curl -sS --max-time 5 http://127.0.0.1:" + std::to_string(port()) + "/healthz 2>&1");
   EXPECT_NE(plain.exit_code, 0);
 }
 

@@ -131,8 +131,10 @@ TEST(ServeTest, AnswersHealthAndStopsCleanlyOnSigterm) {
 
 TEST(ServeTest, ListenAddressComesFromTheEnvironment) {
   TempDir dir;
-  Subprocess p = Subprocess::start({kBinary, "serve", "--data-dir", dir.path()}, {{"VONTRES_HTTP_LISTEN", "127.0.0.1:0"}});
-  auto line = p.wait_for_stderr_line([](const std::string& l) { return l.find("vontres is serving") != std::string::npos; }, 30s);
+  Subprocess p =
+      Subprocess::start({kBinary, "serve", "--data-dir", dir.path()}, {{"VONTRES_HTTP_LISTEN", "127.0.0.1:0"}});
+  auto line = p.wait_for_stderr_line(
+      [](const std::string& l) { return l.find("vontres is serving") != std::string::npos; }, 30s);
   ASSERT_TRUE(line) << p.stderr_text();
   EXPECT_NE(line->find("http://127.0.0.1:"), std::string::npos);
   EXPECT_EQ(line->find("127.0.0.1:8080"), std::string::npos);

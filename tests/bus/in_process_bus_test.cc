@@ -113,7 +113,8 @@ TEST_F(InProcessEventBusTest, DeliveriesCarryTheKeysPartitionAndOffsetsCountFrom
 }
 
 TEST_F(InProcessEventBusTest, ATopicWithoutAGroupEvictsItsOldestEventWhenFullAndCountsIt) {
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(bus_.publish(event("call-" + std::to_string(i), std::to_string(i)), 0ms).is_ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(bus_.publish(event("call-" + std::to_string(i), std::to_string(i)), 0ms).is_ok());
   EXPECT_EQ(bus_.retained("calls"), 3u);
   EXPECT_EQ(metric_value(registry_, "vontres_bus_evicted_total", "calls"), 2);
   auto consumer = join("g", /*from_beginning=*/true);

@@ -305,9 +305,8 @@ TEST_P(CacheContractTest, UnsubscribingWhileOtherThreadsInvalidateIsSafe) {
   for (int round = 0; round < 200; ++round) {
     // The callback touches state owned by this loop iteration; after reset() returns it must not run.
     auto alive = std::make_unique<std::atomic<int>>(0);
-    auto subscription = cache().subscribe_invalidations([counter = alive.get()](std::string_view) {
-      counter->fetch_add(1);
-    });
+    auto subscription =
+        cache().subscribe_invalidations([counter = alive.get()](std::string_view) { counter->fetch_add(1); });
     ASSERT_TRUE(subscription.is_ok());
     std::this_thread::yield();
     subscription->reset();

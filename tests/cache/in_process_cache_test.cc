@@ -17,8 +17,7 @@ using testing::CacheContractTest;
 INSTANTIATE_TEST_SUITE_P(InProcess, CacheContractTest,
                          ::testing::Values(CacheBackend{"InProcess",
                                                         [](ManualClock& clock) -> std::unique_ptr<Cache> {
-                                                          return std::make_unique<InProcessCache>(CacheConfig{},
-                                                                                                  clock);
+                                                          return std::make_unique<InProcessCache>(CacheConfig{}, clock);
                                                         }}),
                          CacheContractTest::backend_name);
 

@@ -51,8 +51,12 @@ TEST(IdGeneratorTest, IsUniqueAcrossThreads) {
   ManualClock clock;  // same millisecond for all: uniqueness must come from the random part
   IdGenerator ids(clock, 7);
   std::vector<std::string> a, b;
-  std::thread t1([&] { for (int i = 0; i < 5000; ++i) a.push_back(ids.next()); });
-  std::thread t2([&] { for (int i = 0; i < 5000; ++i) b.push_back(ids.next()); });
+  std::thread t1([&] {
+    for (int i = 0; i < 5000; ++i) a.push_back(ids.next());
+  });
+  std::thread t2([&] {
+    for (int i = 0; i < 5000; ++i) b.push_back(ids.next());
+  });
   t1.join();
   t2.join();
   std::set<std::string> all(a.begin(), a.end());

@@ -29,7 +29,8 @@ bus:
   ack_timeout: 250ms
 store:
   sqlite_path: /tmp/x.db
-)", {});
+)",
+                             {});
   ASSERT_TRUE(config.is_ok()) << config.status().to_string();
   EXPECT_EQ(config->http.listen.host, "::1");
   EXPECT_EQ(config->http.listen.port, 9090);
@@ -72,23 +73,24 @@ TEST_P(BadConfigTest, IsRefusedWithAMessageNamingTheKey) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, BadConfigTest,
-    ::testing::Values(BadConfigCase{"http:\n  listn: 1.2.3.4:5\n", {}, "http.listn: unknown key"},
-                      BadConfigCase{"http:\n  listen: 127.0.0.1:70000\n", {}, "http.listen: port out of range"},
-                      BadConfigCase{"http:\n  listen: nocolon\n", {}, "http.listen: expected HOST:PORT"},
-                      BadConfigCase{"http:\n  max_body_bytes: lots\n", {}, "http.max_body_bytes"},
-                      BadConfigCase{"http:\n  request_timeout: 5 parsecs\n", {}, "http.request_timeout"},
-                      BadConfigCase{"http:\n  io_threads: -3\n", {}, "http.io_threads: must be 0..256"},
-                      BadConfigCase{"http:\n  tls_cert_file: /x.pem\n", {}, "http.tls_key_file"},
-                      BadConfigCase{"bus:\n  backend: carrier-pigeon\n", {}, "bus.backend: unknown backend"},
-                      BadConfigCase{"log:\n  level: loud\n", {}, "log.level"},
-                      BadConfigCase{"http: [1, 2]\n", {}, "http: expected a section of keys"},
-                      BadConfigCase{"http:\n  listen: [a, b]\n", {}, "http.listen: expected a single value"},
-                      BadConfigCase{"- just\n- a list\n", {}, "<root>: expected a mapping"},
-                      BadConfigCase{"http:\n  listen: [unclosed\n", {}, "YAML syntax error at line"},
-                      BadConfigCase{"", {{"VONTRES_HTTP_LISTN", "x"}}, "VONTRES_HTTP_LISTN: unknown environment variable"},
-                      BadConfigCase{"", {{"VONTRES_BUS_PARTITIONS", "zero"}}, "VONTRES_BUS_PARTITIONS: expected an integer"},
-                      BadConfigCase{"auth:\n  jwt_algorithm: RS256\n", {}, "auth.jwt_private_key_file"},
-                      BadConfigCase{"auth:\n  password_min_length: 4\n", {}, "auth.password_min_length"}));
+    ::testing::Values(
+        BadConfigCase{"http:\n  listn: 1.2.3.4:5\n", {}, "http.listn: unknown key"},
+        BadConfigCase{"http:\n  listen: 127.0.0.1:70000\n", {}, "http.listen: port out of range"},
+        BadConfigCase{"http:\n  listen: nocolon\n", {}, "http.listen: expected HOST:PORT"},
+        BadConfigCase{"http:\n  max_body_bytes: lots\n", {}, "http.max_body_bytes"},
+        BadConfigCase{"http:\n  request_timeout: 5 parsecs\n", {}, "http.request_timeout"},
+        BadConfigCase{"http:\n  io_threads: -3\n", {}, "http.io_threads: must be 0..256"},
+        BadConfigCase{"http:\n  tls_cert_file: /x.pem\n", {}, "http.tls_key_file"},
+        BadConfigCase{"bus:\n  backend: carrier-pigeon\n", {}, "bus.backend: unknown backend"},
+        BadConfigCase{"log:\n  level: loud\n", {}, "log.level"},
+        BadConfigCase{"http: [1, 2]\n", {}, "http: expected a section of keys"},
+        BadConfigCase{"http:\n  listen: [a, b]\n", {}, "http.listen: expected a single value"},
+        BadConfigCase{"- just\n- a list\n", {}, "<root>: expected a mapping"},
+        BadConfigCase{"http:\n  listen: [unclosed\n", {}, "YAML syntax error at line"},
+        BadConfigCase{"", {{"VONTRES_HTTP_LISTN", "x"}}, "VONTRES_HTTP_LISTN: unknown environment variable"},
+        BadConfigCase{"", {{"VONTRES_BUS_PARTITIONS", "zero"}}, "VONTRES_BUS_PARTITIONS: expected an integer"},
+        BadConfigCase{"auth:\n  jwt_algorithm: RS256\n", {}, "auth.jwt_private_key_file"},
+        BadConfigCase{"auth:\n  password_min_length: 4\n", {}, "auth.password_min_length"}));
 
 TEST(ConfigTest, ParsesDurationsAndByteSizes) {
   EXPECT_EQ(*parse_duration("250ms"), 250ms);

@@ -35,9 +35,8 @@ class PropertyRun {
   }
 
   void setup() {
-    const std::vector<Strategy> strategies = {Strategy::kLongestIdle, Strategy::kRoundRobin,
-                                              Strategy::kFewestCalls, Strategy::kSkillsWeighted,
-                                              Strategy::kRingAll,     Strategy::kRandom};
+    const std::vector<Strategy> strategies = {Strategy::kLongestIdle,    Strategy::kRoundRobin, Strategy::kFewestCalls,
+                                              Strategy::kSkillsWeighted, Strategy::kRingAll,    Strategy::kRandom};
     for (int i = 0; i < 3; ++i) {
       QueueConfig q;
       q.id = QueueId("q" + std::to_string(i));
@@ -218,11 +217,8 @@ class PropertyRun {
         case RoutingEventType::kAccepted:
         case RoutingEventType::kDeclined:
         case RoutingEventType::kTimeout:
-        case RoutingEventType::kRescinded:
-          pending_offers_[e.call.str()].erase(e.agent.str());
-          break;
-        default:
-          break;
+        case RoutingEventType::kRescinded: pending_offers_[e.call.str()].erase(e.agent.str()); break;
+        default: break;
       }
       if (e.type == RoutingEventType::kDeclined || e.type == RoutingEventType::kTimeout) {
         exclusions_[e.call.str()][e.agent.str()] = e.at + model_.queues[e.queue.str()].reoffer_delay;
@@ -262,9 +258,11 @@ class PropertyRun {
           if (until != ex->second.end() && until->second > offer.at) at_offer.excluded.push_back(agent.id);
         }
         EXPECT_FALSE(eligible(agent, at_offer, *penalty))
-            << "FIFO: " << offer.agent.str() << " was offered " << offer.call.str() << " (priority "
-            << offer.priority << ") while better-placed " << d.id.str() << " (priority " << d.priority
-            << ") waited in " << d.queue.str() << "\n" << describe_events(from) << describe_call(d.id) << "offered call:\n" << describe_call(offer.call);
+            << "FIFO: " << offer.agent.str() << " was offered " << offer.call.str() << " (priority " << offer.priority
+            << ") while better-placed " << d.id.str() << " (priority " << d.priority << ") waited in " << d.queue.str()
+            << "\n"
+            << describe_events(from) << describe_call(d.id) << "offered call:\n"
+            << describe_call(offer.call);
       }
     }
   }
@@ -309,9 +307,9 @@ class PropertyRun {
         if (c.state != CallState::kWaiting) continue;
         auto penalty = penalty_in(a, c.queue);
         if (!penalty) continue;
-        EXPECT_FALSE(eligible(a, c, *penalty))
-            << "agent " << a.id.str() << " is ready and eligible for waiting call " << c.id.str() << " in "
-            << c.queue.str() << "\n" << describe_events(last_step_from_);
+        EXPECT_FALSE(eligible(a, c, *penalty)) << "agent " << a.id.str() << " is ready and eligible for waiting call "
+                                               << c.id.str() << " in " << c.queue.str() << "\n"
+                                               << describe_events(last_step_from_);
       }
     }
     for (const auto& [id, config] : model_.queues) {
@@ -339,7 +337,10 @@ class PropertyRun {
     auto decisions = engine_->decisions(id);
     if (decisions.is_ok()) {
       for (const auto& d : *decisions) {
-        out += "decision t=" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d.at.time_since_epoch()).count() % 100000000) + " " + d.trigger + ": " + d.summary + "\n";
+        out += "decision t=" +
+               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d.at.time_since_epoch()).count() %
+                              100000000) +
+               " " + d.trigger + ": " + d.summary + "\n";
         for (const auto& c : d.candidates) out += "   " + c.agent.str() + " " + c.verdict + "\n";
       }
     }
@@ -356,10 +357,13 @@ class PropertyRun {
     const size_t start = from > 30 ? from - 30 : 0;
     for (size_t i = start; i < sink_.events.size(); ++i) {
       const RoutingEvent& e = sink_.events[i];
-      out += (i == from ? "--- step ---\n" : "") + std::to_string(i) + " " + std::string(routing_event_name(e.type)) + " call=" + e.call.str() +
-             " agent=" + e.agent.str() + " queue=" + e.queue.str() + " prio=" + std::to_string(e.priority) +
-             " reason=" + e.reason + " to=" + std::string(agent_state_name(e.to_state)) + " t=" +
-             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count() % 100000000) + "\n";
+      out += (i == from ? "--- step ---\n" : "") + std::to_string(i) + " " + std::string(routing_event_name(e.type)) +
+             " call=" + e.call.str() + " agent=" + e.agent.str() + " queue=" + e.queue.str() +
+             " prio=" + std::to_string(e.priority) + " reason=" + e.reason +
+             " to=" + std::string(agent_state_name(e.to_state)) + " t=" +
+             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count() %
+                            100000000) +
+             "\n";
     }
     return out;
   }

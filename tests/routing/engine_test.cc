@@ -10,8 +10,8 @@ namespace vontres::routing {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::EngineTest;
 using ::testing::ElementsAre;
+using testing::EngineTest;
 using ::testing::HasSubstr;
 
 using EngineStrategyTest = EngineTest;
@@ -712,8 +712,8 @@ TEST_F(EngineTest, EstimatedWaitUsesRecentHandleTimesAndStaffedAgents) {
   const CallPlacement first = enqueue(call("y1", "q"));
   const CallPlacement second = enqueue(call("y2", "q"));
   EXPECT_EQ(first.position, 1u);
-  EXPECT_EQ(*first.estimated_wait, 60s);   // 1 x 120 s / 2 agents
-  EXPECT_EQ(*second.estimated_wait, 120s); // 2 x 120 s / 2 agents
+  EXPECT_EQ(*first.estimated_wait, 60s);    // 1 x 120 s / 2 agents
+  EXPECT_EQ(*second.estimated_wait, 120s);  // 2 x 120 s / 2 agents
   auto view = engine->queue_view(QueueId("q"));
   ASSERT_TRUE(view.is_ok());
   EXPECT_EQ(view->average_handle_time, 120s);

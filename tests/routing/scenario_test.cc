@@ -89,9 +89,9 @@ DayResult simulate_day(uint64_t seed, double patience_seconds) {
       if (e.type == RoutingEventType::kOffered) {
         EXPECT_TRUE(engine.accept_offer(e.call, e.agent).is_ok());
       } else if (e.type == RoutingEventType::kAccepted) {
-        hangups.emplace(clock.now() + std::chrono::duration_cast<Duration>(
-                                          std::chrono::duration<double>(handle_of[e.call.str()])),
-                        e.call.str());
+        hangups.emplace(
+            clock.now() + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(handle_of[e.call.str()])),
+            e.call.str());
         if (e.call.str().rfind("warm-", 0) == 0) continue;
         const double wait = std::chrono::duration<double>(e.waited).count();
         ++result.answered;
@@ -149,7 +149,9 @@ DayResult simulate_day(uint64_t seed, double patience_seconds) {
       handle_of[c.id.str()] = handle(rng);
       const double give_up = patience(rng);
       EXPECT_TRUE(engine.enqueue_call(c).is_ok());
-      if (patience_seconds > 0) abandons.emplace(next + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(give_up)), c.id.str());
+      if (patience_seconds > 0)
+        abandons.emplace(next + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(give_up)),
+                         c.id.str());
       ++arrived;
       next_arrival += interarrival(rng);
     }
@@ -215,7 +217,7 @@ TEST(RoutingScenario, ImpatientCallersAbandonAndTheRestAreServedAtLeastAsWellAsE
   const ErlangReference erlang;
   print("one day, 180 s mean patience", day);
   EXPECT_GT(day.abandoned, 0);
-  EXPECT_LT(day.abandon_rate, erlang.waited_fraction);  // only callers who wait can abandon
+  EXPECT_LT(day.abandon_rate, erlang.waited_fraction);    // only callers who wait can abandon
   EXPECT_LE(day.asa_seconds, erlang.asa_seconds * 1.75);  // abandonment shortens the queue
 }
 

@@ -2,12 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <unistd.h>
 #include <thread>
 
 #include "store/store_contract.h"
@@ -134,9 +134,8 @@ TEST_F(SqliteStoreTest, StoreWritesInsideATransactionBodyFailInsteadOfDeadlockin
   auto store = open(directory_.file("reentrant.db"));
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->migrate(schema()).is_ok());
-  Status status = store->transaction([&](Session&) {
-    return store->execute("INSERT INTO notes (body) VALUES ('x')").status();
-  });
+  Status status =
+      store->transaction([&](Session&) { return store->execute("INSERT INTO notes (body) VALUES ('x')").status(); });
   EXPECT_EQ(status.code(), "store_error");
 }
 
@@ -172,13 +171,14 @@ TEST_F(SqliteStoreTest, BackupTakenDuringWritesRestoresIntoANewPath) {
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->migrate(schema()).is_ok());
   // Enough rows that the copy takes several steps.
-  ASSERT_TRUE(store->transaction([](Session& session) -> Status {
-                     for (int i = 0; i < 5000; ++i) {
-                       VONTRES_RETURN_IF_ERROR(
-                           session.execute("INSERT INTO notes (body) VALUES ($1)", {std::string(200, 'a')}).status());
-                     }
-                     return Status::ok();
-                   })
+  ASSERT_TRUE(store
+                  ->transaction([](Session& session) -> Status {
+                    for (int i = 0; i < 5000; ++i) {
+                      VONTRES_RETURN_IF_ERROR(
+                          session.execute("INSERT INTO notes (body) VALUES ($1)", {std::string(200, 'a')}).status());
+                    }
+                    return Status::ok();
+                  })
                   .is_ok());
 
   std::atomic<bool> stop{false};

@@ -78,9 +78,9 @@ TEST_P(StoreContractTest, PingSucceedsAndDialectIsNamed) {
 TEST_P(StoreContractTest, RoundTripsEveryValueType) {
   create_people_table();
   const std::string bytes("\x00\x01\xfe\xff", 4);
-  auto inserted = store().execute(
-      "INSERT INTO people (id, name, age, score, photo, nickname) VALUES ($1, $2, $3, $4, $5, $6)",
-      {int64_t{1}, std::string("Ada"), int64_t{36}, 97.5, Blob{bytes}, std::monostate{}});
+  auto inserted =
+      store().execute("INSERT INTO people (id, name, age, score, photo, nickname) VALUES ($1, $2, $3, $4, $5, $6)",
+                      {int64_t{1}, std::string("Ada"), int64_t{36}, 97.5, Blob{bytes}, std::monostate{}});
   ASSERT_TRUE(inserted.is_ok()) << inserted.status().to_string();
   EXPECT_EQ(*inserted, 1);
 
@@ -103,8 +103,9 @@ TEST_P(StoreContractTest, RoundTripsEveryValueType) {
 TEST_P(StoreContractTest, UpdateAndDeleteReportRowsChanged) {
   create_people_table();
   for (int64_t id = 1; id <= 3; ++id) {
-    ASSERT_TRUE(store().execute("INSERT INTO people (id, name, age) VALUES ($1, $2, $3)",
-                                {id, "p" + std::to_string(id), int64_t{20}})
+    ASSERT_TRUE(store()
+                    .execute("INSERT INTO people (id, name, age) VALUES ($1, $2, $3)",
+                             {id, "p" + std::to_string(id), int64_t{20}})
                     .is_ok());
   }
   auto updated = store().execute("UPDATE people SET age = age + 1 WHERE age = $1", {int64_t{20}});
@@ -123,10 +124,10 @@ TEST_P(StoreContractTest, PlaceholdersBindByNumberNotByPosition) {
   create_people_table();
   // $2 appears before $1, and $1 is used twice.
   ASSERT_TRUE(store()
-                  .execute("INSERT INTO people (name, id, age) VALUES ($2, $1, $1)",
-                           {int64_t{7}, std::string("Grace")})
+                  .execute("INSERT INTO people (name, id, age) VALUES ($2, $1, $1)", {int64_t{7}, std::string("Grace")})
                   .is_ok());
-  auto rows = store().query("SELECT id, age FROM people WHERE name = $2 AND id = $1", {int64_t{7}, std::string("Grace")});
+  auto rows =
+      store().query("SELECT id, age FROM people WHERE name = $2 AND id = $1", {int64_t{7}, std::string("Grace")});
   ASSERT_TRUE(rows.is_ok()) << rows.status().to_string();
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].get_int(0), 7);
@@ -156,8 +157,7 @@ TEST_P(StoreContractTest, UniqueViolationIsStoreConstraint) {
 
 TEST_P(StoreContractTest, ForeignKeysAreEnforced) {
   ASSERT_TRUE(store().execute("CREATE TABLE queues (id INTEGER PRIMARY KEY)").is_ok());
-  ASSERT_TRUE(
-      store().execute("CREATE TABLE members (queue_id INTEGER NOT NULL REFERENCES queues (id))").is_ok());
+  ASSERT_TRUE(store().execute("CREATE TABLE members (queue_id INTEGER NOT NULL REFERENCES queues (id))").is_ok());
   auto orphan = store().execute("INSERT INTO members (queue_id) VALUES ($1)", {int64_t{42}});
   ASSERT_FALSE(orphan.is_ok());
   EXPECT_EQ(orphan.status().code(), "store_constraint");
@@ -217,9 +217,10 @@ TEST_P(StoreContractTest, TransactionRollsBackAndRethrowsOnException) {
                std::runtime_error);
   EXPECT_EQ(count("people"), 0);
   // The store is usable afterwards.
-  ASSERT_TRUE(store().transaction([](Session& session) {
-                       return session.execute("INSERT INTO people (name) VALUES ($1)", {std::string("b")}).status();
-                     })
+  ASSERT_TRUE(store()
+                  .transaction([](Session& session) {
+                    return session.execute("INSERT INTO people (name) VALUES ($1)", {std::string("b")}).status();
+                  })
                   .is_ok());
   EXPECT_EQ(count("people"), 1);
 }
@@ -288,8 +289,9 @@ TEST_P(StoreContractTest, MigrationsApplyInVersionOrderAndOnlyOnce) {
   auto migrations = people_migrations();
   std::swap(migrations[0], migrations[1]);  // listed out of order on purpose
   ASSERT_TRUE(store().migrate(migrations).is_ok());
-  ASSERT_TRUE(store().execute("INSERT INTO people (name, email) VALUES ($1, $2)",
-                              {std::string("Ada"), std::string("ada@example.org")})
+  ASSERT_TRUE(store()
+                  .execute("INSERT INTO people (name, email) VALUES ($1, $2)",
+                           {std::string("Ada"), std::string("ada@example.org")})
                   .is_ok());
 
   auto applied = store().applied_migrations();
@@ -333,8 +335,8 @@ TEST_P(StoreContractTest, EditedHistoryIsAMigrationConflict) {
 
 TEST_P(StoreContractTest, FailingMigrationRollsBackAndKeepsEarlierOnes) {
   auto migrations = people_migrations();
-  migrations.push_back({"people", 3, "broken",
-                        "CREATE TABLE half_done (id INTEGER); INSERT INTO no_such_table VALUES (1);"});
+  migrations.push_back(
+      {"people", 3, "broken", "CREATE TABLE half_done (id INTEGER); INSERT INTO no_such_table VALUES (1);"});
   Status status = store().migrate(migrations);
   ASSERT_FALSE(status.is_ok());
   auto applied = store().applied_migrations();

@@ -78,7 +78,11 @@ Subprocess Subprocess::start(const std::vector<std::string>& argv, const std::ma
 }
 
 Subprocess::Subprocess(Subprocess&& o) noexcept
-    : pid_(o.pid_), out_fd_(o.out_fd_), err_fd_(o.err_fd_), out_(std::move(o.out_)), err_(std::move(o.err_)),
+    : pid_(o.pid_),
+      out_fd_(o.out_fd_),
+      err_fd_(o.err_fd_),
+      out_(std::move(o.out_)),
+      err_(std::move(o.err_)),
       exit_code_(o.exit_code_) {
   o.pid_ = -1;
   o.out_fd_ = -1;

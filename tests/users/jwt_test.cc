@@ -74,8 +74,8 @@ std::string hs256_token(const nlohmann::json& header, const nlohmann::json& payl
 
 nlohmann::json valid_payload(const Clock& clock) {
   int64_t now = clock.now_unix_seconds();
-  return {{"iss", "vontres"}, {"aud", "vontres-api"}, {"sub", "u"},       {"org", "o"},   {"roles", {"admin"}},
-          {"jti", "j"},       {"iat", now},           {"nbf", now},       {"exp", now + 900}};
+  return {{"iss", "vontres"}, {"aud", "vontres-api"}, {"sub", "u"}, {"org", "o"},      {"roles", {"admin"}},
+          {"jti", "j"},       {"iat", now},           {"nbf", now}, {"exp", now + 900}};
 }
 
 TEST(JwtCodec, IssuedTokenVerifiesWithAllClaims) {
@@ -182,23 +182,23 @@ TEST(JwtCodec, MalformedTokensAreRefusedAsUnauthenticated) {
   ManualClock clock;
   auto codec = hs256(clock);
   std::string good = hs256_token({{"alg", "HS256"}}, valid_payload(clock));
-  std::vector<std::string> bad = {"",
-                                  "abc",
-                                  "a.b",
-                                  "a.b.c.d",
-                                  ".b.c",
-                                  "a..c",
-                                  "a.b.",
-                                  "!!!.b.c",
-                                  "a b.c.d",
-                                  good + "=",
-                                  good.substr(0, good.size() - 1),
-                                  base64url_encode("not json") + "." + base64url_encode("{}") + ".AAAA",
-                                  base64url_encode("[1]") + "." + base64url_encode("{}") + ".AAAA",
-                                  base64url_encode(R"({"alg":"HS256"})") + ".@@@." + "AAAA",
-                                  std::string(JwtCodec::kMaxTokenBytes + 1, 'a'),
-                                  base64url_encode(R"({"alg":"HS256","x":")" + std::string(9000, 'x') + "\"}") +
-                                      ".e30.AAAA"};
+  std::vector<std::string> bad = {
+      "",
+      "abc",
+      "a.b",
+      "a.b.c.d",
+      ".b.c",
+      "a..c",
+      "a.b.",
+      "!!!.b.c",
+      "a b.c.d",
+      good + "=",
+      good.substr(0, good.size() - 1),
+      base64url_encode("not json") + "." + base64url_encode("{}") + ".AAAA",
+      base64url_encode("[1]") + "." + base64url_encode("{}") + ".AAAA",
+      base64url_encode(R"({"alg":"HS256"})") + ".@@@." + "AAAA",
+      std::string(JwtCodec::kMaxTokenBytes + 1, 'a'),
+      base64url_encode(R"({"alg":"HS256","x":")" + std::string(9000, 'x') + "\"}") + ".e30.AAAA"};
   for (const auto& token : bad) {
     auto result = codec->verify(token);
     ASSERT_FALSE(result.is_ok()) << token.substr(0, 80);
@@ -276,7 +276,8 @@ TEST(JwtCodec, CreatesTheHs256SecretFileOnceWithMode0600) {
   ASSERT_TRUE(first.is_ok()) << first.status().to_string();
   EXPECT_EQ(std::filesystem::file_size(path), 32u);
   auto perms = std::filesystem::status(path).permissions();
-  EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(perms & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   AccessClaims claims = sample_claims();
   auto token = (*first)->issue(claims);
   auto second = JwtCodec::create(config_for("HS256"), path, clock);
@@ -285,7 +286,8 @@ TEST(JwtCodec, CreatesTheHs256SecretFileOnceWithMode0600) {
 }
 
 TEST(Base64Url, RoundTripsAndRejectsNonCanonicalInput) {
-  for (const std::string& text : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\xff\x00\xfe", 3)}) {
+  for (const std::string& text :
+       std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\xff\x00\xfe", 3)}) {
     EXPECT_EQ(base64url_decode(base64url_encode(text)), text);
   }
   EXPECT_EQ(base64url_encode("\xfb\xff"), "-_8");

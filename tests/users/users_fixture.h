@@ -14,15 +14,15 @@
 #include <sstream>
 #include <string>
 
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <prometheus/registry.h>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include "api/server.h"
 #include "cache/in_process_cache.h"
@@ -71,7 +71,8 @@ struct Reply {
 };
 
 // One request per connection: simple, and a server bug cannot leak state between requests.
-inline Reply http_call(uint16_t port, const std::string& method, const std::string& target, const std::string& body = {},
+inline Reply http_call(uint16_t port, const std::string& method, const std::string& target,
+                       const std::string& body = {},
                        const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   namespace asio = boost::asio;
   namespace http = boost::beast::http;
@@ -96,7 +97,8 @@ inline Reply http_call(uint16_t port, const std::string& method, const std::stri
   if (ec) return reply;
   reply.status = static_cast<int>(response.result_int());
   reply.body = response.body();
-  for (const auto& field : response) reply.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  for (const auto& field : response)
+    reply.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   return reply;
 }
 
@@ -168,7 +170,8 @@ class UsersEnvironment {
     return log_stream_.str();
   }
   std::string audit_rows() {
-    auto rows = store_->query("SELECT event_type, outcome, actor_id, subject_id, remote_address, details FROM audit_events");
+    auto rows =
+        store_->query("SELECT event_type, outcome, actor_id, subject_id, remote_address, details FROM audit_events");
     std::string out;
     if (!rows.is_ok()) return out;
     for (const auto& row : rows->rows) {

@@ -14,9 +14,9 @@
 namespace vontres::users {
 namespace {
 
+using nlohmann::json;
 using testing::Reply;
 using testing::UsersEnvironment;
-using nlohmann::json;
 
 const std::string kAdminPassword = "admin-Pa55word-horse";
 const std::string kUserPassword = "user-Pa55word-battery";
@@ -36,10 +36,8 @@ class UsersHttpTest : public ::testing::Test {
   }
 
   // Creates a user with `roles` through the API; returns its id.
-  std::string create_user(const std::string& email, std::vector<std::string> roles,
-                          const std::string& token = {}) {
-    Reply reply = env_.call("POST", "/api/v1/users",
-                            {{"email", email}, {"password", kUserPassword}, {"roles", roles}},
+  std::string create_user(const std::string& email, std::vector<std::string> roles, const std::string& token = {}) {
+    Reply reply = env_.call("POST", "/api/v1/users", {{"email", email}, {"password", kUserPassword}, {"roles", roles}},
                             token.empty() ? acme_.admin_token : token);
     EXPECT_EQ(reply.status, 201) << reply.body;
     return reply.json().value("id", "");
@@ -65,7 +63,8 @@ TEST_F(UsersHttpTest, LoginReturnsBearerTokensAndMeDescribesTheCaller) {
 
 TEST_F(UsersHttpTest, WrongPasswordAndUnknownEmailGiveTheSameAnswer) {
   Reply wrong = env_.call("POST", "/api/v1/auth/login", {{"email", "admin@acme.test"}, {"password", "nope-nope-nope"}});
-  Reply unknown = env_.call("POST", "/api/v1/auth/login", {{"email", "ghost@acme.test"}, {"password", "nope-nope-nope"}});
+  Reply unknown =
+      env_.call("POST", "/api/v1/auth/login", {{"email", "ghost@acme.test"}, {"password", "nope-nope-nope"}});
   EXPECT_EQ(wrong.status, 401);
   EXPECT_EQ(wrong.code(), "invalid_credentials");
   EXPECT_EQ(unknown.status, 401);
@@ -74,7 +73,8 @@ TEST_F(UsersHttpTest, WrongPasswordAndUnknownEmailGiveTheSameAnswer) {
 
 TEST_F(UsersHttpTest, RepeatedFailuresLockTheAccountWithRetryAfter) {
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(env_.call("POST", "/api/v1/auth/login", {{"email", "admin@acme.test"}, {"password", "guess-" + std::to_string(i)}})
+    EXPECT_EQ(env_.call("POST", "/api/v1/auth/login",
+                        {{"email", "admin@acme.test"}, {"password", "guess-" + std::to_string(i)}})
                   .status,
               401);
   }
@@ -83,7 +83,9 @@ TEST_F(UsersHttpTest, RepeatedFailuresLockTheAccountWithRetryAfter) {
   EXPECT_EQ(locked.code(), "account_locked");
   EXPECT_EQ(locked.header("Retry-After"), "60");
   env_.clock().advance(std::chrono::seconds(61));
-  EXPECT_EQ(env_.call("POST", "/api/v1/auth/login", {{"email", "admin@acme.test"}, {"password", kAdminPassword}}).status, 200);
+  EXPECT_EQ(
+      env_.call("POST", "/api/v1/auth/login", {{"email", "admin@acme.test"}, {"password", kAdminPassword}}).status,
+      200);
   EXPECT_NE(env_.audit_rows().find("account_locked|failure|"), std::string::npos);
 }
 
@@ -128,7 +130,8 @@ TEST_F(UsersHttpTest, LogoutRevokesTheAccessTokenAndTheRefreshFamily) {
   Reply me = env_.call("GET", "/api/v1/auth/me", nullptr, acme_.admin_token);
   EXPECT_EQ(me.status, 401);
   EXPECT_EQ(me.code(), "token_revoked");
-  EXPECT_EQ(env_.call("POST", "/api/v1/auth/refresh", {{"refresh_token", acme_.admin_refresh}}).code(), "token_revoked");
+  EXPECT_EQ(env_.call("POST", "/api/v1/auth/refresh", {{"refresh_token", acme_.admin_refresh}}).code(),
+            "token_revoked");
   // Other sessions of the same user are untouched.
   auto [other, other_refresh] = env_.login("admin@acme.test", kAdminPassword);
   EXPECT_EQ(env_.call("GET", "/api/v1/auth/me", nullptr, other).status, 200);
@@ -149,7 +152,8 @@ TEST_F(UsersHttpTest, RevocationsSurviveARestartThroughTheStore) {
 TEST_F(UsersHttpTest, PasswordChangeEndsSessionsAndAdminResetWorks) {
   std::string id = create_user("agent@acme.test", {"agent"});
   auto [token, refresh] = env_.login("agent@acme.test", kUserPassword);
-  Reply weak = env_.call("POST", "/api/v1/auth/password", {{"current_password", kUserPassword}, {"new_password", "short"}}, token);
+  Reply weak = env_.call("POST", "/api/v1/auth/password",
+                         {{"current_password", kUserPassword}, {"new_password", "short"}}, token);
   EXPECT_EQ(weak.code(), "password_too_short");
   Reply wrong = env_.call("POST", "/api/v1/auth/password",
                           {{"current_password", "not-my-password"}, {"new_password", "a-new-long-password"}}, token);
@@ -193,37 +197,83 @@ TEST_F(UsersHttpTest, EveryRouteAnswers401Or403Or2xxByRole) {
   int counter = 0;
   auto no_body = [](const Caller&, int) { return json(nullptr); };
   std::vector<RouteCase> cases = {
-      {"POST", "/api/v1/auth/login", [](const Caller&, int) { return json{{"email", "admin@acme.test"}, {"password", kAdminPassword}}; }, "public"},
-      {"POST", "/api/v1/auth/refresh", [](const Caller& c, int) { return json{{"refresh_token", c.refresh}}; }, "public"},
+      {"POST", "/api/v1/auth/login",
+       [](const Caller&, int) {
+         return json{{"email", "admin@acme.test"}, {"password", kAdminPassword}};
+       },
+       "public"},
+      {"POST", "/api/v1/auth/refresh",
+       [](const Caller& c, int) {
+         return json{{"refresh_token", c.refresh}};
+       },
+       "public"},
       {"GET", "/api/v1/openapi.json", no_body, "public"},
       {"GET", "/api/v1/auth/me", no_body, ""},
       {"POST", "/api/v1/auth/logout", no_body, ""},
       {"POST", "/api/v1/auth/password",
-       [](const Caller& c, int) { return json{{"current_password", c.password}, {"new_password", "changed-password-123"}}; }, ""},
+       [](const Caller& c, int) {
+         return json{{"current_password", c.password}, {"new_password", "changed-password-123"}};
+       },
+       ""},
       {"GET", "/api/v1/users", no_body, "users.read"},
       {"POST", "/api/v1/users",
-       [](const Caller&, int n) { return json{{"email", "new" + std::to_string(n) + "@acme.test"}, {"password", kUserPassword}, {"roles", {"agent"}}}; },
+       [](const Caller&, int n) {
+         return json{
+             {"email", "new" + std::to_string(n) + "@acme.test"}, {"password", kUserPassword}, {"roles", {"agent"}}};
+       },
        "users.write"},
       {"GET", "/api/v1/users/{user}", no_body, "users.read"},
-      {"PATCH", "/api/v1/users/{user}", [](const Caller&, int) { return json{{"display_name", "Renamed"}}; }, "users.write"},
+      {"PATCH", "/api/v1/users/{user}",
+       [](const Caller&, int) {
+         return json{{"display_name", "Renamed"}};
+       },
+       "users.write"},
       {"DELETE", "/api/v1/users/{user}", no_body, "users.write"},
-      {"POST", "/api/v1/users/{user}/password", [](const Caller&, int) { return json{{"new_password", "reset-password-123"}}; }, "users.write"},
+      {"POST", "/api/v1/users/{user}/password",
+       [](const Caller&, int) {
+         return json{{"new_password", "reset-password-123"}};
+       },
+       "users.write"},
       {"GET", "/api/v1/users/{user}/agent-profile", no_body, "agents.read"},
       {"PUT", "/api/v1/users/{user}/agent-profile",
-       [](const Caller&, int) { return json{{"extension", "1001"}, {"skills", {{{"name", "billing"}, {"proficiency", 7}}}}, {"max_concurrent_calls", 2}}; },
+       [](const Caller&, int) {
+         return json{{"extension", "1001"},
+                     {"skills", {{{"name", "billing"}, {"proficiency", 7}}}},
+                     {"max_concurrent_calls", 2}};
+       },
        "agents.write"},
       {"GET", "/api/v1/roles", no_body, "roles.read"},
-      {"POST", "/api/v1/roles", [](const Caller&, int n) { return json{{"name", "custom" + std::to_string(n)}, {"permissions", {"teams.read"}}}; }, "roles.write"},
+      {"POST", "/api/v1/roles",
+       [](const Caller&, int n) {
+         return json{{"name", "custom" + std::to_string(n)}, {"permissions", {"teams.read"}}};
+       },
+       "roles.write"},
       {"GET", "/api/v1/roles/{role}", no_body, "roles.read"},
-      {"PATCH", "/api/v1/roles/{role}", [](const Caller&, int) { return json{{"description", "changed"}}; }, "roles.write"},
+      {"PATCH", "/api/v1/roles/{role}",
+       [](const Caller&, int) {
+         return json{{"description", "changed"}};
+       },
+       "roles.write"},
       {"DELETE", "/api/v1/roles/{role}", no_body, "roles.write"},
       {"GET", "/api/v1/teams", no_body, "teams.read"},
-      {"POST", "/api/v1/teams", [](const Caller&, int n) { return json{{"name", "team" + std::to_string(n)}}; }, "teams.write"},
+      {"POST", "/api/v1/teams",
+       [](const Caller&, int n) {
+         return json{{"name", "team" + std::to_string(n)}};
+       },
+       "teams.write"},
       {"GET", "/api/v1/teams/{team}", no_body, "teams.read"},
-      {"PATCH", "/api/v1/teams/{team}", [](const Caller&, int) { return json{{"description", "changed"}}; }, "teams.write"},
+      {"PATCH", "/api/v1/teams/{team}",
+       [](const Caller&, int) {
+         return json{{"description", "changed"}};
+       },
+       "teams.write"},
       {"DELETE", "/api/v1/teams/{team}", no_body, "teams.write"},
       {"GET", "/api/v1/api-keys", no_body, "api_keys.read"},
-      {"POST", "/api/v1/api-keys", [](const Caller&, int) { return json{{"name", "crm"}, {"permissions", {"teams.read"}}}; }, "api_keys.write"},
+      {"POST", "/api/v1/api-keys",
+       [](const Caller&, int) {
+         return json{{"name", "crm"}, {"permissions", {"teams.read"}}};
+       },
+       "api_keys.write"},
       {"DELETE", "/api/v1/api-keys/{key}", no_body, "api_keys.write"},
       {"GET", "/api/v1/audit", no_body, "audit.read"},
   };
@@ -233,7 +283,8 @@ TEST_F(UsersHttpTest, EveryRouteAnswers401Or403Or2xxByRole) {
   for (const auto& c : cases) covered.insert(c.method + " " + c.path);
   for (const auto& route : env_.router().routes()) {
     std::string pattern = route->pattern;
-    for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{{"{id}/", "{user}/"}, {"{name}", "{role}"}}) {
+    for (auto [from, to] :
+         std::vector<std::pair<std::string, std::string>>{{"{id}/", "{user}/"}, {"{name}", "{role}"}}) {
       if (auto at = pattern.find(from); at != std::string::npos) pattern.replace(at, from.size(), to);
     }
     if (pattern.rfind("/api/v1/users/{id}", 0) == 0) pattern.replace(14, 4, "{user}");
@@ -258,7 +309,8 @@ TEST_F(UsersHttpTest, EveryRouteAnswers401Or403Or2xxByRole) {
         fill("{user}", id);
       }
       if (path.find("{team}") != std::string::npos) {
-        fill("{team}", env_.call("POST", "/api/v1/teams", {{"name", "t" + std::to_string(n)}}, acme_.admin_token).json()["id"]);
+        fill("{team}",
+             env_.call("POST", "/api/v1/teams", {{"name", "t" + std::to_string(n)}}, acme_.admin_token).json()["id"]);
       }
       if (path.find("{role}") != std::string::npos) {
         std::string name = "r" + std::to_string(n);
@@ -266,7 +318,9 @@ TEST_F(UsersHttpTest, EveryRouteAnswers401Or403Or2xxByRole) {
         fill("{role}", name);
       }
       if (path.find("{key}") != std::string::npos) {
-        fill("{key}", env_.call("POST", "/api/v1/api-keys", {{"name", "k"}, {"permissions", json::array()}}, acme_.admin_token).json()["id"]);
+        fill("{key}",
+             env_.call("POST", "/api/v1/api-keys", {{"name", "k"}, {"permissions", json::array()}}, acme_.admin_token)
+                 .json()["id"]);
       }
       Caller caller;
       if (!role.empty()) {
@@ -303,21 +357,25 @@ TEST_F(UsersHttpTest, EveryRouteAnswers401Or403Or2xxByRole) {
 
 TEST_F(UsersHttpTest, AnotherOrganisationsObjectsAreNotFound) {
   std::string acme_user = create_user("worker@acme.test", {"agent"});
-  std::string acme_team = env_.call("POST", "/api/v1/teams", {{"name", "Support"}, {"member_ids", {acme_user}}}, acme_.admin_token).json()["id"];
+  std::string acme_team =
+      env_.call("POST", "/api/v1/teams", {{"name", "Support"}, {"member_ids", {acme_user}}}, acme_.admin_token)
+          .json()["id"];
   ASSERT_TRUE(create_admin(env_.service(), "Globex", "admin@globex.test", kAdminPassword).is_ok());
   auto [globex, refresh] = env_.login("admin@globex.test", kAdminPassword);
 
-  for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/api/v1/users/" + acme_user},
-           {"PATCH", "/api/v1/users/" + acme_user},
-           {"DELETE", "/api/v1/users/" + acme_user},
-           {"POST", "/api/v1/users/" + acme_user + "/password"},
-           {"GET", "/api/v1/users/" + acme_user + "/agent-profile"},
-           {"PUT", "/api/v1/users/" + acme_user + "/agent-profile"},
-           {"GET", "/api/v1/teams/" + acme_team},
-           {"PATCH", "/api/v1/teams/" + acme_team},
-           {"DELETE", "/api/v1/teams/" + acme_team}}) {
-    json body = method == "GET" || method == "DELETE" ? json(nullptr) : json{{"new_password", "globex-takeover-1"}, {"display_name", "x"}};
+  for (auto [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/api/v1/users/" + acme_user},
+                                                        {"PATCH", "/api/v1/users/" + acme_user},
+                                                        {"DELETE", "/api/v1/users/" + acme_user},
+                                                        {"POST", "/api/v1/users/" + acme_user + "/password"},
+                                                        {"GET", "/api/v1/users/" + acme_user + "/agent-profile"},
+                                                        {"PUT", "/api/v1/users/" + acme_user + "/agent-profile"},
+                                                        {"GET", "/api/v1/teams/" + acme_team},
+                                                        {"PATCH", "/api/v1/teams/" + acme_team},
+                                                        {"DELETE", "/api/v1/teams/" + acme_team}}) {
+    json body = method == "GET" || method == "DELETE"
+                    ? json(nullptr)
+                    : json{{"new_password", "globex-takeover-1"}, {"display_name", "x"}};
     Reply reply = env_.call(method, path, body, globex);
     EXPECT_EQ(reply.status, 404) << method << " " << path << ": " << reply.body;
   }
@@ -326,7 +384,8 @@ TEST_F(UsersHttpTest, AnotherOrganisationsObjectsAreNotFound) {
   EXPECT_EQ(users.json()["total"], 1);
   EXPECT_EQ(users.json()["items"][0]["email"], "admin@globex.test");
   // A Globex team cannot take Acme's users as members.
-  EXPECT_EQ(env_.call("POST", "/api/v1/teams", {{"name", "Poach"}, {"member_ids", {acme_user}}}, globex).code(), "user_not_found");
+  EXPECT_EQ(env_.call("POST", "/api/v1/teams", {{"name", "Poach"}, {"member_ids", {acme_user}}}, globex).code(),
+            "user_not_found");
   // Acme's data is intact.
   EXPECT_EQ(env_.call("GET", "/api/v1/users/" + acme_user, nullptr, acme_.admin_token).status, 200);
   EXPECT_EQ(env_.call("GET", "/api/v1/audit", nullptr, globex).json()["total"], 2) << "only Globex's own events";
@@ -352,12 +411,14 @@ TEST_F(UsersHttpTest, JwtAttackVectorsAreAllRefusedWith401) {
       {"tampered payload", token.substr(0, first + 1) + base64url_encode(escalated.dump()) + token.substr(second)},
       {"wrong audience, re-signed with a guessed key",
        [&] {
-         std::string input = base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(other_audience.dump());
+         std::string input =
+             base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(other_audience.dump());
          return input + "." + base64url_encode(hmac_sha256("guessed-secret-guessed-secret-00", input));
        }()},
       {"missing parts", token.substr(0, second)},
       {"bad base64", "%%%." + token.substr(first + 1)},
-      {"huge header", base64url_encode("{\"alg\":\"HS256\",\"pad\":\"" + std::string(7000, 'a') + "\"}") + token.substr(first)},
+      {"huge header",
+       base64url_encode("{\"alg\":\"HS256\",\"pad\":\"" + std::string(7000, 'a') + "\"}") + token.substr(first)},
       {"garbage", "not-a-jwt"},
   };
   for (const auto& [name, forged] : attacks) {
@@ -406,7 +467,8 @@ TEST(UsersHttpRs256, AlgorithmConfusionWithThePublicKeyIsRefused) {
 // ---- API keys ----
 
 TEST_F(UsersHttpTest, ApiKeysAreShownOnceScopedAndRevocable) {
-  Reply created = env_.call("POST", "/api/v1/api-keys", {{"name", "crm"}, {"permissions", {"users.read"}}}, acme_.admin_token);
+  Reply created =
+      env_.call("POST", "/api/v1/api-keys", {{"name", "crm"}, {"permissions", {"users.read"}}}, acme_.admin_token);
   ASSERT_EQ(created.status, 201) << created.body;
   std::string key = created.json()["key"];
   std::string id = created.json()["id"];
@@ -424,13 +486,15 @@ TEST_F(UsersHttpTest, ApiKeysAreShownOnceScopedAndRevocable) {
     return env_.login("lead@acme.test", kUserPassword);
   }();
   (void)refresh;
-  EXPECT_EQ(env_.call("POST", "/api/v1/roles", {{"name", "sneaky"}, {"permissions", {"users.write"}}}, agent).status, 403);
+  EXPECT_EQ(env_.call("POST", "/api/v1/roles", {{"name", "sneaky"}, {"permissions", {"users.write"}}}, agent).status,
+            403);
   EXPECT_EQ(env_.call("DELETE", "/api/v1/api-keys/" + id, nullptr, acme_.admin_token).status, 204);
   Reply revoked = with_key("GET", "/api/v1/users");
   EXPECT_EQ(revoked.status, 401);
   EXPECT_EQ(revoked.code(), "api_key_revoked");
-  EXPECT_EQ(testing::http_call(env_.port(), "GET", "/api/v1/users", "", {{"Authorization", "ApiKey " + key + "x"}}).code(),
-            "invalid_api_key");
+  EXPECT_EQ(
+      testing::http_call(env_.port(), "GET", "/api/v1/users", "", {{"Authorization", "ApiKey " + key + "x"}}).code(),
+      "invalid_api_key");
   std::string audit = env_.audit_rows();
   EXPECT_NE(audit.find("api_key_created|"), std::string::npos);
   EXPECT_NE(audit.find("api_key_revoked|"), std::string::npos);
@@ -438,18 +502,26 @@ TEST_F(UsersHttpTest, ApiKeysAreShownOnceScopedAndRevocable) {
 }
 
 TEST_F(UsersHttpTest, RolesCanBeCustomisedButBuiltinsAreReadOnly) {
-  Reply created = env_.call("POST", "/api/v1/roles", {{"name", "qa"}, {"permissions", {"calls.monitor", "reports.read"}}}, acme_.admin_token);
+  Reply created = env_.call("POST", "/api/v1/roles",
+                            {{"name", "qa"}, {"permissions", {"calls.monitor", "reports.read"}}}, acme_.admin_token);
   ASSERT_EQ(created.status, 201) << created.body;
-  EXPECT_EQ(env_.call("POST", "/api/v1/roles", {{"name", "qa"}, {"permissions", json::array()}}, acme_.admin_token).code(), "role_exists");
-  EXPECT_EQ(env_.call("POST", "/api/v1/roles", {{"name", "x"}, {"permissions", {"launch.missiles"}}}, acme_.admin_token).code(), "unknown_permission");
-  EXPECT_EQ(env_.call("PATCH", "/api/v1/roles/admin", {{"description", "mine"}}, acme_.admin_token).code(), "role_read_only");
+  EXPECT_EQ(
+      env_.call("POST", "/api/v1/roles", {{"name", "qa"}, {"permissions", json::array()}}, acme_.admin_token).code(),
+      "role_exists");
+  EXPECT_EQ(env_.call("POST", "/api/v1/roles", {{"name", "x"}, {"permissions", {"launch.missiles"}}}, acme_.admin_token)
+                .code(),
+            "unknown_permission");
+  EXPECT_EQ(env_.call("PATCH", "/api/v1/roles/admin", {{"description", "mine"}}, acme_.admin_token).code(),
+            "role_read_only");
   EXPECT_EQ(env_.call("DELETE", "/api/v1/roles/agent", nullptr, acme_.admin_token).code(), "role_read_only");
   std::string id = create_user("qa@acme.test", {"qa"});
   auto [token, refresh] = env_.login("qa@acme.test", kUserPassword);
   Reply me = env_.call("GET", "/api/v1/auth/me", nullptr, token);
   EXPECT_EQ(me.json()["permissions"], json::array({"calls.monitor", "reports.read"}));
   EXPECT_EQ(env_.call("DELETE", "/api/v1/roles/qa", nullptr, acme_.admin_token).code(), "role_in_use");
-  EXPECT_EQ(env_.call("POST", "/api/v1/users", {{"email", "a@acme.test"}, {"password", kUserPassword}, {"roles", {"nope"}}}, acme_.admin_token).code(),
+  EXPECT_EQ(env_.call("POST", "/api/v1/users",
+                      {{"email", "a@acme.test"}, {"password", kUserPassword}, {"roles", {"nope"}}}, acme_.admin_token)
+                .code(),
             "role_not_found");
   Reply patched = env_.call("PATCH", "/api/v1/users/" + id, {{"roles", {"agent"}}}, acme_.admin_token);
   EXPECT_EQ(patched.status, 200);
@@ -461,14 +533,23 @@ TEST_F(UsersHttpTest, RolesCanBeCustomisedButBuiltinsAreReadOnly) {
 }
 
 TEST_F(UsersHttpTest, DuplicateEmailAndWeakPasswordAreRefused) {
-  EXPECT_EQ(env_.call("POST", "/api/v1/users", {{"email", "Admin@Acme.test"}, {"password", kUserPassword}}, acme_.admin_token).code(), "email_taken");
-  EXPECT_EQ(env_.call("POST", "/api/v1/users", {{"email", "b@acme.test"}, {"password", "short"}}, acme_.admin_token).code(), "password_too_short");
-  EXPECT_EQ(env_.call("GET", "/api/v1/users/" + std::string("0190c0de-0000-7000-8000-000000000000"), nullptr, acme_.admin_token).code(), "user_not_found");
+  EXPECT_EQ(
+      env_.call("POST", "/api/v1/users", {{"email", "Admin@Acme.test"}, {"password", kUserPassword}}, acme_.admin_token)
+          .code(),
+      "email_taken");
+  EXPECT_EQ(
+      env_.call("POST", "/api/v1/users", {{"email", "b@acme.test"}, {"password", "short"}}, acme_.admin_token).code(),
+      "password_too_short");
+  EXPECT_EQ(env_.call("GET", "/api/v1/users/" + std::string("0190c0de-0000-7000-8000-000000000000"), nullptr,
+                      acme_.admin_token)
+                .code(),
+            "user_not_found");
 }
 
 TEST_F(UsersHttpTest, OpenApiDocumentListsEveryRegisteredRoute) {
   api::Handler noop = [](api::Request&) { return api::Response::no_content(); };
-  env_.router().add(api::Method::kGet, "/api/v1/queues/{id}", {.public_route = false, .permission = "queues.read", .summary = "", .tag = "routing"}, noop);
+  env_.router().add(api::Method::kGet, "/api/v1/queues/{id}",
+                    {.public_route = false, .permission = "queues.read", .summary = "", .tag = "routing"}, noop);
   Reply reply = env_.call("GET", "/api/v1/openapi.json");
   ASSERT_EQ(reply.status, 200);
   json doc = reply.json();
@@ -513,7 +594,8 @@ TEST_F(UsersHttpTest, PasswordsAndTokensNeverAppearInLogsResponsesOrAudit) {
   std::string id = create_user("secret@acme.test", {"agent"});
   auto [token, refresh] = env_.login("secret@acme.test", kUserPassword);
   env_.call("POST", "/api/v1/auth/login", {{"email", "secret@acme.test"}, {"password", "wrong-Pa55word-xyz"}});
-  env_.call("POST", "/api/v1/auth/password", {{"current_password", kUserPassword}, {"new_password", "rotated-Pa55word-abc"}}, token);
+  env_.call("POST", "/api/v1/auth/password",
+            {{"current_password", kUserPassword}, {"new_password", "rotated-Pa55word-abc"}}, token);
   env_.call("POST", "/api/v1/users/" + id + "/password", {{"new_password", "reset-Pa55word-def"}}, acme_.admin_token);
   Reply user = env_.call("GET", "/api/v1/users/" + id, nullptr, acme_.admin_token);
   Reply list = env_.call("GET", "/api/v1/users", nullptr, acme_.admin_token);

@@ -60,15 +60,12 @@ Credential extract_credential(const api::Request& request) {
 Result<api::Principal> TokenAuthenticator::authenticate(const api::Request& request) {
   Credential credential = extract_credential(request);
   switch (credential.kind) {
-    case Credential::Kind::kNone:
-      return unauthenticated("credentials are required", "missing_credentials");
+    case Credential::Kind::kNone: return unauthenticated("credentials are required", "missing_credentials");
     case Credential::Kind::kUnsupported:
       return unauthenticated("use 'Authorization: Bearer <token>' or 'Authorization: ApiKey <key>'",
                              "unsupported_auth_scheme");
-    case Credential::Kind::kApiKey:
-      return core_.verify_api_key(credential.value);
-    case Credential::Kind::kBearer:
-      break;
+    case Credential::Kind::kApiKey: return core_.verify_api_key(credential.value);
+    case Credential::Kind::kBearer: break;
   }
   VONTRES_ASSIGN_OR_RETURN(AccessClaims claims, core_.verify_access_token(credential.value));
   return core_.principal_for(claims);

@@ -75,8 +75,8 @@ Status UsersCore::revoke(const std::string& kind, const std::string& token_id, c
   if (lifetime.count() <= 0) return Status::ok();  // nothing it covers can still verify
   const int64_t now = clock_.now_unix_ms();
   // Durable first: if the Cache write fails the Store still has it for the next warm-up.
-  VONTRES_RETURN_IF_ERROR(repo::insert_revocation(
-      store_, {kind + ":" + token_id, kind, org_id, now + lifetime.count(), now}));
+  VONTRES_RETURN_IF_ERROR(
+      repo::insert_revocation(store_, {kind + ":" + token_id, kind, org_id, now + lifetime.count(), now}));
   return cache_.set(revocation_cache_key(kind, token_id), value, lifetime);
 }
 
@@ -125,9 +125,9 @@ Result<TokenPair> UsersCore::login(const std::string& raw_email, const std::stri
     hasher_.verify_dummy(password);
   }
   if (!ok) {
-    AuditEvent event = security_event(
-        audit_type::kLoginFailed, "", "", "", address, "failure",
-        {{"reason", user ? (user->active ? "wrong_password" : "inactive") : "unknown_account"}});
+    AuditEvent event =
+        security_event(audit_type::kLoginFailed, "", "", "", address, "failure",
+                       {{"reason", user ? (user->active ? "wrong_password" : "inactive") : "unknown_account"}});
     if (user) {
       event.org_id = user->org_id;
       event.subject_id = user->id;
@@ -185,8 +185,8 @@ Result<TokenPair> UsersCore::refresh(const std::string& refresh_token, const std
     // session can no longer be trusted, so every token of the family dies.
     VONTRES_RETURN_IF_ERROR(repo::revoke_refresh_family(store_, token.family_id, now));
     VONTRES_RETURN_IF_ERROR(revoke("family", token.family_id, token.org_id, access_token_horizon(), "1"));
-    audit_.record(security_event(audit_type::kRefreshReuseDetected, token.org_id, "", token.user_id, address,
-                                 "failure", {{"family_id", token.family_id}}));
+    audit_.record(security_event(audit_type::kRefreshReuseDetected, token.org_id, "", token.user_id, address, "failure",
+                                 {{"family_id", token.family_id}}));
     return unauthenticated("the refresh token was already used; the session is revoked", "refresh_token_reused");
   }
   if (outcome == Outcome::kUserGone) {
@@ -215,8 +215,8 @@ Status UsersCore::revoke_user_sessions(const std::string& org_id, const std::str
   return revoke("user", user_id, org_id, access_token_horizon(), std::to_string(clock_.now_unix_seconds()));
 }
 
-Status UsersCore::change_password(const api::Principal& principal, const std::string& current,
-                                  const std::string& next, const std::string& address) {
+Status UsersCore::change_password(const api::Principal& principal, const std::string& current, const std::string& next,
+                                  const std::string& address) {
   if (principal.auth_type != "jwt") return permission_denied("only users have passwords", "not_a_user");
   VONTRES_ASSIGN_OR_RETURN(auto user, repo::find_user(store_, principal.org_id, principal.subject));
   if (!user) return not_found("no such user", "user_not_found");
@@ -270,8 +270,15 @@ Status UsersCore::create_admin(const std::string& org_name, const std::string& r
       VONTRES_RETURN_IF_ERROR(repo::insert_org(session, *org));
     }
     org_id = org->id;
-    User user{.id = user_id, .org_id = org->id, .email = email, .display_name = email, .password_hash = hash,
-              .roles = {"admin"}, .active = true, .created_at_ms = now, .updated_at_ms = now};
+    User user{.id = user_id,
+              .org_id = org->id,
+              .email = email,
+              .display_name = email,
+              .password_hash = hash,
+              .roles = {"admin"},
+              .active = true,
+              .created_at_ms = now,
+              .updated_at_ms = now};
     return repo::insert_user(session, user);
   }));
   audit_.record(security_event(audit_type::kUserCreated, org_id, "cli", user_id, "", "success",

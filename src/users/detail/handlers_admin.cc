@@ -183,12 +183,16 @@ std::vector<std::string> unique_sorted(std::vector<std::string> values) {
 // ---- users ----
 
 void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core) {
-  const std::vector<std::string> user_errors = {"user_not_found", "email_taken", "invalid_email", "password_too_short",
-                                                "role_not_found", "permission_escalation", "cannot_delete_self"};
+  const std::vector<std::string> user_errors = {"user_not_found",     "email_taken",    "invalid_email",
+                                                "password_too_short", "role_not_found", "permission_escalation",
+                                                "cannot_delete_self"};
   add_route(router, schemas, Method::kGet, "/api/v1/users",
             {.public_route = false, .permission = "users.read", .summary = "List users", .tag = "users"},
-            {.request_body = nullptr, .response = page_schema(user_schema()), .success_status = 200,
-             .error_codes = {"invalid_pagination"}, .paginated = true},
+            {.request_body = nullptr,
+             .response = page_schema(user_schema()),
+             .success_status = 200,
+             .error_codes = {"invalid_pagination"},
+             .paginated = true},
             with_principal([&core](Request& request, const Principal& principal) {
               auto page = pagination(request);
               if (!page) return Response::error(page.status());
@@ -208,7 +212,10 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
                                 {"display_name", {{"type", "string"}}},
                                 {"password", {{"type", "string"}}},
                                 {"roles", string_array_schema()}}}},
-             .response = user_schema(), .success_status = 201, .error_codes = user_errors, .paginated = false},
+             .response = user_schema(),
+             .success_status = 201,
+             .error_codes = user_errors,
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto body = object_body(request);
               if (!body) return Response::error(body.status());
@@ -220,7 +227,8 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
                 if (!s.is_ok()) return Response::error(s);
               }
               std::string normalised = normalise_email(email->value_or(""));
-              if (normalised.empty()) return Response::error(invalid_argument("a valid email is required", "invalid_email"));
+              if (normalised.empty())
+                return Response::error(invalid_argument("a valid email is required", "invalid_email"));
               if (!*password) return Response::error(invalid_argument("password is required", "password_too_short"));
               Status policy = core.hasher().check_policy(**password);
               if (!policy.is_ok()) return Response::error(policy);
@@ -248,8 +256,11 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
 
   add_route(router, schemas, Method::kGet, "/api/v1/users/{id}",
             {.public_route = false, .permission = "users.read", .summary = "Get a user", .tag = "users"},
-            {.request_body = nullptr, .response = user_schema(), .success_status = 200,
-             .error_codes = {"user_not_found"}, .paginated = false},
+            {.request_body = nullptr,
+             .response = user_schema(),
+             .success_status = 200,
+             .error_codes = {"user_not_found"},
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto user = repo::find_user(core.store(), principal.org_id, request.path_params["id"]);
               if (!user) return Response::error(user.status());
@@ -258,15 +269,20 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
             }));
 
   add_route(router, schemas, Method::kPatch, "/api/v1/users/{id}",
-            {.public_route = false, .permission = "users.write",
-             .summary = "Update a user's email, display name, roles or active flag", .tag = "users"},
+            {.public_route = false,
+             .permission = "users.write",
+             .summary = "Update a user's email, display name, roles or active flag",
+             .tag = "users"},
             {.request_body = {{"type", "object"},
                               {"properties",
                                {{"email", {{"type", "string"}}},
                                 {"display_name", {{"type", "string"}}},
                                 {"roles", string_array_schema()},
                                 {"active", {{"type", "boolean"}}}}}},
-             .response = user_schema(), .success_status = 200, .error_codes = user_errors, .paginated = false},
+             .response = user_schema(),
+             .success_status = 200,
+             .error_codes = user_errors,
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto body = object_body(request);
               if (!body) return Response::error(body.status());
@@ -284,7 +300,8 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               }
               if (*email) {
                 user.email = normalise_email(**email);
-                if (user.email.empty()) return Response::error(invalid_argument("not an email address", "invalid_email"));
+                if (user.email.empty())
+                  return Response::error(invalid_argument("not an email address", "invalid_email"));
               }
               if (*name) user.display_name = **name;
               if (*roles) {
@@ -318,8 +335,11 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
 
   add_route(router, schemas, Method::kDelete, "/api/v1/users/{id}",
             {.public_route = false, .permission = "users.write", .summary = "Delete a user", .tag = "users"},
-            {.request_body = nullptr, .response = nullptr, .success_status = 204,
-             .error_codes = {"user_not_found", "cannot_delete_self"}, .paginated = false},
+            {.request_body = nullptr,
+             .response = nullptr,
+             .success_status = 204,
+             .error_codes = {"user_not_found", "cannot_delete_self"},
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               const std::string id = request.path_params["id"];
               if (id == principal.subject) {
@@ -341,13 +361,17 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
             }));
 
   add_route(router, schemas, Method::kPost, "/api/v1/users/{id}/password",
-            {.public_route = false, .permission = "users.write",
-             .summary = "Reset a user's password (ends their sessions)", .tag = "users"},
+            {.public_route = false,
+             .permission = "users.write",
+             .summary = "Reset a user's password (ends their sessions)",
+             .tag = "users"},
             {.request_body = {{"type", "object"},
                               {"required", {"new_password"}},
                               {"properties", {{"new_password", {{"type", "string"}}}}}},
-             .response = nullptr, .success_status = 204,
-             .error_codes = {"user_not_found", "password_too_short", "password_too_long"}, .paginated = false},
+             .response = nullptr,
+             .success_status = 204,
+             .error_codes = {"user_not_found", "password_too_short", "password_too_long"},
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto body = object_body(request);
               if (!body) return Response::error(body.status());
@@ -364,88 +388,103 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return status.is_ok() ? Response::no_content() : Response::error(status);
             }));
 
-  add_route(router, schemas, Method::kGet, "/api/v1/users/{id}/agent-profile",
-            {.public_route = false, .permission = "agents.read", .summary = "Get a user's agent profile", .tag = "users"},
-            {.request_body = nullptr, .response = profile_schema(), .success_status = 200,
-             .error_codes = {"user_not_found", "agent_profile_not_found"}, .paginated = false},
-            with_principal([&core](Request& request, const Principal& principal) {
-              auto user = repo::find_user(core.store(), principal.org_id, request.path_params["id"]);
-              if (!user) return Response::error(user.status());
-              if (!*user) return Response::error(user_not_found());
-              auto profile = repo::find_agent_profile(core.store(), principal.org_id, request.path_params["id"]);
-              if (!profile) return Response::error(profile.status());
-              if (!*profile) return Response::error(not_found("this user has no agent profile", "agent_profile_not_found"));
-              return Response::json(200, profile_json(**profile));
-            }));
+  add_route(
+      router, schemas, Method::kGet, "/api/v1/users/{id}/agent-profile",
+      {.public_route = false, .permission = "agents.read", .summary = "Get a user's agent profile", .tag = "users"},
+      {.request_body = nullptr,
+       .response = profile_schema(),
+       .success_status = 200,
+       .error_codes = {"user_not_found", "agent_profile_not_found"},
+       .paginated = false},
+      with_principal([&core](Request& request, const Principal& principal) {
+        auto user = repo::find_user(core.store(), principal.org_id, request.path_params["id"]);
+        if (!user) return Response::error(user.status());
+        if (!*user) return Response::error(user_not_found());
+        auto profile = repo::find_agent_profile(core.store(), principal.org_id, request.path_params["id"]);
+        if (!profile) return Response::error(profile.status());
+        if (!*profile) return Response::error(not_found("this user has no agent profile", "agent_profile_not_found"));
+        return Response::json(200, profile_json(**profile));
+      }));
 
-  add_route(router, schemas, Method::kPut, "/api/v1/users/{id}/agent-profile",
-            {.public_route = false, .permission = "agents.write", .summary = "Set a user's agent profile", .tag = "users"},
-            {.request_body = profile_schema(), .response = profile_schema(), .success_status = 200,
-             .error_codes = {"user_not_found", "invalid_field"}, .paginated = false},
-            with_principal([&core](Request& request, const Principal& principal) {
-              auto body = object_body(request);
-              if (!body) return Response::error(body.status());
-              auto user = repo::find_user(core.store(), principal.org_id, request.path_params["id"]);
-              if (!user) return Response::error(user.status());
-              if (!*user) return Response::error(user_not_found());
-              auto extension = string_field(*body, "extension", 32);
-              auto sip_username = string_field(*body, "sip_username", 128);
-              auto max_calls = int_field(*body, "max_concurrent_calls", 1, 100);
-              for (const Status& s : {extension.status(), sip_username.status(), max_calls.status()}) {
-                if (!s.is_ok()) return Response::error(s);
-              }
-              AgentProfile profile;
-              profile.user_id = (*user)->id;
-              profile.org_id = principal.org_id;
-              profile.extension = extension->value_or("");
-              profile.sip_username = sip_username->value_or("");
-              profile.max_concurrent_calls = static_cast<int>(max_calls->value_or(1));
-              const Status bad_skills = invalid_argument(
-                  "skills must be a list of {\"name\": string, \"proficiency\": 1-10}", "invalid_field");
-              if (auto skills = body->find("skills"); skills != body->end() && !skills->is_null()) {
-                if (!skills->is_array() || skills->size() > 200) return Response::error(bad_skills);
-                for (const auto& skill : *skills) {
-                  auto name = skill.is_object() ? string_field(skill, "name", 100) : Result<std::optional<std::string>>(bad_skills);
-                  if (!name || !*name || (*name)->empty()) return Response::error(bad_skills);
-                  auto proficiency = int_field(skill, "proficiency", 1, 10);
-                  if (!proficiency || !*proficiency) return Response::error(bad_skills);
-                  profile.skills.push_back({**name, static_cast<int>(**proficiency)});
-                }
-              }
-              profile.updated_at_ms = core.clock().now_unix_ms();
-              Status stored = repo::upsert_agent_profile(core.store(), profile);
-              if (!stored.is_ok()) return Response::error(stored);
-              return Response::json(200, profile_json(profile));
-            }));
+  add_route(
+      router, schemas, Method::kPut, "/api/v1/users/{id}/agent-profile",
+      {.public_route = false, .permission = "agents.write", .summary = "Set a user's agent profile", .tag = "users"},
+      {.request_body = profile_schema(),
+       .response = profile_schema(),
+       .success_status = 200,
+       .error_codes = {"user_not_found", "invalid_field"},
+       .paginated = false},
+      with_principal([&core](Request& request, const Principal& principal) {
+        auto body = object_body(request);
+        if (!body) return Response::error(body.status());
+        auto user = repo::find_user(core.store(), principal.org_id, request.path_params["id"]);
+        if (!user) return Response::error(user.status());
+        if (!*user) return Response::error(user_not_found());
+        auto extension = string_field(*body, "extension", 32);
+        auto sip_username = string_field(*body, "sip_username", 128);
+        auto max_calls = int_field(*body, "max_concurrent_calls", 1, 100);
+        for (const Status& s : {extension.status(), sip_username.status(), max_calls.status()}) {
+          if (!s.is_ok()) return Response::error(s);
+        }
+        AgentProfile profile;
+        profile.user_id = (*user)->id;
+        profile.org_id = principal.org_id;
+        profile.extension = extension->value_or("");
+        profile.sip_username = sip_username->value_or("");
+        profile.max_concurrent_calls = static_cast<int>(max_calls->value_or(1));
+        const Status bad_skills =
+            invalid_argument("skills must be a list of {\"name\": string, \"proficiency\": 1-10}", "invalid_field");
+        if (auto skills = body->find("skills"); skills != body->end() && !skills->is_null()) {
+          if (!skills->is_array() || skills->size() > 200) return Response::error(bad_skills);
+          for (const auto& skill : *skills) {
+            auto name =
+                skill.is_object() ? string_field(skill, "name", 100) : Result<std::optional<std::string>>(bad_skills);
+            if (!name || !*name || (*name)->empty()) return Response::error(bad_skills);
+            auto proficiency = int_field(skill, "proficiency", 1, 10);
+            if (!proficiency || !*proficiency) return Response::error(bad_skills);
+            profile.skills.push_back({**name, static_cast<int>(**proficiency)});
+          }
+        }
+        profile.updated_at_ms = core.clock().now_unix_ms();
+        Status stored = repo::upsert_agent_profile(core.store(), profile);
+        if (!stored.is_ok()) return Response::error(stored);
+        return Response::json(200, profile_json(profile));
+      }));
 }
 
 // ---- roles ----
 
 void register_role_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core) {
-  add_route(router, schemas, Method::kGet, "/api/v1/roles",
-            {.public_route = false, .permission = "roles.read", .summary = "List built-in and custom roles",
-             .tag = "roles"},
-            {.request_body = nullptr, .response = page_schema(role_schema()), .success_status = 200,
-             .error_codes = {"invalid_pagination"}, .paginated = true},
-            with_principal([&core](Request& request, const Principal& principal) {
-              auto page = pagination(request);
-              if (!page) return Response::error(page.status());
-              auto custom = repo::list_roles(core.store(), principal.org_id);
-              if (!custom) return Response::error(custom.status());
-              std::vector<Role> all;
-              for (const auto& builtin : builtin_roles()) all.push_back(builtin_as_role(builtin));
-              all.insert(all.end(), custom->begin(), custom->end());
-              json items = json::array();
-              for (int64_t i = page->offset; i < static_cast<int64_t>(all.size()) && i < page->offset + page->limit; ++i) {
-                items.push_back(role_json(all[static_cast<size_t>(i)]));
-              }
-              return Response::json(200, page_json(items, static_cast<int64_t>(all.size()), *page));
-            }));
+  add_route(
+      router, schemas, Method::kGet, "/api/v1/roles",
+      {.public_route = false, .permission = "roles.read", .summary = "List built-in and custom roles", .tag = "roles"},
+      {.request_body = nullptr,
+       .response = page_schema(role_schema()),
+       .success_status = 200,
+       .error_codes = {"invalid_pagination"},
+       .paginated = true},
+      with_principal([&core](Request& request, const Principal& principal) {
+        auto page = pagination(request);
+        if (!page) return Response::error(page.status());
+        auto custom = repo::list_roles(core.store(), principal.org_id);
+        if (!custom) return Response::error(custom.status());
+        std::vector<Role> all;
+        for (const auto& builtin : builtin_roles()) all.push_back(builtin_as_role(builtin));
+        all.insert(all.end(), custom->begin(), custom->end());
+        json items = json::array();
+        for (int64_t i = page->offset; i < static_cast<int64_t>(all.size()) && i < page->offset + page->limit; ++i) {
+          items.push_back(role_json(all[static_cast<size_t>(i)]));
+        }
+        return Response::json(200, page_json(items, static_cast<int64_t>(all.size()), *page));
+      }));
 
   add_route(router, schemas, Method::kGet, "/api/v1/roles/{name}",
             {.public_route = false, .permission = "roles.read", .summary = "Get a role", .tag = "roles"},
-            {.request_body = nullptr, .response = role_schema(), .success_status = 200,
-             .error_codes = {"role_not_found"}, .paginated = false},
+            {.request_body = nullptr,
+             .response = role_schema(),
+             .success_status = 200,
+             .error_codes = {"role_not_found"},
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               const std::string name = request.path_params["name"];
               if (const BuiltinRole* builtin = find_builtin_role(name)) {
@@ -465,7 +504,8 @@ void register_role_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
                                {{"name", {{"type", "string"}, {"pattern", "^[a-z][a-z0-9_-]{0,63}$"}}},
                                 {"description", {{"type", "string"}}},
                                 {"permissions", string_array_schema()}}}},
-             .response = role_schema(), .success_status = 201,
+             .response = role_schema(),
+             .success_status = 201,
              .error_codes = {"invalid_role_name", "role_exists", "unknown_permission", "permission_escalation"},
              .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
@@ -478,8 +518,8 @@ void register_role_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
                 if (!s.is_ok()) return Response::error(s);
               }
               if (!*name || !is_valid_role_name(**name)) {
-                return Response::error(invalid_argument("role names are 1-64 of [a-z0-9_-], starting with a letter",
-                                                        "invalid_role_name"));
+                return Response::error(
+                    invalid_argument("role names are 1-64 of [a-z0-9_-], starting with a letter", "invalid_role_name"));
               }
               if (find_builtin_role(**name)) {
                 return Response::error(already_exists("built-in role names are reserved", "role_exists"));
@@ -501,12 +541,15 @@ void register_role_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
             }));
 
   add_route(router, schemas, Method::kPatch, "/api/v1/roles/{name}",
-            {.public_route = false, .permission = "roles.write",
-             .summary = "Update a custom role (built-in roles are read-only)", .tag = "roles"},
+            {.public_route = false,
+             .permission = "roles.write",
+             .summary = "Update a custom role (built-in roles are read-only)",
+             .tag = "roles"},
             {.request_body = {{"type", "object"},
                               {"properties",
                                {{"description", {{"type", "string"}}}, {"permissions", string_array_schema()}}}},
-             .response = role_schema(), .success_status = 200,
+             .response = role_schema(),
+             .success_status = 200,
              .error_codes = {"role_not_found", "role_read_only", "unknown_permission", "permission_escalation"},
              .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
@@ -537,40 +580,41 @@ void register_role_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               auto updated = repo::update_role(core.store(), role);
               if (!updated) return Response::error(updated.status());
               if (role.permissions != (*found)->permissions) {
-                core.audit().record(security_event(audit_type::kRoleChanged, principal.org_id, principal.subject,
-                                                   "role:" + role.name, request.remote_address, "success",
-                                                   {{"action", "updated"},
-                                                    {"from", (*found)->permissions},
-                                                    {"to", role.permissions}}));
+                core.audit().record(
+                    security_event(audit_type::kRoleChanged, principal.org_id, principal.subject, "role:" + role.name,
+                                   request.remote_address, "success",
+                                   {{"action", "updated"}, {"from", (*found)->permissions}, {"to", role.permissions}}));
               }
               return Response::json(200, role_json(role));
             }));
 
-  add_route(router, schemas, Method::kDelete, "/api/v1/roles/{name}",
-            {.public_route = false, .permission = "roles.write", .summary = "Delete an unused custom role",
-             .tag = "roles"},
-            {.request_body = nullptr, .response = nullptr, .success_status = 204,
-             .error_codes = {"role_not_found", "role_read_only", "role_in_use"}, .paginated = false},
-            with_principal([&core](Request& request, const Principal& principal) {
-              const std::string name = request.path_params["name"];
-              if (find_builtin_role(name)) {
-                return Response::error(permission_denied("built-in roles cannot be deleted", "role_read_only"));
-              }
-              auto found = repo::find_role(core.store(), principal.org_id, name);
-              if (!found) return Response::error(found.status());
-              if (!*found) return Response::error(not_found("no such role", "role_not_found"));
-              Status held = check_permissions_known_and_held(principal, (*found)->permissions);
-              if (!held.is_ok()) return Response::error(held);
-              auto users = repo::count_users_with_role(core.store(), principal.org_id, name);
-              if (!users) return Response::error(users.status());
-              if (*users > 0) return Response::error(failed_precondition("users still hold this role", "role_in_use"));
-              auto deleted = repo::delete_role(core.store(), principal.org_id, name);
-              if (!deleted) return Response::error(deleted.status());
-              core.audit().record(security_event(audit_type::kRoleChanged, principal.org_id, principal.subject,
-                                                 "role:" + name, request.remote_address, "success",
-                                                 {{"action", "deleted"}}));
-              return Response::no_content();
-            }));
+  add_route(
+      router, schemas, Method::kDelete, "/api/v1/roles/{name}",
+      {.public_route = false, .permission = "roles.write", .summary = "Delete an unused custom role", .tag = "roles"},
+      {.request_body = nullptr,
+       .response = nullptr,
+       .success_status = 204,
+       .error_codes = {"role_not_found", "role_read_only", "role_in_use"},
+       .paginated = false},
+      with_principal([&core](Request& request, const Principal& principal) {
+        const std::string name = request.path_params["name"];
+        if (find_builtin_role(name)) {
+          return Response::error(permission_denied("built-in roles cannot be deleted", "role_read_only"));
+        }
+        auto found = repo::find_role(core.store(), principal.org_id, name);
+        if (!found) return Response::error(found.status());
+        if (!*found) return Response::error(not_found("no such role", "role_not_found"));
+        Status held = check_permissions_known_and_held(principal, (*found)->permissions);
+        if (!held.is_ok()) return Response::error(held);
+        auto users = repo::count_users_with_role(core.store(), principal.org_id, name);
+        if (!users) return Response::error(users.status());
+        if (*users > 0) return Response::error(failed_precondition("users still hold this role", "role_in_use"));
+        auto deleted = repo::delete_role(core.store(), principal.org_id, name);
+        if (!deleted) return Response::error(deleted.status());
+        core.audit().record(security_event(audit_type::kRoleChanged, principal.org_id, principal.subject,
+                                           "role:" + name, request.remote_address, "success", {{"action", "deleted"}}));
+        return Response::no_content();
+      }));
 }
 
 // ---- teams ----
@@ -584,15 +628,17 @@ Status check_members(UsersCore& core, const std::string& org_id, const std::vect
 }
 
 void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core) {
-  json team_body = {{"type", "object"},
-                    {"properties",
-                     {{"name", {{"type", "string"}}},
-                      {"description", {{"type", "string"}}},
-                      {"member_ids", string_array_schema()}}}};
+  json team_body = {
+      {"type", "object"},
+      {"properties",
+       {{"name", {{"type", "string"}}}, {"description", {{"type", "string"}}}, {"member_ids", string_array_schema()}}}};
   add_route(router, schemas, Method::kGet, "/api/v1/teams",
             {.public_route = false, .permission = "teams.read", .summary = "List teams", .tag = "teams"},
-            {.request_body = nullptr, .response = page_schema(team_schema()), .success_status = 200,
-             .error_codes = {"invalid_pagination"}, .paginated = true},
+            {.request_body = nullptr,
+             .response = page_schema(team_schema()),
+             .success_status = 200,
+             .error_codes = {"invalid_pagination"},
+             .paginated = true},
             with_principal([&core](Request& request, const Principal& principal) {
               auto page = pagination(request);
               if (!page) return Response::error(page.status());
@@ -605,8 +651,11 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
 
   add_route(router, schemas, Method::kPost, "/api/v1/teams",
             {.public_route = false, .permission = "teams.write", .summary = "Create a team", .tag = "teams"},
-            {.request_body = team_body, .response = team_schema(), .success_status = 201,
-             .error_codes = {"team_name_taken", "user_not_found", "invalid_field"}, .paginated = false},
+            {.request_body = team_body,
+             .response = team_schema(),
+             .success_status = 201,
+             .error_codes = {"team_name_taken", "user_not_found", "invalid_field"},
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto body = object_body(request);
               if (!body) return Response::error(body.status());
@@ -616,7 +665,8 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               for (const Status& s : {name.status(), description.status(), members.status()}) {
                 if (!s.is_ok()) return Response::error(s);
               }
-              if (!*name || (*name)->empty()) return Response::error(invalid_argument("name is required", "invalid_field"));
+              if (!*name || (*name)->empty())
+                return Response::error(invalid_argument("name is required", "invalid_field"));
               Team team;
               team.id = core.ids().next();
               team.org_id = principal.org_id;
@@ -626,15 +676,19 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               Status checked = check_members(core, principal.org_id, team.member_ids);
               if (!checked.is_ok()) return Response::error(checked);
               team.created_at_ms = team.updated_at_ms = core.clock().now_unix_ms();
-              Status stored = core.store().transaction([&](store::Session& session) { return repo::insert_team(session, team); });
+              Status stored =
+                  core.store().transaction([&](store::Session& session) { return repo::insert_team(session, team); });
               if (!stored.is_ok()) return Response::error(stored);
               return Response::json(201, team_json(team));
             }));
 
   add_route(router, schemas, Method::kGet, "/api/v1/teams/{id}",
             {.public_route = false, .permission = "teams.read", .summary = "Get a team", .tag = "teams"},
-            {.request_body = nullptr, .response = team_schema(), .success_status = 200,
-             .error_codes = {"team_not_found"}, .paginated = false},
+            {.request_body = nullptr,
+             .response = team_schema(),
+             .success_status = 200,
+             .error_codes = {"team_not_found"},
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto team = repo::find_team(core.store(), principal.org_id, request.path_params["id"]);
               if (!team) return Response::error(team.status());
@@ -643,10 +697,15 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
             }));
 
   add_route(router, schemas, Method::kPatch, "/api/v1/teams/{id}",
-            {.public_route = false, .permission = "teams.write", .summary = "Update a team (member_ids replaces the list)",
+            {.public_route = false,
+             .permission = "teams.write",
+             .summary = "Update a team (member_ids replaces the list)",
              .tag = "teams"},
-            {.request_body = team_body, .response = team_schema(), .success_status = 200,
-             .error_codes = {"team_not_found", "team_name_taken", "user_not_found"}, .paginated = false},
+            {.request_body = team_body,
+             .response = team_schema(),
+             .success_status = 200,
+             .error_codes = {"team_not_found", "team_name_taken", "user_not_found"},
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto body = object_body(request);
               if (!body) return Response::error(body.status());
@@ -681,12 +740,16 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
 
   add_route(router, schemas, Method::kDelete, "/api/v1/teams/{id}",
             {.public_route = false, .permission = "teams.write", .summary = "Delete a team", .tag = "teams"},
-            {.request_body = nullptr, .response = nullptr, .success_status = 204,
-             .error_codes = {"team_not_found"}, .paginated = false},
+            {.request_body = nullptr,
+             .response = nullptr,
+             .success_status = 204,
+             .error_codes = {"team_not_found"},
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               bool deleted = false;
               Status status = core.store().transaction([&](store::Session& session) -> Status {
-                VONTRES_ASSIGN_OR_RETURN(deleted, repo::delete_team(session, principal.org_id, request.path_params["id"]));
+                VONTRES_ASSIGN_OR_RETURN(deleted,
+                                         repo::delete_team(session, principal.org_id, request.path_params["id"]));
                 return Status::ok();
               });
               if (!status.is_ok()) return Response::error(status);
@@ -699,10 +762,15 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
 
 void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core) {
   add_route(router, schemas, Method::kGet, "/api/v1/api-keys",
-            {.public_route = false, .permission = "api_keys.read", .summary = "List API keys (never their secrets)",
+            {.public_route = false,
+             .permission = "api_keys.read",
+             .summary = "List API keys (never their secrets)",
              .tag = "api-keys"},
-            {.request_body = nullptr, .response = page_schema(api_key_schema()), .success_status = 200,
-             .error_codes = {"invalid_pagination"}, .paginated = true},
+            {.request_body = nullptr,
+             .response = page_schema(api_key_schema()),
+             .success_status = 200,
+             .error_codes = {"invalid_pagination"},
+             .paginated = true},
             with_principal([&core](Request& request, const Principal& principal) {
               auto page = pagination(request);
               if (!page) return Response::error(page.status());
@@ -714,13 +782,17 @@ void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& 
             }));
 
   add_route(router, schemas, Method::kPost, "/api/v1/api-keys",
-            {.public_route = false, .permission = "api_keys.write",
-             .summary = "Create an API key; the key is in this response only", .tag = "api-keys"},
+            {.public_route = false,
+             .permission = "api_keys.write",
+             .summary = "Create an API key; the key is in this response only",
+             .tag = "api-keys"},
             {.request_body = {{"type", "object"},
                               {"required", {"name", "permissions"}},
                               {"properties", {{"name", {{"type", "string"}}}, {"permissions", string_array_schema()}}}},
-             .response = api_key_schema(), .success_status = 201,
-             .error_codes = {"unknown_permission", "permission_escalation", "invalid_field"}, .paginated = false},
+             .response = api_key_schema(),
+             .success_status = 201,
+             .error_codes = {"unknown_permission", "permission_escalation", "invalid_field"},
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto body = object_body(request);
               if (!body) return Response::error(body.status());
@@ -729,7 +801,8 @@ void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& 
               for (const Status& s : {name.status(), permissions.status()}) {
                 if (!s.is_ok()) return Response::error(s);
               }
-              if (!*name || (*name)->empty()) return Response::error(invalid_argument("name is required", "invalid_field"));
+              if (!*name || (*name)->empty())
+                return Response::error(invalid_argument("name is required", "invalid_field"));
               ApiKey key;
               key.permissions = unique_sorted(permissions->value_or(std::vector<std::string>{}));
               Status held = check_permissions_known_and_held(principal, key.permissions);
@@ -748,10 +821,9 @@ void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& 
               key.created_at_ms = core.clock().now_unix_ms();
               Status stored = repo::insert_api_key(core.store(), key);
               if (!stored.is_ok()) return Response::error(stored);
-              core.audit().record(security_event(audit_type::kApiKeyCreated, principal.org_id, principal.subject,
-                                                 key.id, request.remote_address, "success",
-                                                 {{"name", key.name}, {"prefix", key.prefix},
-                                                  {"permissions", key.permissions}}));
+              core.audit().record(security_event(
+                  audit_type::kApiKeyCreated, principal.org_id, principal.subject, key.id, request.remote_address,
+                  "success", {{"name", key.name}, {"prefix", key.prefix}, {"permissions", key.permissions}}));
               json out = api_key_json(key);
               out["key"] = plaintext;
               Response response = Response::json(201, out);
@@ -761,8 +833,11 @@ void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& 
 
   add_route(router, schemas, Method::kDelete, "/api/v1/api-keys/{id}",
             {.public_route = false, .permission = "api_keys.write", .summary = "Revoke an API key", .tag = "api-keys"},
-            {.request_body = nullptr, .response = nullptr, .success_status = 204,
-             .error_codes = {"api_key_not_found"}, .paginated = false},
+            {.request_body = nullptr,
+             .response = nullptr,
+             .success_status = 204,
+             .error_codes = {"api_key_not_found"},
+             .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto revoked = repo::revoke_api_key(core.store(), principal.org_id, request.path_params["id"],
                                                   core.clock().now_unix_ms());
@@ -773,30 +848,32 @@ void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& 
               return Response::no_content();
             }));
 
-  add_route(router, schemas, Method::kGet, "/api/v1/audit",
-            {.public_route = false, .permission = "audit.read", .summary = "Security events, newest first",
-             .tag = "audit"},
-            {.request_body = nullptr,
-             .response = page_schema({{"type", "object"},
-                                      {"properties",
-                                       {{"id", {{"type", "string"}}},
-                                        {"at", {{"type", "string"}}},
-                                        {"type", {{"type", "string"}}},
-                                        {"outcome", {{"type", "string"}}},
-                                        {"actor_id", {{"type", "string"}}},
-                                        {"subject_id", {{"type", "string"}}},
-                                        {"remote_address", {{"type", "string"}}},
-                                        {"details", {{"type", "object"}}}}}}),
-             .success_status = 200, .error_codes = {"invalid_pagination"}, .paginated = true},
-            with_principal([&core](Request& request, const Principal& principal) {
-              auto page = pagination(request);
-              if (!page) return Response::error(page.status());
-              auto events = repo::list_audit_events(core.store(), principal.org_id, page->limit, page->offset);
-              if (!events) return Response::error(events.status());
-              json items = json::array();
-              for (const auto& event : events->items) items.push_back(audit_json(event));
-              return Response::json(200, page_json(items, events->total, *page));
-            }));
+  add_route(
+      router, schemas, Method::kGet, "/api/v1/audit",
+      {.public_route = false, .permission = "audit.read", .summary = "Security events, newest first", .tag = "audit"},
+      {.request_body = nullptr,
+       .response = page_schema({{"type", "object"},
+                                {"properties",
+                                 {{"id", {{"type", "string"}}},
+                                  {"at", {{"type", "string"}}},
+                                  {"type", {{"type", "string"}}},
+                                  {"outcome", {{"type", "string"}}},
+                                  {"actor_id", {{"type", "string"}}},
+                                  {"subject_id", {{"type", "string"}}},
+                                  {"remote_address", {{"type", "string"}}},
+                                  {"details", {{"type", "object"}}}}}}),
+       .success_status = 200,
+       .error_codes = {"invalid_pagination"},
+       .paginated = true},
+      with_principal([&core](Request& request, const Principal& principal) {
+        auto page = pagination(request);
+        if (!page) return Response::error(page.status());
+        auto events = repo::list_audit_events(core.store(), principal.org_id, page->limit, page->offset);
+        if (!events) return Response::error(events.status());
+        json items = json::array();
+        for (const auto& event : events->items) items.push_back(audit_json(event));
+        return Response::json(200, page_json(items, events->total, *page));
+      }));
 }
 
 }  // namespace

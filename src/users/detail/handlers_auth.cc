@@ -64,31 +64,37 @@ void register_auth_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return token_response(*tokens);
             });
 
-  add_route(router, schemas, Method::kPost, "/api/v1/auth/refresh",
-            {.public_route = true, .permission = "", .summary = "Exchange a refresh token for new tokens", .tag = "auth"},
-            {.request_body = {{"type", "object"},
-                              {"required", {"refresh_token"}},
-                              {"properties", {{"refresh_token", {{"type", "string"}}}}}},
-             .response = token_pair_schema(),
-             .success_status = 200,
-             .error_codes = {"invalid_refresh_token", "token_expired", "token_revoked", "refresh_token_reused"},
-             .paginated = false},
-            [&core](Request& request) {
-              auto body = object_body(request);
-              if (!body) return Response::error(body.status());
-              auto token = string_field(*body, "refresh_token", 512);
-              if (!token || !*token) {
-                return Response::error(invalid_argument("refresh_token is required", "invalid_body"));
-              }
-              auto tokens = core.refresh(**token, request.remote_address);
-              if (!tokens) return Response::error(tokens.status());
-              return token_response(*tokens);
-            });
+  add_route(
+      router, schemas, Method::kPost, "/api/v1/auth/refresh",
+      {.public_route = true, .permission = "", .summary = "Exchange a refresh token for new tokens", .tag = "auth"},
+      {.request_body = {{"type", "object"},
+                        {"required", {"refresh_token"}},
+                        {"properties", {{"refresh_token", {{"type", "string"}}}}}},
+       .response = token_pair_schema(),
+       .success_status = 200,
+       .error_codes = {"invalid_refresh_token", "token_expired", "token_revoked", "refresh_token_reused"},
+       .paginated = false},
+      [&core](Request& request) {
+        auto body = object_body(request);
+        if (!body) return Response::error(body.status());
+        auto token = string_field(*body, "refresh_token", 512);
+        if (!token || !*token) {
+          return Response::error(invalid_argument("refresh_token is required", "invalid_body"));
+        }
+        auto tokens = core.refresh(**token, request.remote_address);
+        if (!tokens) return Response::error(tokens.status());
+        return token_response(*tokens);
+      });
 
   add_route(router, schemas, Method::kPost, "/api/v1/auth/logout",
-            {.public_route = false, .permission = "", .summary = "End this session (access and refresh tokens)",
+            {.public_route = false,
+             .permission = "",
+             .summary = "End this session (access and refresh tokens)",
              .tag = "auth"},
-            {.request_body = nullptr, .response = nullptr, .success_status = 204, .error_codes = {"not_a_session"},
+            {.request_body = nullptr,
+             .response = nullptr,
+             .success_status = 204,
+             .error_codes = {"not_a_session"},
              .paginated = false},
             [&core](Request& request) {
               const api::Principal* principal = principal_of(request);
@@ -104,7 +110,9 @@ void register_auth_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
             });
 
   add_route(router, schemas, Method::kGet, "/api/v1/auth/me",
-            {.public_route = false, .permission = "", .summary = "The caller: user or API key, roles, permissions",
+            {.public_route = false,
+             .permission = "",
+             .summary = "The caller: user or API key, roles, permissions",
              .tag = "auth"},
             {.request_body = nullptr,
              .response = {{"type", "object"},
@@ -134,31 +142,33 @@ void register_auth_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(200, body);
             });
 
-  add_route(router, schemas, Method::kPost, "/api/v1/auth/password",
-            {.public_route = false, .permission = "", .summary = "Change your own password (ends all sessions)",
-             .tag = "auth"},
-            {.request_body = {{"type", "object"},
-                              {"required", {"current_password", "new_password"}},
-                              {"properties",
-                               {{"current_password", {{"type", "string"}}}, {"new_password", {{"type", "string"}}}}}},
-             .response = nullptr,
-             .success_status = 204,
-             .error_codes = {"invalid_credentials", "password_too_short", "password_too_long", "account_locked"},
-             .paginated = false},
-            [&core](Request& request) {
-              const api::Principal* principal = principal_of(request);
-              if (!principal) return unauthenticated_response();
-              auto body = object_body(request);
-              if (!body) return Response::error(body.status());
-              auto current = string_field(*body, "current_password", PasswordHasher::kMaxPasswordBytes * 2);
-              auto next = string_field(*body, "new_password", PasswordHasher::kMaxPasswordBytes * 2);
-              if (!current || !next || !*current || !*next) {
-                return Response::error(
-                    invalid_argument("current_password and new_password are required", "invalid_body"));
-              }
-              Status status = core.change_password(*principal, **current, **next, request.remote_address);
-              return status.is_ok() ? Response::no_content() : Response::error(status);
-            });
+  add_route(
+      router, schemas, Method::kPost, "/api/v1/auth/password",
+      {.public_route = false,
+       .permission = "",
+       .summary = "Change your own password (ends all sessions)",
+       .tag = "auth"},
+      {.request_body = {{"type", "object"},
+                        {"required", {"current_password", "new_password"}},
+                        {"properties",
+                         {{"current_password", {{"type", "string"}}}, {"new_password", {{"type", "string"}}}}}},
+       .response = nullptr,
+       .success_status = 204,
+       .error_codes = {"invalid_credentials", "password_too_short", "password_too_long", "account_locked"},
+       .paginated = false},
+      [&core](Request& request) {
+        const api::Principal* principal = principal_of(request);
+        if (!principal) return unauthenticated_response();
+        auto body = object_body(request);
+        if (!body) return Response::error(body.status());
+        auto current = string_field(*body, "current_password", PasswordHasher::kMaxPasswordBytes * 2);
+        auto next = string_field(*body, "new_password", PasswordHasher::kMaxPasswordBytes * 2);
+        if (!current || !next || !*current || !*next) {
+          return Response::error(invalid_argument("current_password and new_password are required", "invalid_body"));
+        }
+        Status status = core.change_password(*principal, **current, **next, request.remote_address);
+        return status.is_ok() ? Response::no_content() : Response::error(status);
+      });
 }
 
 }  // namespace vontres::users::detail

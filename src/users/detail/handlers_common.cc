@@ -41,9 +41,9 @@ Result<std::optional<std::string>> string_field(const nlohmann::json& body, cons
   auto it = body.find(name);
   if (it == body.end() || it->is_null()) return std::optional<std::string>();
   if (!it->is_string() || it->get_ref<const std::string&>().size() > max_length) {
-    return invalid_argument(std::string("'") + name + "' must be a string of at most " + std::to_string(max_length) +
-                                " bytes",
-                            "invalid_field");
+    return invalid_argument(
+        std::string("'") + name + "' must be a string of at most " + std::to_string(max_length) + " bytes",
+        "invalid_field");
   }
   return std::optional<std::string>(it->get<std::string>());
 }
@@ -65,9 +65,9 @@ Result<std::optional<int64_t>> int_field(const nlohmann::json& body, const char*
   auto it = body.find(name);
   if (it == body.end() || it->is_null()) return std::optional<int64_t>();
   if (!it->is_number_integer() || it->get<int64_t>() < min || it->get<int64_t>() > max) {
-    return invalid_argument(std::string("'") + name + "' must be an integer from " + std::to_string(min) + " to " +
-                                std::to_string(max),
-                            "invalid_field");
+    return invalid_argument(
+        std::string("'") + name + "' must be an integer from " + std::to_string(min) + " to " + std::to_string(max),
+        "invalid_field");
   }
   return std::optional<int64_t>(it->get<int64_t>());
 }

@@ -25,13 +25,18 @@ class FakeAuthenticator final : public api::Authenticator {
   Result<api::Principal> authenticate(const api::Request& request) override {
     const auto header = request.header("authorization");
     if (header == "Bearer supervisor") {
-      return api::Principal{"sup-1", "org-a", {"supervisor"},
-                            {"queues.read", "queues.write", "agents.read", "agents.write", "calls.monitor"}, "jwt", "t1"};
+      return api::Principal{
+          "sup-1",        "org-a",
+          {"supervisor"}, {"queues.read", "queues.write", "agents.read", "agents.write", "calls.monitor"},
+          "jwt",          "t1"};
     }
-    if (header == "Bearer agent") return api::Principal{"ana", "org-a", {"agent"}, {"queues.read", "calls.handle"}, "jwt", "t2"};
+    if (header == "Bearer agent")
+      return api::Principal{"ana", "org-a", {"agent"}, {"queues.read", "calls.handle"}, "jwt", "t2"};
     if (header == "Bearer other-org") {
-      return api::Principal{"sup-2", "org-b", {"supervisor"},
-                            {"queues.read", "queues.write", "agents.read", "agents.write", "calls.monitor"}, "jwt", "t3"};
+      return api::Principal{
+          "sup-2",        "org-b",
+          {"supervisor"}, {"queues.read", "queues.write", "agents.read", "agents.write", "calls.monitor"},
+          "jwt",          "t3"};
     }
     return unauthenticated("no token", "token_missing");
   }
@@ -63,7 +68,8 @@ class RoutingServiceTest : public ::testing::Test {
     dispatcher_ = std::make_unique<api::Dispatcher>(*router_, &auth_, clock_);
   }
 
-  api::Response call(api::Method method, const std::string& path, const std::string& token, const json& body = nullptr) {
+  api::Response call(api::Method method, const std::string& path, const std::string& token,
+                     const json& body = nullptr) {
     api::Request req;
     req.method = method;
     req.target = path;
@@ -90,7 +96,9 @@ class RoutingServiceTest : public ::testing::Test {
 
 TEST_F(RoutingServiceTest, SupervisorCreatesAQueueThatSurvivesARestart) {
   auto created = call(api::Method::kPost, "/api/v1/queues", "supervisor",
-                      {{"id", "billing"}, {"name", "Billing"}, {"strategy", "skills_weighted"},
+                      {{"id", "billing"},
+                       {"name", "Billing"},
+                       {"strategy", "skills_weighted"},
                        {"required_skills", {{{"skill", "billing"}, {"min_proficiency", 3}}}}});
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(body_of(created)["strategy"], "skills_weighted");
@@ -148,7 +156,8 @@ TEST_F(RoutingServiceTest, AgentChangesItsOwnStateAndEventsReachTheBus) {
   }
   // Order holds per key (partition): agent events and call events may interleave differently.
   std::sort(types.begin(), types.end());
-  EXPECT_EQ(types, (std::vector<std::string>{"agent.state_changed", "agent.state_changed", "route.offered", "route.queued"}));
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"agent.state_changed", "agent.state_changed", "route.offered", "route.queued"}));
 
   auto decisions = call(api::Method::kGet, "/api/v1/calls/call-1/routing-decisions", "supervisor");
   ASSERT_EQ(decisions.status, 200);
