@@ -23,7 +23,7 @@ class Id {
   explicit Id(std::string value) : value_(std::move(value)) {}
   const std::string& str() const { return value_; }
   bool empty() const { return value_.empty(); }
-  auto operator<=>(const Id&) const = default;
+  auto operator<=>(const Id&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
 
  private:
   std::string value_;

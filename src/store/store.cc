@@ -15,7 +15,7 @@ double Row::get_double(size_t i, double fallback) const {
   return value != nullptr ? *value : fallback;
 }
 
-std::string Row::get_string(size_t i, std::string fallback) const {
+std::string Row::get_string(size_t i, const std::string& fallback) const {
   const auto* value = std::get_if<std::string>(&values.at(i));
   return value != nullptr ? *value : fallback;
 }

@@ -34,7 +34,7 @@ struct Row {
   // Typed accessors; a NULL or a value of another type yields the fallback.
   int64_t get_int(size_t i, int64_t fallback = 0) const;
   double get_double(size_t i, double fallback = 0) const;
-  std::string get_string(size_t i, std::string fallback = {}) const;
+  std::string get_string(size_t i, const std::string& fallback = {}) const;
   std::optional<std::string> get_optional_string(size_t i) const;
 };
 

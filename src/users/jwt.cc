@@ -27,7 +27,10 @@ struct JwtDeleter {
 };
 using JwtPtr = std::unique_ptr<jwt_t, JwtDeleter>;
 struct MallocDeleter {
-  void operator()(char* p) const { std::free(p); }  // NOLINT(cppcoreguidelines-no-malloc): libjwt allocates with malloc
+  // libjwt allocates with malloc.
+  void operator()(char* p) const {
+    std::free(p);  // NOLINT(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
+  }
 };
 using MallocString = std::unique_ptr<char, MallocDeleter>;
 struct PkeyDeleter {
