@@ -31,16 +31,32 @@ Result<Int> parse_int(std::string_view text) {
   return value;
 }
 
-[[maybe_unused]] Result<bool> parse_bool(std::string_view text) {
+Result<bool> parse_bool(std::string_view text) {
   if (text == "true" || text == "yes" || text == "on" || text == "1") return true;
   if (text == "false" || text == "no" || text == "off" || text == "0") return false;
   return invalid_argument("expected true or false, got '" + std::string(text) + "'");
 }
 
+Result<double> parse_double(std::string_view text) {
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
+    return invalid_argument("expected a number, got '" + std::string(text) + "'");
+  }
+  return value;
+}
+
 using Setter = std::function<Status(Config&, std::string_view)>;
+// For keys whose value is a YAML list or mapping. `key` is the full dotted path; the setter's
+// errors already name the exact element ("routing.intent_rules[2].skills[0]: ...").
+using NodeSetter = std::function<Status(Config&, const YAML::Node&, const std::string& key)>;
+// Exactly one of `set` (scalar keys: YAML, environment, flags) and `set_node` (YAML only) is set.
 struct KeySpec {
+  KeySpec(std::string name, Setter setter) : key(std::move(name)), set(std::move(setter)) {}
+  KeySpec(std::string name, NodeSetter setter) : key(std::move(name)), set_node(std::move(setter)) {}
   std::string key;
   Setter set;
+  NodeSetter set_node;
 };
 
 Setter string_field(std::string Config::*field) {
@@ -86,6 +102,107 @@ Setter section_duration(Section Config::*section, std::chrono::milliseconds Sect
     (c.*section).*field = *r;
     return Status::ok();
   };
+}
+
+template <typename Section>
+Setter section_bool(Section Config::*section, bool Section::*field) {
+  return [=](Config& c, std::string_view v) -> Status {
+    auto r = parse_bool(v);
+    if (!r) return r.status();
+    (c.*section).*field = *r;
+    return Status::ok();
+  };
+}
+
+template <typename Section>
+Setter section_double(Section Config::*section, double Section::*field) {
+  return [=](Config& c, std::string_view v) -> Status {
+    auto r = parse_double(v);
+    if (!r) return r.status();
+    (c.*section).*field = *r;
+    return Status::ok();
+  };
+}
+
+// A scalar element of a list/mapping key; `~` or nothing reads as the empty string.
+Result<std::string> scalar_at(const YAML::Node& node, const std::string& path) {
+  if (node.IsNull()) return std::string();
+  if (!node.IsScalar()) return config_error(path, "expected a single value");
+  return node.Scalar();
+}
+
+Result<int> int_at(const YAML::Node& node, const std::string& path) {
+  VONTRES_ASSIGN_OR_RETURN(std::string text, scalar_at(node, path));
+  auto value = parse_int<int>(text);
+  if (!value) return config_error(path, value.status().message());
+  return *value;
+}
+
+Result<RoutingSkillConfig> skill_at(const YAML::Node& node, const std::string& path) {
+  RoutingSkillConfig skill;
+  if (node.IsScalar()) {
+    skill.skill = node.Scalar();
+    return skill;
+  }
+  if (!node.IsMap()) return config_error(path, "expected a skill name or {skill: NAME, min_proficiency: 1..10}");
+  for (const auto& field : node) {
+    const std::string name = field.first.as<std::string>();
+    const std::string field_path = path + "." + name;
+    if (name == "skill") {
+      VONTRES_ASSIGN_OR_RETURN(skill.skill, scalar_at(field.second, field_path));
+    } else if (name == "min_proficiency") {
+      VONTRES_ASSIGN_OR_RETURN(skill.min_proficiency, int_at(field.second, field_path));
+    } else {
+      return config_error(field_path, "unknown key (expected skill or min_proficiency)");
+    }
+  }
+  return skill;
+}
+
+Status set_intent_rules(Config& c, const YAML::Node& node, const std::string& key) {
+  if (!node.IsSequence()) return config_error(key, "expected a list of {intent, queue, skills, priority_boost}");
+  std::vector<RoutingIntentRuleConfig> rules;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string path = fmt::format("{}[{}]", key, i);
+    const YAML::Node item = node[i];
+    if (!item.IsMap()) return config_error(path, "expected a mapping with intent, queue, skills, priority_boost");
+    RoutingIntentRuleConfig rule;
+    for (const auto& field : item) {
+      const std::string name = field.first.as<std::string>();
+      const std::string field_path = path + "." + name;
+      const YAML::Node& value = field.second;
+      if (name == "intent") {
+        VONTRES_ASSIGN_OR_RETURN(rule.intent, scalar_at(value, field_path));
+      } else if (name == "queue") {
+        VONTRES_ASSIGN_OR_RETURN(rule.queue, scalar_at(value, field_path));
+      } else if (name == "priority_boost") {
+        VONTRES_ASSIGN_OR_RETURN(rule.priority_boost, int_at(value, field_path));
+      } else if (name == "skills") {
+        if (value.IsNull()) continue;
+        if (!value.IsSequence()) return config_error(field_path, "expected a list of skills");
+        for (size_t j = 0; j < value.size(); ++j) {
+          VONTRES_ASSIGN_OR_RETURN(auto skill, skill_at(value[j], fmt::format("{}[{}]", field_path, j)));
+          rule.skills.push_back(std::move(skill));
+        }
+      } else {
+        return config_error(field_path, "unknown key (expected intent, queue, skills or priority_boost)");
+      }
+    }
+    rules.push_back(std::move(rule));
+  }
+  c.routing.intent_rules = std::move(rules);
+  return Status::ok();
+}
+
+Status set_tier_boost(Config& c, const YAML::Node& node, const std::string& key) {
+  if (!node.IsMap()) return config_error(key, "expected a mapping of customer tier to priority boost, e.g. {vip: 10}");
+  std::map<std::string, int> tiers;
+  for (const auto& item : node) {
+    const std::string tier = item.first.as<std::string>();
+    VONTRES_ASSIGN_OR_RETURN(tiers[tier], int_at(item.second, key + "." + tier));
+  }
+  c.routing.tier_boost = std::move(tiers);
+  return Status::ok();
 }
 
 const std::vector<KeySpec>& key_table() {
@@ -140,6 +257,21 @@ const std::vector<KeySpec>& key_table() {
       {"auth.login_failure_window", section_duration(&Config::auth, &AuthConfig::login_failure_window)},
       {"auth.login_lockout_base", section_duration(&Config::auth, &AuthConfig::login_lockout_base)},
       {"auth.login_lockout_max", section_duration(&Config::auth, &AuthConfig::login_lockout_max)},
+      {"routing.intent_rules", NodeSetter(set_intent_rules)},
+      {"routing.default_queue", section_string(&Config::routing, &RoutingConfig::default_queue)},
+      {"routing.negative_sentiment_threshold",
+       section_double(&Config::routing, &RoutingConfig::negative_sentiment_threshold)},
+      {"routing.negative_sentiment_boost", section_int(&Config::routing, &RoutingConfig::negative_sentiment_boost)},
+      {"routing.tier_boost", NodeSetter(set_tier_boost)},
+      {"routing.language_skill_prefix", section_string(&Config::routing, &RoutingConfig::language_skill_prefix)},
+      {"routing.offer_timeout", section_duration(&Config::routing, &RoutingConfig::offer_timeout)},
+      {"routing.reoffer_delay", section_duration(&Config::routing, &RoutingConfig::reoffer_delay)},
+      {"routing.max_missed_offers", section_int(&Config::routing, &RoutingConfig::max_missed_offers)},
+      {"routing.wrap_up", section_duration(&Config::routing, &RoutingConfig::wrap_up)},
+      {"routing.explain_decisions", section_bool(&Config::routing, &RoutingConfig::explain_decisions)},
+      {"routing.decisions_per_call", section_int(&Config::routing, &RoutingConfig::decisions_per_call)},
+      {"routing.explained_candidates", section_int(&Config::routing, &RoutingConfig::explained_candidates)},
+      {"routing.tick_resolution", section_duration(&Config::routing, &RoutingConfig::tick_resolution)},
   };
   return table;
 }
@@ -167,11 +299,16 @@ Status apply_node(Config& config, const YAML::Node& node, const std::string& pre
     std::string name = item.first.as<std::string>();
     std::string key = prefix.empty() ? name : prefix + "." + name;
     const YAML::Node& value = item.second;
+    const KeySpec* spec = find_key(key);
+    if (spec != nullptr && spec->set_node) {
+      if (value.IsNull()) continue;
+      VONTRES_RETURN_IF_ERROR(spec->set_node(config, value, key));
+      continue;
+    }
     if (value.IsMap()) {
       VONTRES_RETURN_IF_ERROR(apply_node(config, value, key));
       continue;
     }
-    const KeySpec* spec = find_key(key);
     if (spec == nullptr) {
       if (is_section(key)) return config_error(key, "expected a section of keys, e.g. " + key + ".<name>: value");
       return config_error(key, "unknown key");
@@ -180,6 +317,55 @@ Status apply_node(Config& config, const YAML::Node& node, const std::string& pre
     if (!value.IsScalar()) return config_error(key, "expected a single value");
     Status s = spec->set(config, value.Scalar());
     if (!s) return config_error(key, s.message());
+  }
+  return Status::ok();
+}
+
+bool boost_in_range(int boost) { return boost >= -100 && boost <= 100; }
+
+Status validate_routing(const RoutingConfig& r) {
+  std::map<std::string, size_t> intents;
+  for (size_t i = 0; i < r.intent_rules.size(); ++i) {
+    const RoutingIntentRuleConfig& rule = r.intent_rules[i];
+    const std::string path = fmt::format("routing.intent_rules[{}]", i);
+    if (rule.intent.empty()) return config_error(path + ".intent", "must not be empty");
+    if (auto [it, inserted] = intents.emplace(rule.intent, i); !inserted) {
+      return config_error(path + ".intent",
+                          fmt::format("'{}' is already routed by routing.intent_rules[{}]", rule.intent, it->second));
+    }
+    if (rule.queue && rule.queue->empty()) {
+      return config_error(path + ".queue", "must not be empty (leave it out to keep the call's entry queue)");
+    }
+    for (size_t j = 0; j < rule.skills.size(); ++j) {
+      const std::string skill_path = fmt::format("{}.skills[{}]", path, j);
+      if (rule.skills[j].skill.empty()) return config_error(skill_path + ".skill", "must not be empty");
+      if (rule.skills[j].min_proficiency < 1 || rule.skills[j].min_proficiency > 10) {
+        return config_error(skill_path + ".min_proficiency", "must be 1..10");
+      }
+    }
+    if (!boost_in_range(rule.priority_boost)) return config_error(path + ".priority_boost", "must be -100..100");
+    if (!rule.queue && rule.skills.empty() && rule.priority_boost == 0) {
+      return config_error(path, "sets none of queue, skills and priority_boost, so it would do nothing");
+    }
+  }
+  if (!(r.negative_sentiment_threshold >= -1 && r.negative_sentiment_threshold <= 1)) {
+    return config_error("routing.negative_sentiment_threshold", "must be -1..1");
+  }
+  if (!boost_in_range(r.negative_sentiment_boost)) {
+    return config_error("routing.negative_sentiment_boost", "must be -100..100");
+  }
+  for (const auto& [tier, boost] : r.tier_boost) {
+    if (tier.empty()) return config_error("routing.tier_boost", "tier names must not be empty");
+    if (!boost_in_range(boost)) return config_error("routing.tier_boost." + tier, "must be -100..100");
+  }
+  if (r.offer_timeout.count() <= 0) return config_error("routing.offer_timeout", "must be positive");
+  if (r.reoffer_delay.count() < 0) return config_error("routing.reoffer_delay", "must not be negative");
+  if (r.max_missed_offers < 0) return config_error("routing.max_missed_offers", "must not be negative (0: never)");
+  if (r.wrap_up.count() < 0) return config_error("routing.wrap_up", "must not be negative");
+  if (r.decisions_per_call > 1000) return config_error("routing.decisions_per_call", "must be 0..1000");
+  if (r.explained_candidates > 1000) return config_error("routing.explained_candidates", "must be 0..1000");
+  if (r.tick_resolution.count() < 1 || r.tick_resolution.count() > 1000) {
+    return config_error("routing.tick_resolution", "must be 1ms..1s");
   }
   return Status::ok();
 }
@@ -251,6 +437,7 @@ std::vector<std::string> config_keys() {
 Status set_config_value(Config& config, std::string_view key, std::string_view value) {
   const KeySpec* spec = find_key(key);
   if (spec == nullptr) return config_error(key, "unknown key");
+  if (!spec->set) return config_error(key, "is a list or mapping; set it in the configuration file");
   Status s = spec->set(config, value);
   if (!s) return config_error(key, s.message());
   return Status::ok();
@@ -272,6 +459,10 @@ Result<Config> parse_config(std::string_view yaml_text, const Environment& env) 
     known_env.insert(name);
     auto it = env.find(name);
     if (it == env.end()) continue;
+    if (!spec.set) {
+      return config_error(name, "cannot be set from the environment (" + spec.key +
+                                    " is a list or mapping); set it in the configuration file");
+    }
     Status s = spec.set(config, it->second);
     if (!s) return config_error(name, s.message());
   }
@@ -353,7 +544,7 @@ Status validate_config(const Config& c) {
     return config_error("auth.login_max_failures_per_account", "must be at least 1");
   if (c.auth.login_max_failures_per_address < 1)
     return config_error("auth.login_max_failures_per_address", "must be at least 1");
-  return Status::ok();
+  return validate_routing(c.routing);
 }
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {

@@ -4,7 +4,9 @@
 // validated up front. Errors name the offending key and say why. Nothing reads the environment or
 // files after load.
 //
-// Adding a setting: add a field here, then one line in the key table in config.cc.
+// Adding a setting: add a field here, then one line in the key table in config.cc. Most keys are
+// scalars; a few (routing.intent_rules, routing.tier_boost) take a YAML list or mapping and can be
+// set only in the file, not from the environment or flags.
 #pragma once
 
 #include <chrono>
@@ -92,6 +94,44 @@ struct AuthConfig {
   std::chrono::milliseconds login_lockout_max{3'600'000};
 };
 
+// A skill a call must have an agent for. In YAML either a bare name (`billing`, proficiency 1) or
+// `{skill: billing, min_proficiency: 5}`.
+struct RoutingSkillConfig {
+  std::string skill;
+  int min_proficiency = 1;  // 1..10
+};
+
+// `intent` (from the AI service) -> queue override, extra skills, priority boost.
+struct RoutingIntentRuleConfig {
+  std::string intent;
+  std::optional<std::string> queue;  // a queue id; absent: the call keeps its entry queue
+  std::vector<RoutingSkillConfig> skills;
+  int priority_boost = 0;
+};
+
+// The default routing rules of every organisation (an organisation may replace them at runtime
+// through PUT /api/v1/routing/rules) and the engine options worth tuning.
+struct RoutingConfig {
+  std::vector<RoutingIntentRuleConfig> intent_rules;
+  std::string default_queue;                   // for calls with neither a queue nor a matching intent; empty: none
+  double negative_sentiment_threshold = -0.6;  // sentiment (-1..1) at or below this gets the boost
+  int negative_sentiment_boost = 5;
+  std::map<std::string, int> tier_boost{{"vip", 10}};  // customer tier -> priority boost
+  std::string language_skill_prefix = "lang:";         // language "es" requires skill "lang:es"; empty: off
+  // Defaults for queues created without these fields.
+  std::chrono::milliseconds offer_timeout{15'000};  // how long an offer reserves an agent
+  std::chrono::milliseconds reoffer_delay{5'000};
+  int max_missed_offers = 3;
+  std::chrono::milliseconds wrap_up{0};
+  // Explain records: decisions kept per call (0 turns them off) and candidates per decision.
+  bool explain_decisions = true;
+  uint64_t decisions_per_call = 16;
+  uint64_t explained_candidates = 8;
+  // Timers (offer timeouts, escalations, wrap-up ends) run at most this late; timers due within
+  // one resolution step run together.
+  std::chrono::milliseconds tick_resolution{10};
+};
+
 struct Config {
   std::string service_name = "vontres";
   std::string data_dir = "./data";
@@ -101,6 +141,7 @@ struct Config {
   CacheConfig cache;
   StoreConfig store;
   AuthConfig auth;
+  RoutingConfig routing;
 
   // Derived values.
   std::string sqlite_path() const;
@@ -120,7 +161,8 @@ Result<Config> load_config_file(const std::string& path, const Environment& env)
 // Validation alone, for values changed after parsing (flags).
 Status validate_config(const Config& config);
 
-// Sets one key by its dotted path from a string, as env overrides and flags do.
+// Sets one key by its dotted path from a string, as env overrides and flags do. List and mapping
+// keys (routing.intent_rules, routing.tier_boost) are refused: they are set in the YAML file.
 Status set_config_value(Config& config, std::string_view key, std::string_view value);
 // All known keys, for documentation and `vontres config check --keys`.
 std::vector<std::string> config_keys();

@@ -90,7 +90,115 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"", {{"VONTRES_HTTP_LISTN", "x"}}, "VONTRES_HTTP_LISTN: unknown environment variable"},
         BadConfigCase{"", {{"VONTRES_BUS_PARTITIONS", "zero"}}, "VONTRES_BUS_PARTITIONS: expected an integer"},
         BadConfigCase{"auth:\n  jwt_algorithm: RS256\n", {}, "auth.jwt_private_key_file"},
-        BadConfigCase{"auth:\n  password_min_length: 4\n", {}, "auth.password_min_length"}));
+        BadConfigCase{"auth:\n  password_min_length: 4\n", {}, "auth.password_min_length"},
+        BadConfigCase{"routing:\n  intent_rules: billing\n", {}, "routing.intent_rules: expected a list"},
+        BadConfigCase{"routing:\n  intent_rules: [billing]\n", {}, "routing.intent_rules[0]: expected a mapping"},
+        BadConfigCase{"routing:\n  intent_rules:\n    - {intent: a, queue: q}\n    - {intent: b, queue: q}\n"
+                      "    - {intent: c, queue: ''}\n",
+                      {},
+                      "routing.intent_rules[2].queue: must not be empty"},
+        BadConfigCase{
+            "routing:\n  intent_rules:\n    - {queue: q}\n", {}, "routing.intent_rules[0].intent: must not be empty"},
+        BadConfigCase{"routing:\n  intent_rules:\n    - {intent: a, queue: q}\n    - {intent: a, queue: r}\n",
+                      {},
+                      "routing.intent_rules[1].intent: 'a' is already routed by routing.intent_rules[0]"},
+        BadConfigCase{"routing:\n  intent_rules:\n    - {intent: a, colour: red}\n",
+                      {},
+                      "routing.intent_rules[0].colour: unknown key"},
+        BadConfigCase{"routing:\n  intent_rules:\n    - {intent: a}\n", {}, "routing.intent_rules[0]: sets none of"},
+        BadConfigCase{"routing:\n  intent_rules:\n    - {intent: a, skills: [{skill: x, min_proficiency: 11}]}\n",
+                      {},
+                      "routing.intent_rules[0].skills[0].min_proficiency: must be 1..10"},
+        BadConfigCase{"routing:\n  intent_rules:\n    - {intent: a, skills: [[x]]}\n",
+                      {},
+                      "routing.intent_rules[0].skills[0]: expected a skill name"},
+        BadConfigCase{"routing:\n  intent_rules:\n    - {intent: a, priority_boost: high}\n",
+                      {},
+                      "routing.intent_rules[0].priority_boost: expected an integer"},
+        BadConfigCase{"routing:\n  tier_boost: [vip]\n", {}, "routing.tier_boost: expected a mapping"},
+        BadConfigCase{"routing:\n  tier_boost: {vip: 500}\n", {}, "routing.tier_boost.vip: must be -100..100"},
+        BadConfigCase{"routing:\n  negative_sentiment_threshold: -2\n", {}, "routing.negative_sentiment_threshold"},
+        BadConfigCase{"routing:\n  negative_sentiment_threshold: bad\n",
+                      {},
+                      "routing.negative_sentiment_threshold: expected a number"},
+        BadConfigCase{"routing:\n  offer_timeout: 0s\n", {}, "routing.offer_timeout: must be positive"},
+        BadConfigCase{
+            "routing:\n  explain_decisions: maybe\n", {}, "routing.explain_decisions: expected true or false"},
+        BadConfigCase{"routing:\n  tick_resolution: 5s\n", {}, "routing.tick_resolution: must be 1ms..1s"},
+        BadConfigCase{"routing:\n  queues: []\n", {}, "routing.queues: unknown key"}));
+
+TEST(ConfigTest, RoutingSectionReadsRulesTiersAndEngineOptions) {
+  auto config = parse_config(R"(
+routing:
+  intent_rules:
+    - intent: billing_dispute
+      queue: billing
+      skills: [billing, {skill: disputes, min_proficiency: 5}]
+    - intent: cancel
+      skills: [retention]
+      priority_boost: 3
+  default_queue: general
+  negative_sentiment_threshold: -0.75
+  negative_sentiment_boost: 8
+  tier_boost: {vip: 12, gold: 4}
+  language_skill_prefix: "language:"
+  offer_timeout: 20s
+  reoffer_delay: 2s
+  max_missed_offers: 2
+  wrap_up: 30s
+  explain_decisions: false
+  explained_candidates: 4
+  tick_resolution: 25ms
+)",
+                             {{"VONTRES_ROUTING_OFFER_TIMEOUT", "12s"}});
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  const RoutingConfig& r = config->routing;
+  ASSERT_EQ(r.intent_rules.size(), 2u);
+  EXPECT_EQ(r.intent_rules[0].intent, "billing_dispute");
+  EXPECT_EQ(r.intent_rules[0].queue, "billing");
+  ASSERT_EQ(r.intent_rules[0].skills.size(), 2u);
+  EXPECT_EQ(r.intent_rules[0].skills[0].skill, "billing");
+  EXPECT_EQ(r.intent_rules[0].skills[0].min_proficiency, 1);
+  EXPECT_EQ(r.intent_rules[0].skills[1].skill, "disputes");
+  EXPECT_EQ(r.intent_rules[0].skills[1].min_proficiency, 5);
+  EXPECT_FALSE(r.intent_rules[1].queue.has_value());
+  EXPECT_EQ(r.intent_rules[1].priority_boost, 3);
+  EXPECT_EQ(r.default_queue, "general");
+  EXPECT_DOUBLE_EQ(r.negative_sentiment_threshold, -0.75);
+  EXPECT_EQ(r.negative_sentiment_boost, 8);
+  EXPECT_EQ(r.tier_boost, (std::map<std::string, int>{{"gold", 4}, {"vip", 12}}));
+  EXPECT_EQ(r.language_skill_prefix, "language:");
+  EXPECT_EQ(r.offer_timeout, 12s);  // the environment wins over the file
+  EXPECT_EQ(r.reoffer_delay, 2s);
+  EXPECT_EQ(r.max_missed_offers, 2);
+  EXPECT_EQ(r.wrap_up, 30s);
+  EXPECT_FALSE(r.explain_decisions);
+  EXPECT_EQ(r.explained_candidates, 4u);
+  EXPECT_EQ(r.tick_resolution, 25ms);
+}
+
+TEST(ConfigTest, RoutingDefaultsBoostVipAndVeryNegativeSentiment) {
+  auto config = parse_config("", {});
+  ASSERT_TRUE(config.is_ok());
+  EXPECT_TRUE(config->routing.intent_rules.empty());
+  EXPECT_EQ(config->routing.tier_boost.at("vip"), 10);
+  EXPECT_DOUBLE_EQ(config->routing.negative_sentiment_threshold, -0.6);
+  EXPECT_EQ(config->routing.negative_sentiment_boost, 5);
+  EXPECT_EQ(config->routing.language_skill_prefix, "lang:");
+  EXPECT_TRUE(config->routing.explain_decisions);
+}
+
+TEST(ConfigTest, ListKeysCannotBeSetFromTheEnvironmentOrFlags) {
+  auto config = parse_config("", {{"VONTRES_ROUTING_INTENT_RULES", "billing"}});
+  ASSERT_FALSE(config.is_ok());
+  EXPECT_NE(config.status().message().find("VONTRES_ROUTING_INTENT_RULES: cannot be set from the environment"),
+            std::string::npos)
+      << config.status().message();
+  Config direct;
+  Status flag = set_config_value(direct, "routing.tier_boost", "vip=3");
+  EXPECT_EQ(flag.code(), "config_invalid");
+  EXPECT_NE(flag.message().find("routing.tier_boost: is a list or mapping"), std::string::npos) << flag.message();
+}
 
 TEST(ConfigTest, ParsesDurationsAndByteSizes) {
   EXPECT_EQ(*parse_duration("250ms"), 250ms);
