@@ -1453,6 +1453,18 @@ void Engine::set_rules(const OrgId& org, RoutingRules rules) {
   impl_->rules_[org] = std::move(rules);
 }
 
+void Engine::clear_rules(const OrgId& org) {
+  impl_->run_due();
+  impl_->rules_.erase(org);
+}
+
+const RoutingRules& Engine::rules(const OrgId& org) const {
+  auto it = impl_->rules_.find(org);
+  return it == impl_->rules_.end() ? impl_->options_.default_rules : it->second;
+}
+
+bool Engine::has_own_rules(const OrgId& org) const { return impl_->rules_.contains(org); }
+
 Status Engine::set_presence(const AgentId& id, Presence presence, std::string reason) {
   Impl& s = *impl_;
   s.run_due();
@@ -1565,9 +1577,7 @@ Result<CallPlacement> Engine::enqueue_call(const CallRequest& request) {
   if (s.calls_.count(request.id))
     return already_exists("call " + request.id.str() + " is already routed", "call_exists");
   VONTRES_RETURN_IF_ERROR(validate_requirements(request.required_skills));
-  static const RoutingRules kDefaultRules;
-  auto rules_it = s.rules_.find(request.org);
-  const RoutingRules& rules = rules_it == s.rules_.end() ? kDefaultRules : rules_it->second;
+  const RoutingRules& rules = this->rules(request.org);
 
   const IntentRule* intent = nullptr;
   if (!request.intent.empty()) {

@@ -323,6 +323,7 @@ struct EngineOptions {
   size_t handle_time_window = 100;  // recent handle times per queue for AHT/EWT
   int min_priority = -100;
   int max_priority = 100;
+  RoutingRules default_rules;  // for organisations without rules of their own (set_rules)
 };
 
 class Engine {
@@ -344,6 +345,11 @@ class Engine {
   // Errors: "agent_not_found", "agent_busy" (has calls or offers).
   Status remove_agent(const AgentId& id);
   void set_rules(const OrgId& org, RoutingRules rules);
+  // Back to EngineOptions::default_rules for `org`.
+  void clear_rules(const OrgId& org);
+  // The rules applied to `org`'s calls: its own if set, else the defaults.
+  const RoutingRules& rules(const OrgId& org) const;
+  bool has_own_rules(const OrgId& org) const;
 
   // --- agent commands ---
   // Login (kAvailable), logout (kOffline), break with a reason code. Pending offers are rescinded

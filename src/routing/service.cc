@@ -1,6 +1,9 @@
 #include "routing/service.h"
 
+#include <algorithm>
 #include <utility>
+
+#include <fmt/format.h>
 
 namespace vontres::routing {
 
@@ -85,11 +88,12 @@ nlohmann::json to_json(const QueueConfig& q) {
   return j;
 }
 
-Result<QueueConfig> queue_from_json(const nlohmann::json& j) {
+Result<QueueConfig> queue_from_json(const nlohmann::json& j, const QueueConfig& defaults) {
   // nlohmann throws on type mismatches; this is the library boundary, so translate at once.
   try {
     if (!j.is_object()) return invalid_argument("queue must be a JSON object", "invalid_queue");
-    QueueConfig q;
+    QueueConfig q = defaults;
+    q.org = OrgId();
     q.id = QueueId(j.value("id", std::string()));
     q.name = j.value("name", std::string());
     q.priority = j.value("priority", 0);
@@ -135,6 +139,114 @@ Result<QueueConfig> queue_from_json(const nlohmann::json& j) {
   } catch (const json::exception& e) {
     return invalid_argument(std::string("queue: ") + e.what(), "invalid_queue");
   }
+}
+
+nlohmann::json to_json(const RoutingRules& r) {
+  json intents = json::array();
+  for (const auto& rule : r.intents) {
+    json item = {
+        {"intent", rule.intent}, {"skills", skills_json(rule.skills)}, {"priority_boost", rule.priority_boost}};
+    if (rule.queue) item["queue"] = rule.queue->str();
+    intents.push_back(std::move(item));
+  }
+  json j = {{"intents", intents},
+            {"negative_sentiment_threshold", r.negative_sentiment_threshold},
+            {"negative_sentiment_boost", r.negative_sentiment_boost},
+            {"tier_boost", r.tier_boost},
+            {"language_skill_prefix", r.language_skill_prefix}};
+  if (r.default_queue) j["default_queue"] = r.default_queue->str();
+  return j;
+}
+
+Result<RoutingRules> rules_from_json(const nlohmann::json& j) {
+  auto bad = [](const std::string& field, std::string_view why) {
+    return invalid_argument(fmt::format("{}: {}", field, why), "invalid_rules");
+  };
+  auto boost_ok = [](int boost) { return boost >= -100 && boost <= 100; };
+  try {
+    if (!j.is_object()) return bad("rules", "must be a JSON object");
+    static const std::set<std::string> kFields = {
+        "intents",    "default_queue",        "negative_sentiment_threshold", "negative_sentiment_boost",
+        "tier_boost", "language_skill_prefix"};
+    for (const auto& [name, value] : j.items()) {
+      if (!kFields.contains(name)) return bad(name, "unknown field");
+    }
+    RoutingRules r;
+    if (j.contains("intents")) {
+      const json& intents = j.at("intents");
+      if (!intents.is_array()) return bad("intents", "must be an array");
+      std::set<std::string> seen;
+      for (size_t i = 0; i < intents.size(); ++i) {
+        const std::string path = fmt::format("intents[{}]", i);
+        const json& item = intents[i];
+        if (!item.is_object()) return bad(path, "must be an object");
+        IntentRule rule;
+        rule.intent = item.value("intent", std::string());
+        if (rule.intent.empty()) return bad(path + ".intent", "must not be empty");
+        if (!seen.insert(rule.intent).second) return bad(path + ".intent", "duplicate intent");
+        if (item.contains("queue")) {
+          const std::string queue = item.at("queue").get<std::string>();
+          if (queue.empty()) return bad(path + ".queue", "must not be empty");
+          rule.queue = QueueId(queue);
+        }
+        if (item.contains("skills")) rule.skills = skills_from(item.at("skills"));
+        for (size_t k = 0; k < rule.skills.size(); ++k) {
+          if (rule.skills[k].skill.empty())
+            return bad(fmt::format("{}.skills[{}].skill", path, k), "must not be empty");
+          if (rule.skills[k].min_proficiency < 1 || rule.skills[k].min_proficiency > 10)
+            return bad(fmt::format("{}.skills[{}].min_proficiency", path, k), "must be 1..10");
+        }
+        rule.priority_boost = item.value("priority_boost", 0);
+        if (!boost_ok(rule.priority_boost)) return bad(path + ".priority_boost", "must be -100..100");
+        r.intents.push_back(std::move(rule));
+      }
+    }
+    if (j.contains("default_queue") && !j.at("default_queue").is_null()) {
+      const std::string queue = j.at("default_queue").get<std::string>();
+      if (!queue.empty()) r.default_queue = QueueId(queue);
+    }
+    r.negative_sentiment_threshold = j.value("negative_sentiment_threshold", r.negative_sentiment_threshold);
+    if (!(r.negative_sentiment_threshold >= -1 && r.negative_sentiment_threshold <= 1))
+      return bad("negative_sentiment_threshold", "must be -1..1");
+    r.negative_sentiment_boost = j.value("negative_sentiment_boost", r.negative_sentiment_boost);
+    if (!boost_ok(r.negative_sentiment_boost)) return bad("negative_sentiment_boost", "must be -100..100");
+    if (j.contains("tier_boost")) r.tier_boost = j.at("tier_boost").get<std::map<std::string, int>>();
+    for (const auto& [tier, boost] : r.tier_boost) {
+      if (tier.empty()) return bad("tier_boost", "tier names must not be empty");
+      if (!boost_ok(boost)) return bad("tier_boost." + tier, "must be -100..100");
+    }
+    r.language_skill_prefix = j.value("language_skill_prefix", r.language_skill_prefix);
+    return r;
+  } catch (const json::exception& e) {
+    return bad("rules", e.what());
+  }
+}
+
+RoutingServiceOptions options_from_config(const RoutingConfig& config) {
+  RoutingServiceOptions options;
+  RoutingRules& rules = options.engine.default_rules;
+  rules.intents.clear();
+  for (const auto& in : config.intent_rules) {
+    IntentRule rule;
+    rule.intent = in.intent;
+    if (in.queue) rule.queue = QueueId(*in.queue);
+    for (const auto& skill : in.skills) rule.skills.push_back({skill.skill, skill.min_proficiency});
+    rule.priority_boost = in.priority_boost;
+    rules.intents.push_back(std::move(rule));
+  }
+  if (!config.default_queue.empty()) rules.default_queue = QueueId(config.default_queue);
+  rules.negative_sentiment_threshold = config.negative_sentiment_threshold;
+  rules.negative_sentiment_boost = config.negative_sentiment_boost;
+  rules.tier_boost = config.tier_boost;
+  rules.language_skill_prefix = config.language_skill_prefix;
+  options.engine.decisions_per_call = config.explain_decisions ? config.decisions_per_call : 0;
+  options.engine.explained_candidates = config.explained_candidates;
+  options.queue_defaults.offer_timeout = config.offer_timeout;
+  options.queue_defaults.reoffer_delay = config.reoffer_delay;
+  options.queue_defaults.max_missed_offers = config.max_missed_offers;
+  options.queue_defaults.wrap_up = config.wrap_up;
+  options.tick_resolution = config.tick_resolution;
+  return options;
 }
 
 Result<AgentConfig> agent_profile_from_json(const nlohmann::json& j) {
@@ -251,7 +363,30 @@ RoutingService::RoutingService(const Clock& clock, bus::EventBus& bus, store::St
       store_(store),
       options_(std::move(options)),
       ids_(clock),
-      engine_(clock, sink_, options_.engine) {}
+      engine_(clock, sink_, options_.engine) {
+  if (options_.metrics == nullptr) return;
+  prometheus::Registry& registry = *options_.metrics;
+  metrics_.waiting = &prometheus::BuildGauge()
+                          .Name("vontres_routing_calls_waiting")
+                          .Help("Calls waiting for an agent, per queue")
+                          .Register(registry);
+  auto& events = prometheus::BuildCounter()
+                     .Name("vontres_routing_events_total")
+                     .Help("Routing events by type: offers made, offers accepted, offers timed out")
+                     .Register(registry);
+  metrics_.offers = &events.Add({{"type", "offered"}});
+  metrics_.accepts = &events.Add({{"type", "accepted"}});
+  metrics_.timeouts = &events.Add({{"type", "timeout"}});
+  metrics_.decision_seconds =
+      &prometheus::BuildHistogram()
+           .Name("vontres_routing_decision_duration_seconds")
+           .Help("Time to run one routing command and the decisions it triggered (commands with events only)")
+           .Register(registry)
+           .Add({}, prometheus::Histogram::BucketBoundaries{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4,
+                                                            1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1});
+}
+
+RoutingService::~RoutingService() { stop_timer(); }
 
 std::vector<store::Migration> RoutingService::migrations() {
   return {{"routing", 1, "queues, skills and agent routing profiles",
@@ -260,14 +395,23 @@ std::vector<store::Migration> RoutingService::migrations() {
            "CREATE TABLE routing_skills (org_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL, "
            "PRIMARY KEY (org_id, name));"
            "CREATE TABLE routing_agents (org_id TEXT NOT NULL, id TEXT NOT NULL, profile TEXT NOT NULL, "
-           "updated_at_ms BIGINT NOT NULL, PRIMARY KEY (org_id, id))"}};
+           "updated_at_ms BIGINT NOT NULL, PRIMARY KEY (org_id, id))"},
+          {"routing", 2, "organisations' own routing rules",
+           "CREATE TABLE routing_rules (org_id TEXT NOT NULL PRIMARY KEY, rules TEXT NOT NULL, "
+           "updated_at_ms BIGINT NOT NULL)"}};
 }
 
 Status RoutingService::start() {
   VONTRES_RETURN_IF_ERROR(store_.migrate(migrations()));
   VONTRES_ASSIGN_OR_RETURN(store::Rows queues, store_.query("SELECT org_id, config FROM routing_queues"));
   VONTRES_ASSIGN_OR_RETURN(store::Rows agents, store_.query("SELECT org_id, id, profile FROM routing_agents"));
+  VONTRES_ASSIGN_OR_RETURN(store::Rows rules, store_.query("SELECT org_id, rules FROM routing_rules"));
   std::unique_lock lock(mu_);
+  for (const auto& row : rules.rows) {
+    auto parsed = rules_from_json(json::parse(row.get_string(1), nullptr, false));
+    if (!parsed.is_ok()) return parsed.status().with_context("stored routing rules of " + row.get_string(0));
+    engine_.set_rules(OrgId(row.get_string(0)), std::move(parsed).value());
+  }
   // Overflow targets must exist first: retry the queues that failed until no progress.
   std::vector<QueueConfig> pending;
   for (const auto& row : queues.rows) {
@@ -293,15 +437,56 @@ Status RoutingService::start() {
     parsed->id = AgentId(row.get_string(1));
     VONTRES_RETURN_IF_ERROR(engine_.upsert_agent(*parsed));
   }
+  for (const auto& view : engine_.all_calls()) touched_queues_.insert(view.queue);
   flush(lock);
   return Status::ok();
 }
 
+void RoutingService::observe_command(std::chrono::steady_clock::time_point started) {
+  if (metrics_.decision_seconds == nullptr || sink_.events.empty()) return;
+  metrics_.decision_seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+void RoutingService::update_metrics() {
+  if (metrics_.waiting == nullptr) {
+    touched_queues_.clear();
+    return;
+  }
+  for (const auto& e : sink_.events) {
+    if (e.type == RoutingEventType::kOffered) metrics_.offers->Increment();
+    if (e.type == RoutingEventType::kAccepted) metrics_.accepts->Increment();
+    if (e.type == RoutingEventType::kTimeout) metrics_.timeouts->Increment();
+    if (!e.queue.empty()) touched_queues_.insert(e.queue);
+    if (!e.from_queue.empty()) touched_queues_.insert(e.from_queue);
+  }
+  for (const auto& id : touched_queues_) {
+    auto view = engine_.queue_view(id, 0);
+    auto it = metrics_.waiting_by_queue.find(id);
+    if (!view.is_ok()) {  // removed: its series goes too
+      if (it != metrics_.waiting_by_queue.end()) {
+        metrics_.waiting->Remove(it->second);
+        metrics_.waiting_by_queue.erase(it);
+      }
+      continue;
+    }
+    if (it == metrics_.waiting_by_queue.end()) {
+      it = metrics_.waiting_by_queue
+               .emplace(id, &metrics_.waiting->Add({{"org_id", view->config.org.str()}, {"queue_id", id.str()}}))
+               .first;
+    }
+    it->second->Set(static_cast<double>(view->waiting));
+  }
+  touched_queues_.clear();
+}
+
 void RoutingService::flush(std::unique_lock<std::mutex>& lock) {
+  update_metrics();
+  const std::optional<TimePoint> deadline = engine_.next_deadline();
   std::vector<RoutingEvent> events = std::move(sink_.events);
   sink_.events.clear();
   std::lock_guard publish(publish_mu_);
   lock.unlock();
+  wake_timer(deadline);
   for (const auto& e : events) {
     bus::Event out;
     out.topic = options_.topic;
@@ -325,6 +510,62 @@ void RoutingService::tick() {
 std::optional<TimePoint> RoutingService::next_deadline() {
   std::lock_guard lock(mu_);
   return engine_.next_deadline();
+}
+
+void RoutingService::start_timer() {
+  std::lock_guard lock(timer_mu_);
+  if (timer_.joinable()) return;
+  timer_stop_ = false;
+  timer_ = std::thread([this] { timer_loop(); });
+}
+
+void RoutingService::stop_timer() {
+  {
+    std::lock_guard lock(timer_mu_);
+    timer_stop_ = true;
+  }
+  timer_cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+}
+
+void RoutingService::wake_timer(std::optional<TimePoint> deadline) {
+  if (!deadline) return;  // a later or no deadline: the thread finds out when it next wakes
+  std::lock_guard lock(timer_mu_);
+  // While the thread is awake it may have read the deadline before this command: make it re-read.
+  if (!timer_sleeping_ || *deadline < timer_sleeping_until_) {
+    timer_kick_ = true;
+    timer_cv_.notify_one();
+  }
+}
+
+void RoutingService::timer_loop() {
+  const auto resolution = std::max(options_.tick_resolution, Millis(1));
+  std::unique_lock lock(timer_mu_);
+  while (!timer_stop_) {
+    timer_kick_ = false;
+    lock.unlock();
+    const std::optional<TimePoint> deadline = next_deadline();
+    lock.lock();
+    if (timer_stop_) break;
+    if (timer_kick_) continue;  // a command changed the deadline meanwhile
+    timer_sleeping_ = true;
+    timer_sleeping_until_ = deadline.value_or(TimePoint::max());
+    auto woken = [this] { return timer_stop_ || timer_kick_; };
+    bool interrupted = true;
+    if (!deadline) {
+      timer_cv_.wait(lock, woken);
+    } else {
+      // Round the wait up to the resolution: the timer is never early, at most one step late.
+      const auto due_in = std::max(std::chrono::ceil<Millis>(*deadline - clock_.now()), Millis(0));
+      const auto wait = ((due_in + resolution - Millis(1)) / resolution) * resolution;
+      interrupted = timer_cv_.wait_for(lock, wait, woken);
+    }
+    timer_sleeping_ = false;
+    if (interrupted) continue;
+    lock.unlock();
+    tick();
+    lock.lock();
+  }
 }
 
 Status RoutingService::persist_queue(const QueueConfig& q) {
@@ -372,7 +613,7 @@ void RoutingService::register_routes(api::Router& router) {
   auto save_queue = [this](Request& req, std::optional<std::string> id, bool create) -> Response {
     auto body = req.json_body();
     if (!body.is_ok()) return Response::error(body.status());
-    auto parsed = queue_from_json(*body);
+    auto parsed = queue_from_json(*body, options_.queue_defaults);
     if (!parsed.is_ok()) return Response::error(parsed.status());
     QueueConfig q = std::move(parsed).value();
     q.org = OrgId(org_of(req));
@@ -387,6 +628,7 @@ void RoutingService::register_routes(api::Router& router) {
     if (!create && !existing.is_ok()) return not_found_response("queue", "queue_not_found");
     Status status = engine_.upsert_queue(q);
     if (status.is_ok()) status = persist_queue(q);
+    touched_queues_.insert(q.id);
     flush(lock);
     if (!status.is_ok()) return Response::error(status);
     return Response::json(create ? 201 : 200, to_json(q));
@@ -413,6 +655,7 @@ void RoutingService::register_routes(api::Router& router) {
       status =
           store_.execute("DELETE FROM routing_queues WHERE org_id = $1 AND id = $2", {org_of(req), id.str()}).status();
     }
+    touched_queues_.insert(id);
     flush(lock);
     return status.is_ok() ? Response::no_content() : Response::error(status);
   });
@@ -510,7 +753,9 @@ void RoutingService::register_routes(api::Router& router) {
       flush(lock);
       return not_found_response("agent", "agent_not_found");
     }
+    const auto started = std::chrono::steady_clock::now();
     Status status = engine_.set_presence(AgentId(id), presence, reason);
+    observe_command(started);
     view = engine_.agent(AgentId(id));
     flush(lock);
     if (!status.is_ok()) return Response::error(status);
@@ -534,6 +779,45 @@ void RoutingService::register_routes(api::Router& router) {
                json body = {{"call_id", id.str()}, {"decisions", out}};
                if (auto live = engine_.explain_now(id); live.is_ok()) body["now"] = to_json(*live);
                return Response::json(200, body);
+             });
+
+  // An organisation's routing rules: its own once PUT, else the configured defaults.
+  auto rules_body = [this](const OrgId& org) {
+    return json{{"rules", to_json(engine_.rules(org))},
+                {"source", engine_.has_own_rules(org) ? "organisation" : "configuration"}};
+  };
+  router.add(Method::kGet, "/api/v1/routing/rules", opts("queues.read", "The organisation's routing rules"),
+             [this, rules_body](Request& req) {
+               std::lock_guard lock(mu_);
+               return Response::json(200, rules_body(OrgId(org_of(req))));
+             });
+  router.add(Method::kPut, "/api/v1/routing/rules", opts("queues.write", "Replace the organisation's routing rules"),
+             [this, rules_body](Request& req) {
+               auto body = req.json_body();
+               if (!body.is_ok()) return Response::error(body.status());
+               auto parsed = rules_from_json(*body);
+               if (!parsed.is_ok()) return Response::error(parsed.status());
+               const OrgId org(org_of(req));
+               std::unique_lock lock(mu_);
+               auto saved = store_.execute(
+                   "INSERT INTO routing_rules (org_id, rules, updated_at_ms) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (org_id) DO UPDATE SET rules = excluded.rules, updated_at_ms = excluded.updated_at_ms",
+                   {org.str(), to_json(*parsed).dump(), clock_.now_unix_ms()});
+               if (!saved.is_ok()) return Response::error(saved.status());
+               engine_.set_rules(org, std::move(parsed).value());
+               json out = rules_body(org);
+               flush(lock);
+               return Response::json(200, out);
+             });
+  router.add(Method::kDelete, "/api/v1/routing/rules",
+             opts("queues.write", "Return to the configured default routing rules"), [this](Request& req) {
+               const OrgId org(org_of(req));
+               std::unique_lock lock(mu_);
+               auto done = store_.execute("DELETE FROM routing_rules WHERE org_id = $1", {org.str()});
+               if (!done.is_ok()) return Response::error(done.status());
+               engine_.clear_rules(org);
+               flush(lock);
+               return Response::no_content();
              });
 }
 

@@ -1,13 +1,13 @@
 // Integration tests of the routing service shell: the real in-process bus, a temporary SQLite
 // store and the API dispatcher (routing, authentication, permissions) with a fake Authenticator.
-// Not yet globbed into vontres_routing_tests: it needs vontres_bus, vontres_store and vontres_api
-// linked (see docs/routing.md, "Service shell").
 #include "routing/service.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
+
+#include <prometheus/text_serializer.h>
 
 #include "api/dispatch.h"
 #include "bus/in_process_bus.h"
@@ -61,7 +61,7 @@ class RoutingServiceTest : public ::testing::Test {
     auto store = store::SqliteStore::open(StoreConfig{}, (dir_ / "db.sqlite").string(), clock_);
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(store).value();
-    service_ = std::make_unique<RoutingService>(clock_, bus_, *store_);
+    service_ = std::make_unique<RoutingService>(clock_, bus_, *store_, options_);
     ASSERT_TRUE(service_->start().is_ok());
     router_ = std::make_unique<api::Router>();
     service_->register_routes(*router_);
@@ -84,6 +84,7 @@ class RoutingServiceTest : public ::testing::Test {
   static json body_of(const api::Response& r) { return json::parse(r.body); }
 
   ManualClock clock_;
+  RoutingServiceOptions options_;  // set before open_service()
   BusConfig bus_config_;
   bus::InProcessEventBus bus_{bus_config_, clock_};
   FakeAuthenticator auth_;
@@ -166,6 +167,140 @@ TEST_F(RoutingServiceTest, AgentChangesItsOwnStateAndEventsReachTheBus) {
   auto live = call(api::Method::kGet, "/api/v1/queues/q1/live", "supervisor");
   ASSERT_EQ(live.status, 200);
   EXPECT_EQ(body_of(live)["offering"], 1);
+}
+
+// Options as `vontres serve` builds them from a `routing:` section with one intent rule.
+RoutingServiceOptions options_with_billing_rule() {
+  RoutingConfig config;
+  config.intent_rules.push_back({"billing_dispute", "billing", {{"billing", 4}}, 2});
+  config.tier_boost = {{"platinum", 20}};
+  config.offer_timeout = 7s;
+  config.explain_decisions = false;
+  return options_from_config(config);
+}
+
+TEST_F(RoutingServiceTest, ConfigurationBecomesTheDefaultRulesAndQueueDefaults) {
+  RoutingServiceOptions options = options_with_billing_rule();
+  ASSERT_EQ(options.engine.default_rules.intents.size(), 1u);
+  EXPECT_EQ(options.engine.default_rules.intents[0].queue, QueueId("billing"));
+  EXPECT_EQ(options.engine.default_rules.intents[0].skills[0].min_proficiency, 4);
+  EXPECT_EQ(options.engine.default_rules.tier_boost.at("platinum"), 20);
+  EXPECT_EQ(options.engine.decisions_per_call, 0u);  // explain records off
+  EXPECT_EQ(options.queue_defaults.offer_timeout, 7s);
+
+  options_ = options;
+  open_service();
+  auto created = call(api::Method::kPost, "/api/v1/queues", "supervisor", {{"id", "billing"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(body_of(created)["offer_timeout_ms"], 7000);
+  EXPECT_EQ(body_of(created)["reoffer_delay_ms"], 5000);
+
+  CallRequest request;
+  request.id = CallId("call-1");
+  request.org = OrgId("org-a");
+  request.intent = "billing_dispute";
+  request.customer_tier = "platinum";
+  auto placed = service_->run([&](Engine& e) { return e.enqueue_call(request); });
+  ASSERT_TRUE(placed.is_ok()) << placed.status().to_string();
+  EXPECT_EQ(placed->queue, QueueId("billing"));
+  EXPECT_EQ(placed->priority, 22);
+}
+
+TEST_F(RoutingServiceTest, OrganisationRulesReplaceTheDefaultsAndSurviveARestart) {
+  options_ = options_with_billing_rule();
+  open_service();
+  auto defaults = call(api::Method::kGet, "/api/v1/routing/rules", "supervisor");
+  ASSERT_EQ(defaults.status, 200) << defaults.body;
+  EXPECT_EQ(body_of(defaults)["source"], "configuration");
+  EXPECT_EQ(body_of(defaults)["rules"]["intents"][0]["intent"], "billing_dispute");
+
+  ASSERT_EQ(call(api::Method::kPost, "/api/v1/queues", "supervisor", {{"id", "sales"}}).status, 201);
+  auto put = call(
+      api::Method::kPut, "/api/v1/routing/rules", "supervisor",
+      {{"intents", {{{"intent", "buy"}, {"queue", "sales"}, {"priority_boost", 1}}}}, {"tier_boost", {{"vip", 3}}}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(body_of(put)["source"], "organisation");
+  EXPECT_EQ(body_of(call(api::Method::kGet, "/api/v1/routing/rules", "other-org"))["source"], "configuration");
+
+  open_service();  // the organisation's rules come back from the store
+  auto reloaded = body_of(call(api::Method::kGet, "/api/v1/routing/rules", "supervisor"));
+  EXPECT_EQ(reloaded["source"], "organisation");
+  EXPECT_EQ(reloaded["rules"]["intents"][0]["queue"], "sales");
+  CallRequest request;
+  request.id = CallId("call-1");
+  request.org = OrgId("org-a");
+  request.intent = "buy";
+  request.customer_tier = "vip";
+  auto placed = service_->run([&](Engine& e) { return e.enqueue_call(request); });
+  ASSERT_TRUE(placed.is_ok()) << placed.status().to_string();
+  EXPECT_EQ(placed->queue, QueueId("sales"));
+  EXPECT_EQ(placed->priority, 4);
+
+  EXPECT_EQ(call(api::Method::kDelete, "/api/v1/routing/rules", "supervisor").status, 204);
+  EXPECT_EQ(body_of(call(api::Method::kGet, "/api/v1/routing/rules", "supervisor"))["source"], "configuration");
+  open_service();
+  EXPECT_EQ(body_of(call(api::Method::kGet, "/api/v1/routing/rules", "supervisor"))["source"], "configuration");
+}
+
+TEST_F(RoutingServiceTest, ReplacingRulesNeedsQueuesWriteAndInvalidRulesNameTheField) {
+  EXPECT_EQ(call(api::Method::kGet, "/api/v1/routing/rules", "agent").status, 200);
+  EXPECT_EQ(call(api::Method::kPut, "/api/v1/routing/rules", "agent", json::object()).status, 403);
+  EXPECT_EQ(call(api::Method::kDelete, "/api/v1/routing/rules", "agent").status, 403);
+  struct Case {
+    json body;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {{{"intents", {{{"intent", "a"}, {"queue", ""}}}}}, "intents[0].queue"},
+      {{{"intents", {{{"intent", "a"}}, {{"intent", "a"}}}}}, "intents[1].intent"},
+      {{{"intents", {{{"intent", "a"}, {"skills", {{{"skill", "x"}, {"min_proficiency", 0}}}}}}}},
+       "intents[0].skills[0].min_proficiency"},
+      {{{"negative_sentiment_threshold", -3}}, "negative_sentiment_threshold"},
+      {{{"tier_boost", {{"vip", 1000}}}}, "tier_boost.vip"},
+      {{{"colour", "red"}}, "colour: unknown field"},
+      {{{"intents", "billing"}}, "intents"},
+  };
+  for (const auto& c : cases) {
+    auto reply = call(api::Method::kPut, "/api/v1/routing/rules", "supervisor", c.body);
+    EXPECT_EQ(reply.status, 400) << c.body.dump();
+    EXPECT_EQ(body_of(reply)["error"]["code"], "invalid_rules") << reply.body;
+    EXPECT_NE(body_of(reply)["error"]["message"].get<std::string>().find(c.field), std::string::npos) << reply.body;
+  }
+}
+
+TEST_F(RoutingServiceTest, MetricsCountOffersTimeoutsAndWaitingCallsPerQueue) {
+  prometheus::Registry registry;
+  options_.metrics = &registry;
+  open_service();
+  ASSERT_EQ(call(api::Method::kPost, "/api/v1/queues", "supervisor", {{"id", "q1"}, {"offer_timeout_ms", 1000}}).status,
+            201);
+  ASSERT_EQ(call(api::Method::kPut, "/api/v1/agents/ana/routing-profile", "supervisor",
+                 {{"name", "Ana"}, {"queues", {{{"queue", "q1"}}}}})
+                .status,
+            200);
+  ASSERT_EQ(call(api::Method::kPut, "/api/v1/agents/ana/state", "supervisor", {{"state", "available"}}).status, 200);
+  for (const char* id : {"call-1", "call-2"}) {
+    CallRequest request;
+    request.id = CallId(id);
+    request.org = OrgId("org-a");
+    request.queue = QueueId("q1");
+    ASSERT_TRUE(service_->run([&](Engine& e) { return e.enqueue_call(request); }).is_ok());
+  }
+  auto text = [&] { return prometheus::TextSerializer().Serialize(registry.Collect()); };
+  EXPECT_NE(text().find(R"(vontres_routing_calls_waiting{org_id="org-a",queue_id="q1"} 1)"), std::string::npos)
+      << text();
+  EXPECT_NE(text().find(R"(vontres_routing_events_total{type="offered"} 1)"), std::string::npos) << text();
+
+  clock_.advance(1001ms);
+  service_->tick();  // call-1's offer times out; call-2 (not declined by Ana) is offered to her
+  const std::string after = text();
+  EXPECT_NE(after.find(R"(vontres_routing_events_total{type="timeout"} 1)"), std::string::npos) << after;
+  EXPECT_NE(after.find(R"(vontres_routing_events_total{type="offered"} 2)"), std::string::npos) << after;
+  EXPECT_NE(after.find(R"(vontres_routing_calls_waiting{org_id="org-a",queue_id="q1"} 1)"), std::string::npos) << after;
+  EXPECT_NE(after.find("vontres_routing_decision_duration_seconds_count"), std::string::npos) << after;
+
+  ASSERT_TRUE(service_->run([](Engine& e) { return e.accept_offer(CallId("call-2"), AgentId("ana")); }).is_ok());
+  EXPECT_NE(text().find(R"(vontres_routing_events_total{type="accepted"} 1)"), std::string::npos) << text();
 }
 
 TEST_F(RoutingServiceTest, SkillsCatalogueIsPerOrganisation) {
