@@ -51,7 +51,7 @@ int serve(const Config& config) {
   readiness.add("cache", [cache = platform->cache.get()] { return cache->ping(); });
   api::register_health_routes(router, readiness, *metrics);
 
-  auto services = Services::start(config, *platform, clock, ids, router);
+  auto services = Services::start(config, *platform, clock, ids, router, metrics.get());
   if (!services) return fail(services.status());
 
   api::HttpServer server(config.http, router, (*services)->authenticator(), *metrics, clock);

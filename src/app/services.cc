@@ -1,30 +1,43 @@
 #include "app/services.h"
 
+#include "routing/service.h"
 #include "users/users_service.h"
 
 namespace vontres::app {
 
-Services::~Services() = default;
+Services::~Services() { stop(); }
 
 std::vector<store::Migration> Services::migrations() {
   std::vector<store::Migration> all;
   for (auto& m : users::UsersService::migrations()) all.push_back(std::move(m));
+  for (auto& m : routing::RoutingService::migrations()) all.push_back(std::move(m));
   return all;
 }
 
 Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform& platform, const Clock& clock,
-                                                  IdGenerator& ids, api::Router& router) {
+                                                  IdGenerator& ids, api::Router& router,
+                                                  prometheus::Registry* metrics) {
   VONTRES_RETURN_IF_ERROR(platform.store->migrate(migrations()));
   auto services =
       std::unique_ptr<Services>(new Services());  // NOLINT(cppcoreguidelines-owning-memory): private constructor
   VONTRES_ASSIGN_OR_RETURN(services->users_, users::UsersService::create(config.auth, config.data_dir, *platform.store,
                                                                          *platform.cache, clock, ids));
   services->users_->register_routes(router);
+
+  routing::RoutingServiceOptions routing_options = routing::options_from_config(config.routing);
+  routing_options.metrics = metrics;
+  services->routing_ =
+      std::make_unique<routing::RoutingService>(clock, *platform.bus, *platform.store, std::move(routing_options));
+  VONTRES_RETURN_IF_ERROR(services->routing_->start());
+  services->routing_->register_routes(router);
+  services->routing_->start_timer();
   return services;
 }
 
 api::Authenticator* Services::authenticator() { return &users_->authenticator(); }
 
-void Services::stop() {}
+void Services::stop() {
+  if (routing_) routing_->stop_timer();
+}
 
 }  // namespace vontres::app

@@ -5,6 +5,8 @@
 #include <memory>
 #include <vector>
 
+#include <prometheus/registry.h>
+
 #include "api/http.h"
 #include "app/platform.h"
 #include "core/clock.h"
@@ -16,14 +18,20 @@
 namespace vontres::users {
 class UsersService;
 }
+namespace vontres::routing {
+class RoutingService;
+}
 
 namespace vontres::app {
 
 class Services {
  public:
-  // Applies every service's migrations, creates the services and registers their routes.
+  // Applies every service's migrations, creates the services, registers their routes and starts
+  // their background work (the routing timer thread). Metrics go to `metrics` when given; it must
+  // outlive the Services.
   static Result<std::unique_ptr<Services>> start(const Config& config, Platform& platform, const Clock& clock,
-                                                 IdGenerator& ids, api::Router& router);
+                                                 IdGenerator& ids, api::Router& router,
+                                                 prometheus::Registry* metrics = nullptr);
   // Every service's schema, in the order they are applied.
   static std::vector<store::Migration> migrations();
 
@@ -33,12 +41,15 @@ class Services {
 
   api::Authenticator* authenticator();
   users::UsersService& users() { return *users_; }
-  // Stops background work; call after the HTTP server has drained.
+  routing::RoutingService& routing() { return *routing_; }
+  // Stops background work; call after the HTTP server has drained. Idempotent; the destructor
+  // calls it too.
   void stop();
 
  private:
   Services() = default;
   std::unique_ptr<users::UsersService> users_;
+  std::unique_ptr<routing::RoutingService> routing_;
 };
 
 }  // namespace vontres::app
