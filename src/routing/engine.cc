@@ -1541,7 +1541,7 @@ Status Engine::accept_offer(const CallId& call_id, const AgentId& agent_id) {
   return Status::ok();
 }
 
-Status Engine::decline_offer(const CallId& call_id, const AgentId& agent_id, std::string reason) {
+Status Engine::decline_offer(const CallId& call_id, const AgentId& agent_id, const std::string& reason) {
   Impl& s = *impl_;
   s.run_due();
   CallRt* c = s.find_call(call_id);

@@ -356,7 +356,7 @@ class Engine {
   // when leaving kAvailable; calls in progress continue and the new presence shows after them.
   Status set_presence(const AgentId& agent, Presence presence, std::string reason = {});
   Status accept_offer(const CallId& call, const AgentId& agent);  // "offer_not_found"
-  Status decline_offer(const CallId& call, const AgentId& agent, std::string reason = {});
+  Status decline_offer(const CallId& call, const AgentId& agent, const std::string& reason = {});
   Status wrap_up_done(const AgentId& agent);  // "not_in_wrap_up"
 
   // --- call commands ---
