@@ -271,7 +271,7 @@ Millis to_ms(Duration d) { return std::chrono::duration_cast<Millis>(d); }
 
 class Engine::Impl {
  public:
-  Impl(const Clock& clock, RoutingEventSink& sink, EngineOptions options)
+  Impl(const Clock& clock, RoutingEventSink& sink, const EngineOptions& options)
       : clock_(clock), sink_(sink), options_(options), rng_(options.seed) {}
 
   const Clock& clock_;
@@ -1281,7 +1281,7 @@ class Engine::Impl {
 // Public API
 // ---------------------------------------------------------------------------------------------
 
-Engine::Engine(const Clock& clock, RoutingEventSink& sink, EngineOptions options)
+Engine::Engine(const Clock& clock, RoutingEventSink& sink, const EngineOptions& options)
     : impl_(std::make_unique<Impl>(clock, sink, options)) {
   impl_->now_ = clock.now();
 }

@@ -328,7 +328,7 @@ struct EngineOptions {
 
 class Engine {
  public:
-  Engine(const Clock& clock, RoutingEventSink& sink, EngineOptions options = {});
+  Engine(const Clock& clock, RoutingEventSink& sink, const EngineOptions& options = {});
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
