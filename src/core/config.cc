@@ -205,6 +205,61 @@ Status set_tier_boost(Config& c, const YAML::Node& node, const std::string& key)
   return Status::ok();
 }
 
+Result<std::vector<std::string>> string_list_at(const YAML::Node& node, const std::string& path) {
+  std::vector<std::string> out;
+  if (node.IsNull()) return out;
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+    return out;
+  }
+  if (!node.IsSequence()) return config_error(path, "expected a list of strings");
+  for (size_t i = 0; i < node.size(); ++i) {
+    VONTRES_ASSIGN_OR_RETURN(auto item, scalar_at(node[i], fmt::format("{}[{}]", path, i)));
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+Status set_ivr_options(Config& c, const YAML::Node& node, const std::string& key) {
+  if (!node.IsSequence()) return config_error(key, "expected a list of {digit, queue, intent, phrases}");
+  std::vector<IvrOptionConfig> options;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string path = fmt::format("{}[{}]", key, i);
+    const YAML::Node item = node[i];
+    if (!item.IsMap()) return config_error(path, "expected a mapping with digit, queue, intent, phrases");
+    IvrOptionConfig option;
+    for (const auto& field : item) {
+      const std::string name = field.first.as<std::string>();
+      const std::string field_path = path + "." + name;
+      if (name == "digit") {
+        VONTRES_ASSIGN_OR_RETURN(option.digit, scalar_at(field.second, field_path));
+      } else if (name == "queue") {
+        VONTRES_ASSIGN_OR_RETURN(option.queue, scalar_at(field.second, field_path));
+      } else if (name == "intent") {
+        VONTRES_ASSIGN_OR_RETURN(option.intent, scalar_at(field.second, field_path));
+      } else if (name == "phrases") {
+        VONTRES_ASSIGN_OR_RETURN(option.phrases, string_list_at(field.second, field_path));
+      } else {
+        return config_error(field_path, "unknown key (expected digit, queue, intent or phrases)");
+      }
+    }
+    options.push_back(std::move(option));
+  }
+  c.telephony.ivr_options = std::move(options);
+  return Status::ok();
+}
+
+Status set_numbers(Config& c, const YAML::Node& node, const std::string& key) {
+  if (!node.IsMap()) return config_error(key, "expected a mapping of dialled number to queue id");
+  std::map<std::string, std::string> numbers;
+  for (const auto& item : node) {
+    const std::string number = item.first.as<std::string>();
+    VONTRES_ASSIGN_OR_RETURN(numbers[number], scalar_at(item.second, key + "." + number));
+  }
+  c.telephony.numbers = std::move(numbers);
+  return Status::ok();
+}
+
 const std::vector<KeySpec>& key_table() {
   static const std::vector<KeySpec> table = {
       {"service_name", string_field(&Config::service_name)},
@@ -272,6 +327,31 @@ const std::vector<KeySpec>& key_table() {
       {"routing.decisions_per_call", section_int(&Config::routing, &RoutingConfig::decisions_per_call)},
       {"routing.explained_candidates", section_int(&Config::routing, &RoutingConfig::explained_candidates)},
       {"routing.tick_resolution", section_duration(&Config::routing, &RoutingConfig::tick_resolution)},
+      {"telephony.enabled", section_bool(&Config::telephony, &TelephonyConfig::enabled)},
+      {"telephony.sip_udp", section_string(&Config::telephony, &TelephonyConfig::sip_udp)},
+      {"telephony.sip_tcp", section_string(&Config::telephony, &TelephonyConfig::sip_tcp)},
+      {"telephony.sip_tls", section_string(&Config::telephony, &TelephonyConfig::sip_tls)},
+      {"telephony.tls_cert_file", section_string(&Config::telephony, &TelephonyConfig::tls_cert_file)},
+      {"telephony.tls_key_file", section_string(&Config::telephony, &TelephonyConfig::tls_key_file)},
+      {"telephony.public_host", section_string(&Config::telephony, &TelephonyConfig::public_host)},
+      {"telephony.realm", section_string(&Config::telephony, &TelephonyConfig::realm)},
+      {"telephony.rtp_host", section_string(&Config::telephony, &TelephonyConfig::rtp_host)},
+      {"telephony.rtp_port_min", section_int(&Config::telephony, &TelephonyConfig::rtp_port_min)},
+      {"telephony.rtp_port_max", section_int(&Config::telephony, &TelephonyConfig::rtp_port_max)},
+      {"telephony.rtp_inactivity_timeout",
+       section_duration(&Config::telephony, &TelephonyConfig::rtp_inactivity_timeout)},
+      {"telephony.prompts_dir", section_string(&Config::telephony, &TelephonyConfig::prompts_dir)},
+      {"telephony.record_calls", section_bool(&Config::telephony, &TelephonyConfig::record_calls)},
+      {"telephony.max_calls", section_int(&Config::telephony, &TelephonyConfig::max_calls)},
+      {"telephony.ready_on_register", section_bool(&Config::telephony, &TelephonyConfig::ready_on_register)},
+      {"telephony.sip_t1", section_duration(&Config::telephony, &TelephonyConfig::sip_t1)},
+      {"telephony.sip_t2", section_duration(&Config::telephony, &TelephonyConfig::sip_t2)},
+      {"telephony.sip_t4", section_duration(&Config::telephony, &TelephonyConfig::sip_t4)},
+      {"telephony.ivr_options", NodeSetter(set_ivr_options)},
+      {"telephony.ivr_default_queue", section_string(&Config::telephony, &TelephonyConfig::ivr_default_queue)},
+      {"telephony.ivr_menu_timeout", section_duration(&Config::telephony, &TelephonyConfig::ivr_menu_timeout)},
+      {"telephony.ivr_max_attempts", section_int(&Config::telephony, &TelephonyConfig::ivr_max_attempts)},
+      {"telephony.numbers", NodeSetter(set_numbers)},
   };
   return table;
 }
@@ -317,6 +397,49 @@ Status apply_node(Config& config, const YAML::Node& node, const std::string& pre
     if (!value.IsScalar()) return config_error(key, "expected a single value");
     Status s = spec->set(config, value.Scalar());
     if (!s) return config_error(key, s.message());
+  }
+  return Status::ok();
+}
+
+Status validate_telephony(const TelephonyConfig& t) {
+  const std::pair<const char*, const std::string*> listens[] = {
+      {"telephony.sip_udp", &t.sip_udp}, {"telephony.sip_tcp", &t.sip_tcp}, {"telephony.sip_tls", &t.sip_tls}};
+  for (const auto& [key, value] : listens) {
+    if (value->empty()) continue;
+    auto parsed = parse_listen_address(*value);
+    if (!parsed) return config_error(key, parsed.status().message());
+  }
+  if (!t.sip_tls.empty() && (t.tls_cert_file.empty() || t.tls_key_file.empty()))
+    return config_error("telephony.sip_tls", "needs telephony.tls_cert_file and telephony.tls_key_file");
+  if (t.enabled && t.sip_udp.empty() && t.sip_tcp.empty() && t.sip_tls.empty())
+    return config_error("telephony.sip_udp", "at least one SIP transport must be on (or telephony.enabled: false)");
+  if (t.rtp_port_min < 1024 || t.rtp_port_max > 65'534 || t.rtp_port_min + 2 > t.rtp_port_max)
+    return config_error("telephony.rtp_port_min",
+                        "the RTP range must be within 1024..65534 and hold at least two ports");
+  if (t.rtp_inactivity_timeout.count() < 1'000)
+    return config_error("telephony.rtp_inactivity_timeout", "must be at least 1s");
+  if (t.max_calls < 1) return config_error("telephony.max_calls", "must be at least 1");
+  if (t.realm.empty()) return config_error("telephony.realm", "must not be empty");
+  if (t.sip_t1.count() < 10 || t.sip_t1 > t.sip_t2) return config_error("telephony.sip_t1", "must be 10ms..sip_t2");
+  if (t.sip_t4.count() < 0) return config_error("telephony.sip_t4", "must not be negative");
+  if (t.ivr_max_attempts < 1 || t.ivr_max_attempts > 10)
+    return config_error("telephony.ivr_max_attempts", "must be 1..10");
+  if (t.ivr_menu_timeout.count() < 500) return config_error("telephony.ivr_menu_timeout", "must be at least 500ms");
+  std::set<std::string> digits;
+  for (size_t i = 0; i < t.ivr_options.size(); ++i) {
+    const auto& option = t.ivr_options[i];
+    const std::string path = fmt::format("telephony.ivr_options[{}]", i);
+    if (option.queue.empty()) return config_error(path + ".queue", "must not be empty");
+    if (option.digit.empty() && option.phrases.empty()) return config_error(path, "needs a digit, phrases, or both");
+    if (!option.digit.empty()) {
+      if (option.digit.size() != 1 || std::string_view("0123456789*#").find(option.digit[0]) == std::string_view::npos)
+        return config_error(path + ".digit", "must be one of 0-9, * or #");
+      if (!digits.insert(option.digit).second) return config_error(path + ".digit", "is used by another option");
+    }
+  }
+  for (const auto& [number, queue] : t.numbers) {
+    if (number.empty() || queue.empty())
+      return config_error("telephony.numbers", "numbers and queues must not be empty");
   }
   return Status::ok();
 }
@@ -544,7 +667,8 @@ Status validate_config(const Config& c) {
     return config_error("auth.login_max_failures_per_account", "must be at least 1");
   if (c.auth.login_max_failures_per_address < 1)
     return config_error("auth.login_max_failures_per_address", "must be at least 1");
-  return validate_routing(c.routing);
+  VONTRES_RETURN_IF_ERROR(validate_routing(c.routing));
+  return validate_telephony(c.telephony);
 }
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {

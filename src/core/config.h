@@ -132,6 +132,46 @@ struct RoutingConfig {
   std::chrono::milliseconds tick_resolution{10};
 };
 
+// One choice of the IVR menu: a DTMF digit and/or spoken phrases (the AI service matches speech)
+// leading to a queue.
+struct IvrOptionConfig {
+  std::string digit;                 // "0".."9", "*", "#"; empty: speech only
+  std::string queue;                 // routing queue id
+  std::string intent;                // intent name passed to routing with the call (optional)
+  std::vector<std::string> phrases;  // words/phrases a caller may say instead of pressing the digit
+};
+
+// SIP signalling, RTP media, IVR and agent bridging (the call service). Listen addresses are
+// "HOST:PORT"; an empty address turns that transport off.
+struct TelephonyConfig {
+  bool enabled = true;
+  std::string sip_udp = "127.0.0.1:5060";
+  std::string sip_tcp = "127.0.0.1:5060";
+  std::string sip_tls;  // needs tls_cert_file and tls_key_file
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string public_host;        // host written into Via, Contact and SDP; empty: the SIP listen host
+  std::string realm = "vontres";  // digest realm for agents' softphones
+  std::string rtp_host = "127.0.0.1";
+  uint64_t rtp_port_min = 20'000;
+  uint64_t rtp_port_max = 20'999;
+  std::chrono::milliseconds rtp_inactivity_timeout{30'000};  // no RTP from a leg this long ends the call
+  std::string prompts_dir;        // WAV prompts (8 kHz mono); empty: the ones generated at build time
+  bool record_calls = false;      // WAV recordings under <data_dir>/recordings
+  uint64_t max_calls = 1'000;     // concurrent calls; more get 503 with Retry-After
+  bool ready_on_register = true;  // an agent whose softphone registers becomes available
+  std::chrono::milliseconds sip_t1{500};
+  std::chrono::milliseconds sip_t2{4'000};
+  std::chrono::milliseconds sip_t4{5'000};
+  // IVR: after the welcome prompt the menu is played; a digit or a phrase picks the queue.
+  std::vector<IvrOptionConfig> ivr_options;
+  std::string ivr_default_queue;  // no choice after ivr_max_attempts: this queue; empty: first option's
+  std::chrono::milliseconds ivr_menu_timeout{6'000};
+  int ivr_max_attempts = 2;
+  // Dialled number (Request-URI user) -> queue, skipping the IVR.
+  std::map<std::string, std::string> numbers;
+};
+
 struct Config {
   std::string service_name = "vontres";
   std::string data_dir = "./data";
@@ -142,6 +182,7 @@ struct Config {
   StoreConfig store;
   AuthConfig auth;
   RoutingConfig routing;
+  TelephonyConfig telephony;
 
   // Derived values.
   std::string sqlite_path() const;

@@ -125,7 +125,47 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{
             "routing:\n  explain_decisions: maybe\n", {}, "routing.explain_decisions: expected true or false"},
         BadConfigCase{"routing:\n  tick_resolution: 5s\n", {}, "routing.tick_resolution: must be 1ms..1s"},
-        BadConfigCase{"routing:\n  queues: []\n", {}, "routing.queues: unknown key"}));
+        BadConfigCase{"routing:\n  queues: []\n", {}, "routing.queues: unknown key"},
+        BadConfigCase{"telephony:\n  sip_udp: nowhere\n", {}, "telephony.sip_udp"},
+        BadConfigCase{
+            "telephony:\n  sip_tls: 127.0.0.1:5061\n", {}, "telephony.sip_tls: needs telephony.tls_cert_file"},
+        BadConfigCase{"telephony:\n  sip_udp: ''\n  sip_tcp: ''\n", {}, "at least one SIP transport"},
+        BadConfigCase{"telephony:\n  rtp_port_min: 30000\n  rtp_port_max: 30001\n", {}, "telephony.rtp_port_min"},
+        BadConfigCase{"telephony:\n  rtp_inactivity_timeout: 10ms\n", {}, "telephony.rtp_inactivity_timeout"},
+        BadConfigCase{"telephony:\n  sip_t1: 5s\n", {}, "telephony.sip_t1: must be 10ms..sip_t2"},
+        BadConfigCase{"telephony:\n  ivr_options: sales\n", {}, "telephony.ivr_options: expected a list"},
+        BadConfigCase{"telephony:\n  ivr_options:\n    - {digit: '1'}\n", {}, "telephony.ivr_options[0].queue"},
+        BadConfigCase{
+            "telephony:\n  ivr_options:\n    - {digit: '12', queue: q}\n", {}, "ivr_options[0].digit: must be one"},
+        BadConfigCase{"telephony:\n  ivr_options:\n    - {digit: '1', queue: q}\n    - {digit: '1', queue: r}\n",
+                      {},
+                      "telephony.ivr_options[1].digit: is used by another option"},
+        BadConfigCase{"telephony:\n  ivr_options:\n    - {queue: q}\n", {}, "needs a digit, phrases, or both"},
+        BadConfigCase{"telephony:\n  ivr_options:\n    - {queue: q, digit: '1', colour: red}\n",
+                      {},
+                      "telephony.ivr_options[0].colour: unknown key"},
+        BadConfigCase{"telephony:\n  numbers: [1]\n", {}, "telephony.numbers: expected a mapping"}));
+
+TEST(ConfigTest, TelephonySectionReadsTransportsIvrAndNumbers) {
+  auto config = parse_config(
+      "telephony:\n  sip_udp: 127.0.0.1:5070\n  sip_tcp: ''\n  rtp_port_min: 30000\n  rtp_port_max: 30100\n"
+      "  ivr_options:\n    - {digit: '1', queue: sales, phrases: [sales, buy something]}\n"
+      "    - {phrases: support, queue: support, intent: technical_support}\n"
+      "  numbers: {'+15550100': vip}\n",
+      {{"VONTRES_TELEPHONY_MAX_CALLS", "7"}});
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  const auto& t = config->telephony;
+  EXPECT_EQ(t.sip_udp, "127.0.0.1:5070");
+  EXPECT_TRUE(t.sip_tcp.empty());
+  EXPECT_EQ(t.rtp_port_min, 30000U);
+  EXPECT_EQ(t.max_calls, 7U);
+  ASSERT_EQ(t.ivr_options.size(), 2U);
+  EXPECT_EQ(t.ivr_options[0].digit, "1");
+  EXPECT_EQ(t.ivr_options[0].phrases, (std::vector<std::string>{"sales", "buy something"}));
+  EXPECT_EQ(t.ivr_options[1].phrases, (std::vector<std::string>{"support"}));
+  EXPECT_EQ(t.ivr_options[1].intent, "technical_support");
+  EXPECT_EQ(t.numbers.at("+15550100"), "vip");
+}
 
 TEST(ConfigTest, RoutingSectionReadsRulesTiersAndEngineOptions) {
   auto config = parse_config(R"(
