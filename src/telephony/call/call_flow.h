@@ -1,0 +1,208 @@
+// CallFlow: the pure state machine of every call a node handles, as a B2BUA sees it. It knows
+// nothing of SIP, RTP or threads: the shell (CallService) turns SIP/RTP/routing happenings into
+// the on_*() inputs below and carries out what the flow asks through CallActions (answer the
+// caller, play a prompt, enqueue in the ACD, ring an agent, bridge, hang up, publish an event).
+//
+// The life of an inbound call: on_inbound -> answer + welcome prompt -> IVR menu (a DTMF digit or a
+// recognised phrase picks an option; no choice after the configured attempts -> default queue) ->
+// enqueue in the ACD with music on hold -> the ACD offers an agent -> ring the agent -> the agent
+// answers -> bridge -> either side hangs up -> the other leg is hung up, the ACD told, call.ended.
+// An agent who does not answer or is busy sends the call back to the ACD (decline); a caller who
+// hangs up before an agent answers is an abandoned call.
+//
+// Thread-safety: none; the shell calls every method from one strand. Time comes from the Clock.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/ids.h"
+#include "core/status.h"
+
+namespace vontres::telephony {
+
+enum class Leg { kCaller, kAgent };
+std::string_view leg_name(Leg leg);
+
+enum class CallPhase { kIvr, kQueued, kRinging, kConnected, kEnded };
+std::string_view call_phase_name(CallPhase phase);
+
+enum class CallDirection { kInbound, kOutbound };
+
+// Why a call ended; the string form is the `reason` of call.ended.
+enum class EndReason {
+  kCallerHangup,       // the caller hung up after talking to an agent
+  kAgentHangup,        // the agent hung up
+  kAbandoned,          // the caller hung up in the IVR, in the queue or while an agent was ringing
+  kNoAgent,            // the ACD could not take the call (no queue, queue full, nobody staffed, exited)
+  kMediaTimeout,       // no RTP on a leg for telephony.rtp_inactivity_timeout
+  kHangupByApi,        // a supervisor or agent ended it through the API
+  kTransferFailed,     // the transfer target could not be reached and the caller was not recovered
+  kDestinationFailed,  // outbound: the dialled party did not answer / was busy
+  kError,
+};
+std::string_view end_reason_name(EndReason reason);
+
+// One option of the IVR menu, from telephony.ivr_options.
+struct IvrOption {
+  char digit = 0;  // 0: speech only
+  QueueId queue;
+  std::string intent;
+  std::vector<std::string> phrases;  // lower-case
+};
+
+struct CallFlowOptions {
+  std::vector<IvrOption> ivr_options;
+  QueueId ivr_default_queue;  // empty: the first option's queue
+  std::chrono::milliseconds ivr_menu_timeout{6'000};
+  int ivr_max_attempts = 2;
+  std::map<std::string, QueueId> numbers;  // dialled number -> queue, skipping the IVR
+  // Prompt ids (files <prompts_dir>/<id>.wav).
+  std::string welcome_prompt = "welcome";
+  std::string menu_prompt = "menu";
+  std::string invalid_prompt = "invalid-option";
+  std::string hold_music = "hold-music";
+  std::string unavailable_prompt = "agent-unavailable";
+  std::string goodbye_prompt = "goodbye";
+};
+CallFlowOptions call_flow_options_from_config(const TelephonyConfig& config);
+
+struct InboundCall {
+  CallId id;
+  std::string sip_call_id;
+  std::string from;     // caller's URI / number
+  std::string to;       // the To URI
+  std::string dialled;  // Request-URI user part
+};
+
+// A call as the API and the record store see it.
+struct CallSnapshot {
+  CallId id;
+  std::string sip_call_id;
+  CallDirection direction = CallDirection::kInbound;
+  CallPhase phase = CallPhase::kIvr;
+  std::string from;
+  std::string to;
+  std::string dialled;
+  QueueId queue;
+  std::string intent;
+  AgentId agent;
+  bool on_hold = false;
+  std::string digits;  // DTMF received in the IVR
+  TimePoint started_at;
+  std::optional<TimePoint> queued_at;
+  std::optional<TimePoint> agent_answered_at;
+  std::optional<TimePoint> ended_at;
+  std::optional<EndReason> end_reason;
+  int agent_attempts = 0;  // agents rung for this call
+  nlohmann::json to_json() const;
+};
+
+// What the flow asks the shell to do. Each method is fire-and-forget: results come back as on_*()
+// calls (e.g. enqueue failing comes back as on_routing_exit).
+class CallActions {
+ public:
+  virtual ~CallActions() = default;
+  virtual void answer_caller(const CallId& call) = 0;
+  virtual void play(const CallId& call, Leg leg, const std::string& prompt, bool loop) = 0;
+  virtual void stop_playing(const CallId& call, Leg leg) = 0;
+  // Queue the call in the ACD (queue may be empty: routing rules decide from the intent).
+  virtual void enqueue(const CallId& call, const QueueId& queue, const std::string& intent) = 0;
+  virtual void ring_agent(const CallId& call, const AgentId& agent) = 0;
+  // Outbound only: call the far party once the agent's leg is up.
+  virtual void dial_destination(const CallId& call, const std::string& destination) = 0;
+  virtual void cancel_ringing(const CallId& call, Leg leg) = 0;  // CANCEL an unanswered INVITE
+  virtual void bridge(const CallId& call) = 0;
+  virtual void unbridge(const CallId& call) = 0;
+  virtual void hang_up(const CallId& call, Leg leg) = 0;  // BYE an answered leg
+  // ACD feedback.
+  virtual void accept_offer(const CallId& call, const AgentId& agent) = 0;
+  virtual void decline_offer(const CallId& call, const AgentId& agent, const std::string& reason) = 0;
+  virtual void call_ended_in_acd(const CallId& call) = 0;
+  // `type` is e.g. "call.started"; `data` the event's fields besides call id and timestamps.
+  virtual void publish(const CallId& call, const std::string& type, nlohmann::json data) = 0;
+  // The call is over; the shell frees media and stores the record.
+  virtual void finished(const CallSnapshot& call) = 0;
+};
+
+class CallFlow {
+ public:
+  CallFlow(const Clock& clock, CallActions& actions, CallFlowOptions options);
+
+  // --- caller leg ---
+  void on_inbound(const InboundCall& call);
+  void on_prompt_finished(const CallId& call, Leg leg, const std::string& prompt);
+  void on_dtmf(const CallId& call, Leg leg, char digit);
+  // Speech recognised on a leg (the AI service); in the IVR it is matched against the options'
+  // phrases, and a detected intent with enough confidence picks the matching option or is passed on.
+  void on_speech(const CallId& call, Leg leg, const std::string& text, const std::string& intent = {});
+  void on_hangup(const CallId& call, Leg leg);  // BYE, or CANCEL before answer
+  void on_media_timeout(const CallId& call, Leg leg);
+  // The remote side of a leg put us on hold / resumed (re-INVITE).
+  void on_remote_hold(const CallId& call, Leg leg, bool hold);
+
+  // --- ACD ---
+  void on_queued(const CallId& call, const QueueId& queue);
+  void on_offered(const CallId& call, const AgentId& agent);
+  void on_offer_withdrawn(const CallId& call, const AgentId& agent);    // timeout or rescinded
+  void on_routing_exit(const CallId& call, const std::string& reason);  // rejected, exited, voicemail
+
+  // --- agent leg / outbound destination ---
+  // Outcomes of the current ring_agent/dial_destination attempt only: the shell does not report
+  // the outcome of an INVITE it cancelled (a 200 that crosses a CANCEL it hangs up itself).
+  void on_agent_answered(const CallId& call);
+  void on_agent_failed(const CallId& call, int sip_status);  // 486, 480, 408, 487, 5xx ...
+  void on_destination_answered(const CallId& call);
+  void on_destination_failed(const CallId& call, int sip_status);
+
+  // --- commands (API) ---
+  // Errors: not_found "call_not_found", failed_precondition "invalid_call_state".
+  Status hang_up(const CallId& call);
+  Status hold(const CallId& call, bool hold);
+  // Blind transfer: the agent leg is released and the caller queued again in `queue`.
+  Status transfer_to_queue(const CallId& call, const QueueId& queue);
+  // Outbound (click-to-call): ring `agent` first, then dial `destination` and bridge.
+  Status originate(const CallId& call, const AgentId& agent, const std::string& destination);
+
+  // Timers (IVR menu timeouts).
+  void on_timer();
+  std::optional<TimePoint> next_deadline() const;
+
+  std::optional<CallSnapshot> snapshot(const CallId& call) const;
+  std::vector<CallSnapshot> calls() const;  // live calls
+  size_t size() const { return calls_.size(); }
+
+ private:
+  struct Call {
+    CallSnapshot snap;
+    int ivr_attempts = 0;
+    bool menu_playing = false;
+    std::optional<TimePoint> menu_deadline;
+    bool agent_leg_up = false;  // the agent (or outbound destination) leg is answered
+    bool destination_ringing = false;
+    std::string destination;           // outbound
+    bool in_acd = false;               // enqueued and not yet reported ended to the ACD
+    std::optional<EndReason> leaving;  // playing a last prompt, then hanging up with this reason
+  };
+  Call* find(const CallId& id);
+  void start_menu(Call& call);
+  void choose(Call& call, const IvrOption& option, const std::string& how);
+  void queue_call(Call& call, const QueueId& queue, const std::string& intent);
+  void end(Call& call, EndReason reason);
+  void publish(const Call& call, const std::string& type, nlohmann::json data = nlohmann::json::object());
+  const IvrOption* option_for_speech(const std::string& text, const std::string& intent) const;
+
+  const Clock& clock_;
+  CallActions& actions_;
+  CallFlowOptions options_;
+  std::map<CallId, Call> calls_;
+};
+
+}  // namespace vontres::telephony
