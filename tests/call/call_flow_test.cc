@@ -69,7 +69,7 @@ class CallFlowTest : public ::testing::Test {
 
   // An inbound call that has heard the welcome prompt and the menu.
   void call_in_menu() {
-    flow_.on_inbound({call_, "sip-call-1", "sip:alice@example.com", "sip:help@vontres", "100"});
+    flow_.on_inbound({call_, OrgId("org-1"), "sip-call-1", "sip:alice@example.com", "sip:help@vontres", "100"});
     flow_.on_prompt_finished(call_, Leg::kCaller, "welcome");
     flow_.on_prompt_finished(call_, Leg::kCaller, "menu");
     actions_.take();
@@ -99,7 +99,7 @@ class CallFlowTest : public ::testing::Test {
 };
 
 TEST_F(CallFlowTest, AnswersPlaysWelcomeThenMenuAndRoutesTheChosenDigit) {
-  flow_.on_inbound({call_, "sip-call-1", "sip:alice@example.com", "sip:help@vontres", "100"});
+  flow_.on_inbound({call_, OrgId("org-1"), "sip-call-1", "sip:alice@example.com", "sip:help@vontres", "100"});
   EXPECT_THAT(actions_.take(), ElementsAre("answer", "play caller welcome"));
   flow_.on_prompt_finished(call_, Leg::kCaller, "welcome");
   EXPECT_THAT(actions_.take(), ElementsAre("play caller menu"));
@@ -234,7 +234,7 @@ TEST_F(CallFlowTest, DetectedIntentWithoutAMenuOptionGoesToRoutingRules) {
 }
 
 TEST_F(CallFlowTest, DialledNumberMappedToAQueueSkipsTheIvr) {
-  flow_.on_inbound({call_, "sip-call-1", "sip:bob@example.com", "sip:+15550100@vontres", "+15550100"});
+  flow_.on_inbound({call_, OrgId("org-1"), "sip-call-1", "sip:bob@example.com", "sip:+15550100@vontres", "+15550100"});
   EXPECT_THAT(actions_.take(), ElementsAre("answer", "play caller hold-music loop", "enqueue vip"));
 }
 
@@ -300,7 +300,7 @@ TEST_F(CallFlowTest, MediaTimeoutEndsTheCall) {
 }
 
 TEST_F(CallFlowTest, OriginateRingsTheAgentThenDialsAndBridges) {
-  ASSERT_TRUE(flow_.originate(call_, agent_, "sip:+15551234@trunk").is_ok());
+  ASSERT_TRUE(flow_.originate(call_, OrgId("org-1"), agent_, "sip:+15551234@trunk").is_ok());
   EXPECT_THAT(actions_.take(), ElementsAre("ring agent-7"));
   flow_.on_agent_answered(call_);
   EXPECT_THAT(actions_.take(), ElementsAre("dial sip:+15551234@trunk"));
@@ -309,11 +309,11 @@ TEST_F(CallFlowTest, OriginateRingsTheAgentThenDialsAndBridges) {
   flow_.on_hangup(call_, Leg::kCaller);
   EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye agent"));
   EXPECT_EQ(end_reason(), "caller_hangup");
-  EXPECT_EQ(flow_.originate(CallId("x"), agent_, "").code(), "invalid_destination");
+  EXPECT_EQ(flow_.originate(CallId("x"), OrgId("org-1"), agent_, "").code(), "invalid_destination");
 }
 
 TEST_F(CallFlowTest, OriginateToABusyDestinationHangsUpTheAgent) {
-  ASSERT_TRUE(flow_.originate(call_, agent_, "sip:+15551234@trunk").is_ok());
+  ASSERT_TRUE(flow_.originate(call_, OrgId("org-1"), agent_, "sip:+15551234@trunk").is_ok());
   flow_.on_agent_answered(call_);
   actions_.take();
   flow_.on_destination_failed(call_, 486);

@@ -97,6 +97,7 @@ nlohmann::json CallSnapshot::to_json() const {
   };
   nlohmann::json j = {
       {"id", id.str()},
+      {"org_id", org.str()},
       {"sip_call_id", sip_call_id},
       {"direction", direction == CallDirection::kInbound ? "inbound" : "outbound"},
       {"phase", call_phase_name(phase)},
@@ -136,6 +137,7 @@ void CallFlow::on_inbound(const InboundCall& inbound) {
   if (calls_.contains(inbound.id)) return;
   Call& call = calls_[inbound.id];
   call.snap.id = inbound.id;
+  call.snap.org = inbound.org;
   call.snap.sip_call_id = inbound.sip_call_id;
   call.snap.from = inbound.from;
   call.snap.to = inbound.to;
@@ -471,11 +473,12 @@ Status CallFlow::transfer_to_queue(const CallId& id, const QueueId& queue) {
   return Status::ok();
 }
 
-Status CallFlow::originate(const CallId& id, const AgentId& agent, const std::string& destination) {
+Status CallFlow::originate(const CallId& id, const OrgId& org, const AgentId& agent, const std::string& destination) {
   if (calls_.contains(id)) return already_exists("call " + id.str() + " exists", "call_exists");
   if (destination.empty()) return invalid_argument("destination must not be empty", "invalid_destination");
   Call& call = calls_[id];
   call.snap.id = id;
+  call.snap.org = org;
   call.snap.direction = CallDirection::kOutbound;
   call.snap.phase = CallPhase::kRinging;
   call.snap.agent = agent;

@@ -76,6 +76,7 @@ CallFlowOptions call_flow_options_from_config(const TelephonyConfig& config);
 
 struct InboundCall {
   CallId id;
+  OrgId org;  // the organisation whose number was dialled
   std::string sip_call_id;
   std::string from;     // caller's URI / number
   std::string to;       // the To URI
@@ -85,6 +86,7 @@ struct InboundCall {
 // A call as the API and the record store see it.
 struct CallSnapshot {
   CallId id;
+  OrgId org;
   std::string sip_call_id;
   CallDirection direction = CallDirection::kInbound;
   CallPhase phase = CallPhase::kIvr;
@@ -169,7 +171,7 @@ class CallFlow {
   // Blind transfer: the agent leg is released and the caller queued again in `queue`.
   Status transfer_to_queue(const CallId& call, const QueueId& queue);
   // Outbound (click-to-call): ring `agent` first, then dial `destination` and bridge.
-  Status originate(const CallId& call, const AgentId& agent, const std::string& destination);
+  Status originate(const CallId& call, const OrgId& org, const AgentId& agent, const std::string& destination);
 
   // Timers (IVR menu timeouts).
   void on_timer();
