@@ -46,6 +46,7 @@ class Message {
   // Status line.
   int status() const { return status_; }
   const std::string& reason() const { return reason_; }
+  void set_reason(std::string reason) { reason_ = std::move(reason); }
 
   const std::vector<Header>& headers() const { return headers_; }
   // First value of a header (long or compact name, any case), if present.
@@ -85,7 +86,18 @@ struct ParseError {
   int response_status = 400;  // 400, 413, 414, 416, 420, 505 ...; 0 when no response is possible
   std::string reason;         // reason phrase for that response, e.g. "Bad Request"
   std::string detail;         // what was wrong, for logs (never echoes the whole message)
+  // Headers the response must carry: Unsupported (420), Allow (405), Accept/Accept-Encoding (415).
+  std::vector<Header> response_headers = {};
 };
+
+// Standard reason phrase of a status code ("Bad Request"); "Unknown" for codes RFC 3261 does not name.
+std::string_view reason_phrase(int status);
+
+// Hard limits of parse_message; hostile input costs at most this much memory and linear CPU.
+inline constexpr size_t kMaxMessageBytes = 64 * 1024;    // 413 when a datagram/message is larger
+inline constexpr size_t kMaxHeaderFields = 256;          // header lines (after folding); 400 past it
+inline constexpr size_t kMaxHeaderLineBytes = 8 * 1024;  // one logical header line; 400 past it
+inline constexpr size_t kMaxRequestUriBytes = 4 * 1024;  // 414 past it
 
 // Parses one complete message. Over UDP a datagram is one message; any bytes past the body
 // announced by Content-Length are ignored (RFC 3261 18.3). Over a stream use MessageFramer.
@@ -126,12 +138,13 @@ struct Param {
 
 // SIP/SIPS/TEL URI (RFC 3261 19.1). Host keeps IPv6 brackets ("[2001:db8::1]").
 struct Uri {
-  std::string scheme;  // lower-cased: "sip", "sips", "tel"
+  std::string scheme;  // lower-cased: "sip", "sips", "tel", or any other absoluteURI scheme
+  std::string opaque;  // everything after "scheme:" for schemes other than sip/sips/tel (as received)
   std::string user;    // percent-decoded
   std::optional<std::string> password;
   std::string host;  // lower-cased
   std::optional<uint16_t> port;
-  std::vector<Param> params;  // ;transport=tcp;lr ...
+  std::vector<Param> params;                                 // ;transport=tcp;lr ...
   std::vector<std::pair<std::string, std::string>> headers;  // ?subject=...
   std::optional<std::string_view> param(std::string_view name) const;
   std::string to_string() const;
