@@ -1,0 +1,99 @@
+// SIP transports over Boost.Asio (RFC 3261 18): UDP, TCP and TLS listeners on configured
+// addresses (port 0 = the OS picks; listeners() reports the bound port), stream framing with
+// sip::MessageFramer, received/rport stamping on incoming requests, error responses for
+// malformed requests whose request line and Via are recoverable, and reuse of open TCP/TLS
+// connections to the same peer. Parsed messages go to the MessageHandler.
+//
+// Threading: every socket lives on the strand given to the constructor; the handler and every
+// failure callback run on it. start(), send() and stop() must be called on that strand (the
+// SipStack does). Destroy only after stop() and once the io_context no longer runs its handlers.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "core/status.h"
+#include "telephony/sip/message.h"
+#include "telephony/ua/types.h"
+
+namespace vontres::telephony::ua {
+
+struct ListenerConfig {
+  TransportKind transport = TransportKind::kUdp;
+  std::string address = "127.0.0.1";  // numeric, or "localhost"
+  uint16_t port = 0;                  // 0: any free port
+};
+
+struct TransportConfig {
+  std::vector<ListenerConfig> listeners;
+  // TLS listeners and outgoing TLS need both files (PEM).
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
+  // Outgoing TLS: verify the server against tls_ca_file (system store when empty).
+  bool tls_verify_peer = false;
+  std::string tls_ca_file;
+  size_t max_datagram_bytes = 65507;  // larger datagrams are dropped
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 64 * 1024;
+  size_t max_connections = 4096;  // further accepts are closed at once
+};
+
+struct BoundListener {
+  TransportKind transport;
+  std::string address;
+  uint16_t port;
+};
+
+// Counters since start (readable from any thread).
+struct TransportStats {
+  uint64_t messages_received = 0;
+  uint64_t messages_sent = 0;
+  uint64_t dropped_unparsable = 0;  // malformed, no response possible
+  uint64_t dropped_oversize = 0;
+  uint64_t answered_malformed = 0;  // malformed requests answered with 4xx/5xx
+  uint64_t send_failures = 0;
+  uint64_t connections_open = 0;
+};
+
+class Transport {
+ public:
+  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+  using MessageHandler = std::function<void(sip::Message message, const Peer& source)>;
+
+  Transport(Strand strand, TransportConfig config, MessageHandler on_message);
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Binds every listener. Errors: invalid_argument "invalid_listen_address", "tls_config";
+  // unavailable "address_in_use", "listen_failed".
+  Status start();
+  // Closes listeners and connections; no handler is called afterwards. Idempotent.
+  void stop();
+
+  const std::vector<BoundListener>& listeners() const;
+  // The first listener of a transport, if any.
+  const BoundListener* listener(TransportKind transport) const;
+
+  // Sends raw bytes to `peer`. UDP: from the first UDP listener's socket. TCP/TLS: over
+  // peer.connection when still open, else over an open connection to peer's address:port,
+  // else over a new one. `on_failure` runs on the strand when the bytes could not be sent.
+  void send(std::string bytes, const Peer& peer, std::function<void()> on_failure = {});
+
+  TransportStats stats() const;
+
+  class Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace vontres::telephony::ua
