@@ -105,6 +105,15 @@ uint64_t get_be64(std::string_view in) {
 constexpr size_t kNoncePrefixBytes = 16;  // timestamp + salt
 constexpr size_t kNonceBytes = kNoncePrefixBytes + 32;
 
+// The auth scheme (leading token) of a credentials header, so other schemes are skipped unparsed.
+std::string_view auth_scheme(std::string_view value) {
+  size_t start = 0;
+  while (start < value.size() && is_space(value[start])) ++start;
+  size_t end = start;
+  while (end < value.size() && is_token_char(value[end])) ++end;
+  return value.substr(start, end - start);
+}
+
 // Request-URI equivalence for the digest `uri` check: byte-equal, or the same SIP URI by scheme,
 // user, host and port (RFC 3261 19.1.4 compares those case-insensitively where the RFC says so).
 bool same_request_uri(std::string_view a, std::string_view b) {
@@ -236,7 +245,7 @@ Result<AuthHeader> parse_auth_header(std::string_view value) {
   return out;
 }
 
-std::string quoted(std::string_view text) {
+std::string quoted_string(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     if (c == '"' || c == '\\') out.push_back('\\');
@@ -287,8 +296,8 @@ std::string DigestServer::opaque() const {
 
 std::vector<std::string> DigestServer::challenge_values(bool stale) const {
   const std::string nonce = new_nonce();
-  const std::string common = "Digest realm=" + quoted(options_.realm) + ", nonce=" + quoted(nonce) +
-                             ", opaque=" + quoted(opaque()) + ", algorithm=";
+  const std::string common = "Digest realm=" + quoted_string(options_.realm) + ", nonce=" + quoted_string(nonce) +
+                             ", opaque=" + quoted_string(opaque()) + ", algorithm=";
   const std::string tail = std::string(", qop=\"auth\"") + (stale ? ", stale=true" : "");
   std::vector<std::string> values;
   values.push_back(common + "SHA-256" + tail);
@@ -365,10 +374,11 @@ Result<DigestIdentity> DigestServer::verify(const sip::Message& request, Challen
   if (values.empty()) return unauthenticated("no credentials", "digest_missing");
   // RFC 3261 22.4: use the credentials for our realm; others are for other hops.
   for (const auto value : values) {
+    if (!iequals(auth_scheme(value), "Digest")) continue;
     auto parsed = parse_auth_header(value);
     if (!parsed.is_ok()) return parsed.status();
     const std::string* realm = parsed->param("realm");
-    if (iequals(parsed->scheme, "Digest") && realm != nullptr && *realm == options_.realm) {
+    if (realm != nullptr && *realm == options_.realm) {
       return verify_credentials(value, request.method(), request.request_uri(), lookup);
     }
   }
@@ -377,8 +387,10 @@ Result<DigestIdentity> DigestServer::verify(const sip::Message& request, Challen
 
 Result<DigestIdentity> DigestServer::verify_credentials(std::string_view header_value, std::string_view method,
                                                         std::string_view request_uri, const Ha1Lookup& lookup) {
+  if (!iequals(auth_scheme(header_value), "Digest")) {
+    return unauthenticated("not Digest credentials", "digest_missing");
+  }
   VONTRES_ASSIGN_OR_RETURN(AuthHeader header, parse_auth_header(header_value));
-  if (!iequals(header.scheme, "Digest")) return unauthenticated("not Digest credentials", "digest_missing");
   const std::string* username = header.param("username");
   const std::string* realm = header.param("realm");
   const std::string* nonce = header.param("nonce");
@@ -488,8 +500,8 @@ Result<DigestChallenge> select_challenge(const std::vector<std::string_view>& va
 
 std::string build_authorization(const DigestChallenge& challenge, const DigestAnswer& answer) {
   const std::string ha1 = compute_ha1(challenge.algorithm, answer.username, challenge.realm, answer.password);
-  std::string out = "Digest username=" + quoted(answer.username) + ", realm=" + quoted(challenge.realm) +
-                    ", nonce=" + quoted(challenge.nonce) + ", uri=" + quoted(answer.uri);
+  std::string out = "Digest username=" + quoted_string(answer.username) + ", realm=" + quoted_string(challenge.realm) +
+                    ", nonce=" + quoted_string(challenge.nonce) + ", uri=" + quoted_string(answer.uri);
   if (challenge.qop_offered) {
     std::string cnonce = answer.cnonce;
     if (cnonce.empty()) {
@@ -499,14 +511,14 @@ std::string build_authorization(const DigestChallenge& challenge, const DigestAn
     const std::string nc = nc_hex(answer.nc);
     const std::string response =
         compute_response(challenge.algorithm, ha1, challenge.nonce, nc, cnonce, "auth", answer.method, answer.uri);
-    out += ", response=" + quoted(response) + ", algorithm=" + std::string(algorithm_name(challenge.algorithm)) +
-           ", cnonce=" + quoted(cnonce) + ", qop=auth, nc=" + nc;
+    out += ", response=" + quoted_string(response) + ", algorithm=" + std::string(algorithm_name(challenge.algorithm)) +
+           ", cnonce=" + quoted_string(cnonce) + ", qop=auth, nc=" + nc;
   } else {
     const std::string response =
         compute_response(challenge.algorithm, ha1, challenge.nonce, "", "", "", answer.method, answer.uri);
-    out += ", response=" + quoted(response) + ", algorithm=" + std::string(algorithm_name(challenge.algorithm));
+    out += ", response=" + quoted_string(response) + ", algorithm=" + std::string(algorithm_name(challenge.algorithm));
   }
-  if (challenge.opaque) out += ", opaque=" + quoted(*challenge.opaque);
+  if (challenge.opaque) out += ", opaque=" + quoted_string(*challenge.opaque);
   return out;
 }
 

@@ -61,7 +61,7 @@ struct AuthHeader {
 };
 Result<AuthHeader> parse_auth_header(std::string_view value);
 // `"text"` with `"` and `\` escaped.
-std::string quoted(std::string_view text);
+std::string quoted_string(std::string_view text);
 
 // 401 + WWW-Authenticate / Authorization, or 407 + Proxy-Authenticate / Proxy-Authorization.
 enum class ChallengeKind { kWww, kProxy };

@@ -343,6 +343,7 @@ RegisterOutcome Registrar::handle(const sip::Message& request, const Flow& flow)
           b.call_id = std::string(*call_id);
           b.cseq = cseq->sequence;
           b.updated_at = now;
+          b.refresh_sequence = ++refresh_counter_;
           b.expires_at = now + std::chrono::seconds(update.expires);
           b.flow = flow;
           b.behind_nat = to_lower(update.contact.uri.host) != to_lower(flow.ip) ||
@@ -419,8 +420,10 @@ std::vector<Binding> Registrar::lookup(std::string_view username) {
     }
   }
   notify(events);
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Binding& a, const Binding& b) { return a.updated_at > b.updated_at; });
+  std::sort(out.begin(), out.end(), [](const Binding& a, const Binding& b) {
+    if (a.updated_at != b.updated_at) return a.updated_at > b.updated_at;
+    return a.refresh_sequence > b.refresh_sequence;
+  });
   return out;
 }
 

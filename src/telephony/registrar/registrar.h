@@ -56,6 +56,7 @@ struct Binding {
   TimePoint registered_at;  // first REGISTER of this binding
   TimePoint updated_at;     // last refresh
   TimePoint expires_at;
+  uint64_t refresh_sequence = 0;  // orders refreshes within one clock tick (newest = highest)
   Flow flow;
   // True when the Contact's host:port differs from the flow's source (NAT in between): send to flow.
   bool behind_nat = false;
@@ -98,7 +99,8 @@ class Registrar {
                                std::string_view transport);
   RegisterOutcome handle(const sip::Message& request, const Flow& flow);
 
-  // The user's live bindings, most recently refreshed first. Drops expired ones (with events).
+  // The user's live bindings, most recently refreshed first (ties broken by refresh order). Drops expired ones (with
+  // events).
   std::vector<Binding> lookup(std::string_view username);
   // Removes every expired binding, notifying listeners; returns how many.
   size_t expire();
@@ -130,6 +132,7 @@ class Registrar {
   std::map<std::string, Aor, std::less<>> aors_;  // GUARDED_BY(mu_), by username
   std::vector<BindingListener> listeners_;        // GUARDED_BY(mu_)
   std::atomic<uint64_t> tag_counter_{0};
+  uint64_t refresh_counter_ = 0;  // GUARDED_BY(mu_)
 };
 
 }  // namespace vontres::telephony::registrar
