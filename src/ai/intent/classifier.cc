@@ -102,15 +102,25 @@ double fit_inverse_temperature(std::span<const float> scores, std::span<const in
   const size_t n = labels.size();
   if (n == 0 || classes < 2) return 1.0;
   std::vector<double> p(classes);
-  // d/d(beta) of the mean NLL: E_p[s] - s_y, increasing in beta (the NLL is convex in beta).
+  // Targets are the labels smoothed by one pseudo-example spread evenly over the classes, so that
+  // perfectly separated data (small, clean training sets) still gives a finite temperature instead
+  // of certainty; on thousands of examples the effect is negligible.
+  const double smoothing = 1.0 / (static_cast<double>(n) + 1.0);
+  // d/d(beta) of the mean cross-entropy: E_p[s] - E_target[s], increasing in beta (it is convex).
   auto derivative = [&](double beta) {
     double total = 0;
     for (size_t i = 0; i < n; ++i) {
       const std::span<const float> row = scores.subspan(i * classes, classes);
       softmax(row, beta, p);
       double expected = 0;
-      for (size_t c = 0; c < classes; ++c) expected += p[c] * row[c];
-      total += expected - row[static_cast<size_t>(labels[i])];
+      double mean = 0;
+      for (size_t c = 0; c < classes; ++c) {
+        expected += p[c] * row[c];
+        mean += row[c];
+      }
+      const double target =
+          (1.0 - smoothing) * row[static_cast<size_t>(labels[i])] + smoothing * mean / static_cast<double>(classes);
+      total += expected - target;
     }
     return total / static_cast<double>(n);
   };
@@ -152,7 +162,7 @@ Result<IntentClassifier> IntentClassifier::train(std::span<const LabelledExample
 
   // Out-of-fold scores: what the model says about utterances it has not seen, like in production.
   const int folds = options.calibration_folds;
-  if (folds >= 2 && examples.size() >= static_cast<size_t>(2 * folds)) {
+  if (folds >= 2 && examples.size() >= 2 * static_cast<size_t>(folds)) {
     const std::vector<int> fold_of = stratified_folds(labels, folds, options.seed ^ 0xC0FFEEULL);
     std::vector<float> oof(examples.size() * classes);
     for (int fold = 0; fold < folds; ++fold) {

@@ -80,8 +80,9 @@ class IntentClassifier {
   double inverse_temperature_ = 1.0;
 };
 
-// Fits the inverse temperature beta minimising the mean negative log-likelihood of
-// softmax(beta * scores) on (scores, label) pairs; `scores` is row-major, `classes` per row.
+// Fits the inverse temperature beta minimising the mean cross-entropy of softmax(beta * scores)
+// against the labels (smoothed by one uniform pseudo-example) on (scores, label) pairs; `scores` is
+// row-major, `classes` per row. The result lies in [1e-3, 1e4].
 double fit_inverse_temperature(std::span<const float> scores, std::span<const int> labels, size_t classes);
 
 // Assigns each example to one of `folds` folds so that every label is spread evenly over the folds
