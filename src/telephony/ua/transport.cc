@@ -307,6 +307,11 @@ Status Transport::Impl::start() {
       auto udp_listener = std::make_unique<UdpListener>(strand_);
       udp::endpoint endpoint(address, listener.port);
       udp_listener->socket.open(endpoint.protocol(), error);
+      if (!error && config_.udp_receive_buffer_bytes > 0) {
+        error_code ignored;  // best effort: the OS may cap it
+        udp_listener->socket.set_option(asio::socket_base::receive_buffer_size(config_.udp_receive_buffer_bytes),
+                                        ignored);
+      }
       if (!error) udp_listener->socket.bind(endpoint, error);
       if (error == asio::error::address_in_use) return unavailable(endpoint.address().to_string(), "address_in_use");
       if (error) return unavailable("UDP bind failed: " + error.message(), "listen_failed");

@@ -40,7 +40,8 @@ struct TransportConfig {
   // Outgoing TLS: verify the server against tls_ca_file (system store when empty).
   bool tls_verify_peer = false;
   std::string tls_ca_file;
-  size_t max_datagram_bytes = 65507;  // larger datagrams are dropped
+  size_t max_datagram_bytes = 65507;               // larger datagrams are dropped
+  int udp_receive_buffer_bytes = 4 * 1024 * 1024;  // SO_RCVBUF (capped by net.core.rmem_max); 0: OS default
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 64 * 1024;
   size_t max_connections = 4096;  // further accepts are closed at once
