@@ -23,7 +23,9 @@ Status create_first_admin(const Config& config, const std::string& org_name, con
   VONTRES_ASSIGN_OR_RETURN(Platform platform, open_platform(config, clock, metrics));
   IdGenerator ids(clock);
   api::Router router;
-  VONTRES_ASSIGN_OR_RETURN(auto services, Services::start(config, platform, clock, ids, router));
+  Config offline = config;
+  offline.telephony.enabled = false;  // never bind SIP ports for a one-off command
+  VONTRES_ASSIGN_OR_RETURN(auto services, Services::start(offline, platform, clock, ids, router));
   return users::create_admin(services->users(), org_name, email, password);
 }
 

@@ -1,6 +1,7 @@
 #include "app/services.h"
 
 #include "routing/service.h"
+#include "telephony/call_service.h"
 #include "users/users_service.h"
 
 namespace vontres::app {
@@ -11,10 +12,11 @@ std::vector<store::Migration> Services::migrations() {
   std::vector<store::Migration> all;
   for (auto& m : users::UsersService::migrations()) all.push_back(std::move(m));
   for (auto& m : routing::RoutingService::migrations()) all.push_back(std::move(m));
+  for (auto& m : telephony::CallService::migrations()) all.push_back(std::move(m));
   return all;
 }
 
-Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform& platform, const Clock& clock,
+Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform& platform, Clock& clock,
                                                   IdGenerator& ids, api::Router& router,
                                                   prometheus::Registry* metrics) {
   VONTRES_RETURN_IF_ERROR(platform.store->migrate(migrations()));
@@ -31,12 +33,27 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
   VONTRES_RETURN_IF_ERROR(services->routing_->start());
   services->routing_->register_routes(router);
   services->routing_->start_timer();
+
+  if (config.telephony.enabled) {
+    telephony::CallServiceOptions options;
+    options.telephony = config.telephony;
+    options.data_dir = config.data_dir;
+    options.prompts_dir =
+        config.telephony.prompts_dir.empty() ? telephony::default_prompts_dir() : config.telephony.prompts_dir;
+    options.metrics = metrics;
+    options.node_id = config.service_name;
+    services->telephony_ = std::make_unique<telephony::CallService>(clock, *platform.bus, *platform.store,
+                                                                    *services->routing_, std::move(options));
+    services->telephony_->register_routes(router);
+    VONTRES_RETURN_IF_ERROR(services->telephony_->start());
+  }
   return services;
 }
 
 api::Authenticator* Services::authenticator() { return &users_->authenticator(); }
 
 void Services::stop() {
+  if (telephony_) telephony_->stop();
   if (routing_) routing_->stop_timer();
 }
 

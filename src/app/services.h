@@ -21,6 +21,9 @@ class UsersService;
 namespace vontres::routing {
 class RoutingService;
 }
+namespace vontres::telephony {
+class CallService;
+}
 
 namespace vontres::app {
 
@@ -29,7 +32,8 @@ class Services {
   // Applies every service's migrations, creates the services, registers their routes and starts
   // their background work (the routing timer thread). Metrics go to `metrics` when given; it must
   // outlive the Services.
-  static Result<std::unique_ptr<Services>> start(const Config& config, Platform& platform, const Clock& clock,
+  // The call service (SIP, RTP) starts when config.telephony.enabled.
+  static Result<std::unique_ptr<Services>> start(const Config& config, Platform& platform, Clock& clock,
                                                  IdGenerator& ids, api::Router& router,
                                                  prometheus::Registry* metrics = nullptr);
   // Every service's schema, in the order they are applied.
@@ -42,6 +46,8 @@ class Services {
   api::Authenticator* authenticator();
   users::UsersService& users() { return *users_; }
   routing::RoutingService& routing() { return *routing_; }
+  // Null when telephony is disabled.
+  telephony::CallService* telephony() { return telephony_.get(); }
   // Stops background work; call after the HTTP server has drained. Idempotent; the destructor
   // calls it too.
   void stop();
@@ -50,6 +56,7 @@ class Services {
   Services() = default;
   std::unique_ptr<users::UsersService> users_;
   std::unique_ptr<routing::RoutingService> routing_;
+  std::unique_ptr<telephony::CallService> telephony_;
 };
 
 }  // namespace vontres::app

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,14 @@
 
 namespace vontres {
 namespace {
+
+// Every `vontres serve` started here (and inherits this environment) binds SIP on free ports, so
+// the tests can run side by side and next to a real SIP server on 5060.
+[[maybe_unused]] const bool kSipOnFreePorts = [] {
+  setenv("VONTRES_TELEPHONY_SIP_UDP", "127.0.0.1:0", 1);
+  setenv("VONTRES_TELEPHONY_SIP_TCP", "127.0.0.1:0", 1);
+  return true;
+}();
 
 using namespace std::chrono_literals;
 using testing::run;

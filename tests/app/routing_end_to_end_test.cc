@@ -48,6 +48,7 @@ class RoutingEndToEndTest : public ::testing::Test {
     config_.http.listen = {"127.0.0.1", 0};
     config_.http.io_threads = 1;
     config_.http.worker_threads = 2;
+    config_.telephony.enabled = false;  // routing only: no SIP ports
     config_.routing.intent_rules.push_back({"billing_dispute", "billing", {{"billing", 5}}, 0});
     config_.routing.tick_resolution = 5ms;
     ASSERT_TRUE(validate_config(config_).is_ok());

@@ -113,6 +113,7 @@ nlohmann::json CallSnapshot::to_json() const {
       {"answered_at", optional_time(agent_answered_at)},
       {"ended_at", optional_time(ended_at)},
       {"agent_attempts", agent_attempts},
+      {"events", events},
   };
   j["end_reason"] = end_reason ? nlohmann::json(end_reason_name(*end_reason)) : nlohmann::json(nullptr);
   return j;
@@ -126,7 +127,8 @@ CallFlow::Call* CallFlow::find(const CallId& id) {
   return it == calls_.end() ? nullptr : &it->second;
 }
 
-void CallFlow::publish(const Call& call, const std::string& type, nlohmann::json data) {
+void CallFlow::publish(Call& call, const std::string& type, nlohmann::json data) {
+  call.snap.events.push_back(type);
   data["phase"] = call_phase_name(call.snap.phase);
   if (!call.snap.queue.empty()) data["queue"] = call.snap.queue.str();
   if (!call.snap.agent.empty()) data["agent"] = call.snap.agent.str();

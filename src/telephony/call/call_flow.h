@@ -104,6 +104,7 @@ struct CallSnapshot {
   std::optional<TimePoint> ended_at;
   std::optional<EndReason> end_reason;
   int agent_attempts = 0;  // agents rung for this call
+  std::vector<std::string> events;  // types of the events published for this call, in order
   nlohmann::json to_json() const;
 };
 
@@ -198,7 +199,7 @@ class CallFlow {
   void choose(Call& call, const IvrOption& option, const std::string& how);
   void queue_call(Call& call, const QueueId& queue, const std::string& intent);
   void end(Call& call, EndReason reason);
-  void publish(const Call& call, const std::string& type, nlohmann::json data = nlohmann::json::object());
+  void publish(Call& call, const std::string& type, nlohmann::json data = nlohmann::json::object());
   const IvrOption* option_for_speech(const std::string& text, const std::string& intent) const;
 
   const Clock& clock_;

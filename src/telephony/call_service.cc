@@ -1,0 +1,1084 @@
+#include "telephony/call_service.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+#include <random>
+#include <utility>
+
+#include <fmt/format.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/log.h"
+#include "telephony/registrar/accounts.h"
+#include "telephony/registrar/digest.h"
+#include "telephony/registrar/registrar.h"
+#include "telephony/rtp/audio_source.h"
+#include "telephony/rtp/media_session.h"
+#include "telephony/rtp/port_allocator.h"
+#include "telephony/sdp/offer_answer.h"
+#include "telephony/sdp/session_description.h"
+#include "telephony/ua/dialog.h"
+
+namespace vontres::telephony {
+
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr std::chrono::seconds kApiWait{5};
+
+int64_t to_ms(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+store::Value optional_ms(const std::optional<TimePoint>& t) {
+  return t ? store::Value(to_ms(*t)) : store::Value(std::monostate{});
+}
+
+std::string random_secret() {
+  std::random_device device;
+  std::string secret(32, '\0');
+  for (auto& c : secret) c = static_cast<char>(device() & 0xff);
+  return secret;
+}
+
+// "sip:user@host" -> "user".
+std::string user_of(std::string_view uri) {
+  auto parsed = sip::parse_uri(uri);
+  return parsed.is_ok() ? parsed->user : std::string();
+}
+
+ua::TransportKind transport_of(std::string_view name) {
+  ua::TransportKind kind = ua::TransportKind::kUdp;
+  ua::parse_transport(name, kind);
+  return kind;
+}
+
+rtp::G711Law law_of(sdp::AudioCodec codec) {
+  return codec == sdp::AudioCodec::kPcma ? rtp::G711Law::kALaw : rtp::G711Law::kMuLaw;
+}
+
+}  // namespace
+
+std::string default_prompts_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (const fs::path& candidate : {exe.parent_path().parent_path() / "share" / "prompts",
+                                    exe.parent_path().parent_path() / "share" / "vontres" / "prompts"}) {
+    if (fs::is_directory(candidate, ec)) return candidate.string();
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class CallService::Impl final : public CallActions {
+ public:
+  Impl(Clock& clock, bus::EventBus& bus, store::Store& store, routing::RoutingService& routing,
+       CallServiceOptions options)
+      : clock_(clock),
+        bus_(bus),
+        store_(store),
+        routing_(routing),
+        options_(std::move(options)),
+        ids_(clock),
+        strand_(boost::asio::make_strand(io_)),
+        ports_(static_cast<uint16_t>(options_.telephony.rtp_port_min),
+               static_cast<uint16_t>(options_.telephony.rtp_port_max)),
+        flow_(clock, *this, call_flow_options_from_config(options_.telephony)),
+        accounts_(store, clock),
+        accounts_api_(accounts_, options_.telephony.realm) {
+    if (options_.metrics != nullptr) {
+      auto& active =
+          prometheus::BuildGauge().Name("vontres_calls_active").Help("Live calls").Register(*options_.metrics);
+      active_gauge_ = &active.Add({});
+      ended_family_ = &prometheus::BuildCounter()
+                           .Name("vontres_calls_ended_total")
+                           .Help("Calls ended, by reason")
+                           .Register(*options_.metrics);
+      rejected_ = &prometheus::BuildCounter()
+                       .Name("vontres_calls_rejected_total")
+                       .Help("Inbound INVITEs refused (overload, bad SDP, no media ports)")
+                       .Register(*options_.metrics)
+                       .Add({});
+    }
+  }
+
+  ~Impl() override { stop(); }
+
+  Status start() {
+    const auto& t = options_.telephony;
+    auto digest = registrar::DigestServer::create({t.realm, random_secret()}, clock_);
+    if (!digest.is_ok()) return digest.status();
+    digest_ = std::move(digest).value();
+    registrar_ = std::make_unique<registrar::Registrar>(clock_, *digest_, accounts_);
+    registrar_->add_listener([this](const registrar::BindingEvent& e) { on_binding(e); });
+
+    ua::SipStackConfig config;
+    auto add_listener = [&](const std::string& address, ua::TransportKind kind) -> Status {
+      if (address.empty()) return Status::ok();
+      auto parsed = parse_listen_address(address);
+      if (!parsed.is_ok()) return parsed.status();
+      config.transport.listeners.push_back({kind, parsed->host, parsed->port});
+      if (config.public_address.empty()) config.public_address = t.public_host.empty() ? parsed->host : t.public_host;
+      return Status::ok();
+    };
+    VONTRES_RETURN_IF_ERROR(add_listener(t.sip_udp, ua::TransportKind::kUdp));
+    VONTRES_RETURN_IF_ERROR(add_listener(t.sip_tcp, ua::TransportKind::kTcp));
+    VONTRES_RETURN_IF_ERROR(add_listener(t.sip_tls, ua::TransportKind::kTls));
+    config.transport.tls_certificate_file = t.tls_cert_file;
+    config.transport.tls_private_key_file = t.tls_key_file;
+    config.timers.t1 = t.sip_t1;
+    config.timers.t2 = t.sip_t2;
+    config.timers.t4 = t.sip_t4;
+    config.user_agent = "Vontres";
+    stack_ = std::make_unique<ua::SipStack>(io_, config, clock_);
+    ua::SipStackHandlers handlers;
+    handlers.on_request = [this](const ua::ServerTransactionHandle& tx) {
+      boost::asio::post(strand_, [this, tx] { on_request(tx); });
+      return true;
+    };
+    handlers.on_cancel = [this](const ua::ServerTransactionHandle& invite) {
+      boost::asio::post(strand_, [this, invite] { on_cancel(invite); });
+    };
+    handlers.on_ack = [](const sip::Message&, const ua::Peer&) {};
+    stack_->set_handlers(std::move(handlers));
+
+    auto consumer = bus_.subscribe({"routing.events"}, "telephony-" + options_.node_id);
+    if (!consumer.is_ok()) return consumer.status();
+    consumer_ = std::move(consumer).value();
+
+    work_.emplace(io_.get_executor());
+    const int threads = std::max(1, options_.io_threads);
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { io_.run(); });
+    Status started = stack_->start();
+    if (!started.is_ok()) {
+      stop();
+      return started;
+    }
+    running_ = true;
+    consumer_thread_ = std::thread([this] { consume_routing_events(); });
+    schedule_timer();
+    log_.info("SIP listening",
+              {{"udp", stack_->port(ua::TransportKind::kUdp)}, {"tcp", stack_->port(ua::TransportKind::kTcp)}});
+    return Status::ok();
+  }
+
+  void stop() {
+    if (stopped_.exchange(true)) return;
+    if (running_) {
+      // Hang up what is still live so peers are not left with dead calls.
+      run_on_strand([this] {
+        for (const auto& call : flow_.calls()) (void)flow_.hang_up(call.id);
+        return 0;
+      });
+    }
+    running_ = false;
+    if (consumer_thread_.joinable()) consumer_thread_.join();
+    consumer_.reset();
+    if (stack_) stack_->stop();
+    run_on_strand([this] {
+      for (auto& [id, state] : calls_) stop_media(state);
+      calls_.clear();
+      return 0;
+    });
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
+  }
+
+  // ---- API support ----
+  template <typename F>
+  auto run_on_strand(F&& f) -> std::optional<decltype(f())> {
+    using R = decltype(f());
+    if (threads_.empty() || io_.stopped()) return std::nullopt;
+    auto task = std::make_shared<std::packaged_task<R()>>(std::forward<F>(f));
+    auto future = task->get_future();
+    boost::asio::post(strand_, [task] { (*task)(); });
+    if (future.wait_for(kApiWait) != std::future_status::ready) return std::nullopt;
+    return future.get();
+  }
+
+  uint16_t sip_port(ua::TransportKind kind) const { return stack_ ? stack_->port(kind) : 0; }
+  std::vector<CallSnapshot> live_calls() {
+    return run_on_strand([this] { return flow_.calls(); }).value_or(std::vector<CallSnapshot>{});
+  }
+
+  json media_counters(const CallId& id) {
+    return run_on_strand([this, id] {
+             json out = json::object();
+             auto it = calls_.find(id);
+             if (it == calls_.end()) return out;
+             auto counters = [](const std::shared_ptr<rtp::MediaSession>& media) -> json {
+               if (!media) return nullptr;
+               const auto c = media->counters();
+               return {{"packets_sent", c.packets_sent}, {"packets_received", c.packets_received},
+                       {"packets_lost", c.packets_lost}, {"jitter_ms", c.jitter_ms},
+                       {"dtmf_events", c.dtmf_events},   {"malformed", c.malformed}};
+             };
+             out["caller"] = counters(it->second.caller.media);
+             out["agent"] = counters(it->second.agent.media);
+             return out;
+           })
+        .value_or(json::object());
+  }
+
+  void on_speech(const CallId& id, const std::string& text, const std::string& intent) {
+    boost::asio::post(strand_, [this, id, text, intent] { flow_.on_speech(id, Leg::kCaller, text, intent); });
+  }
+
+  void set_tap(rtp::MediaTap* tap) { tap_ = tap; }
+  void register_routes(api::Router& router);
+
+  // ---- CallActions (on the strand, called by the flow) ----
+  void answer_caller(const CallId& id) override {
+    CallState* state = find(id);
+    if (state == nullptr || !state->caller.invite) return;
+    sip::Message ok = ua::make_response(state->caller.invite->request(), 200, "OK", state->caller.invite->local_tag());
+    ok.set_header("Contact", stack_->contact(state->caller.transport));
+    ok.set_body(state->caller.pending_answer, "application/sdp");
+    state->caller.answered = true;
+    state->caller.invite->respond_reliably(std::move(ok), [this, id](bool acked) {
+      if (!acked) boost::asio::post(strand_, [this, id] { flow_.on_hangup(id, Leg::kCaller); });
+    });
+  }
+
+  void play(const CallId& id, Leg leg, const std::string& prompt, bool loop) override {
+    CallState* state = find(id);
+    if (state == nullptr) return;
+    LegState& l = leg_of(*state, leg);
+    if (!l.media) return;
+    auto audio = load_prompt(prompt);
+    if (!audio) {
+      // A missing prompt must not stall the call: carry on as if it had been played.
+      boost::asio::post(strand_, [this, id, leg, prompt] { flow_.on_prompt_finished(id, leg, prompt); });
+      return;
+    }
+    auto player = std::make_shared<rtp::PromptPlayer>(
+        audio, loop ? rtp::PromptPlayer::Mode::kLoop : rtp::PromptPlayer::Mode::kOnce, [this, id, leg, prompt] {
+          boost::asio::post(strand_, [this, id, leg, prompt] { flow_.on_prompt_finished(id, leg, prompt); });
+        });
+    l.media->set_source(std::move(player));
+  }
+
+  void stop_playing(const CallId& id, Leg leg) override {
+    CallState* state = find(id);
+    if (state == nullptr) return;
+    LegState& l = leg_of(*state, leg);
+    if (l.media) l.media->set_source(nullptr);
+  }
+
+  void enqueue(const CallId& id, const QueueId& queue, const std::string& intent) override {
+    CallState* state = find(id);
+    if (state == nullptr) return;
+    routing::CallRequest request;
+    request.id = id;
+    request.org = state->org;
+    if (!queue.empty()) request.queue = queue;
+    request.intent = intent;
+    auto placed = routing_.run([&](routing::Engine& engine) { return engine.enqueue_call(request); });
+    if (!placed.is_ok()) {
+      const std::string reason(placed.status().code());
+      boost::asio::post(strand_, [this, id, reason] { flow_.on_routing_exit(id, reason); });
+    }
+  }
+
+  void ring_agent(const CallId& id, const AgentId& agent) override {
+    CallState* state = find(id);
+    if (state == nullptr) return;
+    auto fail = [this, id](int status) {
+      boost::asio::post(strand_, [this, id, status] { flow_.on_agent_failed(id, status); });
+    };
+    std::optional<registrar::Binding> binding;
+    if (auto user = agent_users_.find(agent.str()); user != agent_users_.end()) {
+      auto bindings = registrar_->lookup(user->second);
+      if (!bindings.empty()) binding = bindings.front();
+    }
+    if (!binding) {
+      fail(480);  // the agent's phone is not registered
+      return;
+    }
+    ua::Destination to{transport_of(binding->flow.transport), binding->flow.ip, binding->flow.port};
+    invite_leg(*state, Leg::kAgent, binding->contact_uri, to,
+               "sip:" + binding->username + "@" + options_.telephony.realm, fail);
+  }
+
+  void dial_destination(const CallId& id, const std::string& destination) override {
+    CallState* state = find(id);
+    if (state == nullptr) return;
+    auto fail = [this, id](int status) {
+      boost::asio::post(strand_, [this, id, status] { flow_.on_destination_failed(id, status); });
+    };
+    auto to = ua::destination_for_uri(destination);
+    if (!to.is_ok()) {
+      fail(404);
+      return;
+    }
+    invite_leg(*state, Leg::kCaller, destination, *to, destination, fail);
+  }
+
+  void cancel_ringing(const CallId& id, Leg leg) override {
+    CallState* state = find(id);
+    if (state == nullptr) return;
+    LegState& l = leg_of(*state, leg);
+    if (!l.branch.empty() && !l.answered) {
+      stack_->cancel(l.branch);
+      l.cancelled = true;
+    }
+  }
+
+  void bridge(const CallId& id) override {
+    CallState* state = find(id);
+    if (state == nullptr || !state->caller.media || !state->agent.media || state->bridged) return;
+    auto link = [](const std::shared_ptr<rtp::MediaSession>& from, const std::shared_ptr<rtp::MediaSession>& to) {
+      std::weak_ptr<rtp::MediaSession> target = to;
+      return from->add_frame_listener([target](const rtp::AudioFrame& frame) {
+        if (frame.kind != rtp::FrameKind::kAudio || frame.payload.empty()) return;
+        if (auto peer = target.lock())
+          peer->relay(std::vector<uint8_t>(frame.payload.begin(), frame.payload.end()), frame.law);
+      });
+    };
+    state->caller.media->set_source(nullptr);
+    state->agent.media->set_source(nullptr);
+    state->caller.media->set_bridged(true);
+    state->agent.media->set_bridged(true);
+    state->caller.bridge_listener = link(state->caller.media, state->agent.media);
+    state->agent.bridge_listener = link(state->agent.media, state->caller.media);
+    state->bridged = true;
+  }
+
+  void unbridge(const CallId& id) override {
+    CallState* state = find(id);
+    if (state == nullptr || !state->bridged) return;
+    for (LegState* l : {&state->caller, &state->agent}) {
+      if (l->media) {
+        if (l->bridge_listener != 0) l->media->remove_frame_listener(l->bridge_listener);
+        l->media->set_bridged(false);
+      }
+      l->bridge_listener = 0;
+    }
+    state->bridged = false;
+  }
+
+  void hang_up(const CallId& id, Leg leg) override {
+    CallState* state = find(id);
+    if (state == nullptr) return;
+    LegState& l = leg_of(*state, leg);
+    if (l.dialog && l.answered && !l.bye_sent) {
+      sip::Message bye = l.dialog->make_request("BYE");
+      (void)stack_->send_request(std::move(bye), l.destination, [](const sip::Message&) {});
+      l.bye_sent = true;
+    } else if (l.invite && !l.answered) {
+      l.invite->respond(480, "Temporarily Unavailable");
+    }
+    if (l.media) l.media->set_source(nullptr);
+  }
+
+  void accept_offer(const CallId& id, const AgentId& agent) override {
+    Status s = routing_.run([&](routing::Engine& engine) { return engine.accept_offer(id, agent); });
+    if (!s.is_ok()) log_.warn("accept_offer failed", {{"call_id", id.str()}, {"code", std::string(s.code())}});
+  }
+  void decline_offer(const CallId& id, const AgentId& agent, const std::string& reason) override {
+    (void)routing_.run([&](routing::Engine& engine) { return engine.decline_offer(id, agent, reason); });
+  }
+  void call_ended_in_acd(const CallId& id) override {
+    (void)routing_.run([&](routing::Engine& engine) { return engine.call_ended(id); });
+  }
+
+  void publish(const CallId& id, const std::string& type, json data) override {
+    data["call_id"] = id.str();
+    data["at"] = format_rfc3339(clock_.now());
+    bus::Event event;
+    event.topic = options_.topic;
+    event.key = id.str();
+    event.type = type;
+    if (CallState* state = find(id)) {
+      if (!state->org.empty()) {
+        event.headers["org_id"] = state->org.str();
+        data["org_id"] = state->org.str();
+      }
+    }
+    event.payload = data.dump();
+    auto published = bus_.publish(std::move(event), std::chrono::milliseconds(200));
+    if (!published.is_ok()) {
+      log_.warn("call event not published",
+                {{"call_id", id.str()}, {"type", type}, {"code", std::string(published.status().code())}});
+    }
+  }
+
+  void finished(const CallSnapshot& call) override {
+    store_record(call);
+    if (ended_family_ != nullptr && call.end_reason) {
+      ended_family_->Add({{"reason", std::string(end_reason_name(*call.end_reason))}}).Increment();
+    }
+    auto it = calls_.find(call.id);
+    if (it == calls_.end()) return;
+    unbridge(call.id);
+    stop_media(it->second);
+    for (const auto& key : {it->second.caller.sip_call_id, it->second.agent.sip_call_id}) {
+      if (!key.empty()) by_sip_call_id_.erase(key);
+    }
+    calls_.erase(it);
+    if (active_gauge_ != nullptr) active_gauge_->Set(static_cast<double>(calls_.size()));
+  }
+
+ private:
+  struct LegState {
+    std::shared_ptr<rtp::MediaSession> media;
+    std::unique_ptr<sdp::OfferAnswer> sdp;
+    std::optional<ua::Dialog> dialog;
+    std::optional<ua::ServerTransactionHandle> invite;  // inbound leg: the INVITE to answer
+    std::string pending_answer;                         // inbound leg: our SDP answer
+    sip::Message request;                               // outbound leg: the INVITE sent
+    std::string branch;                                 // outbound leg: for CANCEL
+    std::string sip_call_id;
+    ua::Destination destination;  // where in-dialog requests go
+    ua::TransportKind transport = ua::TransportKind::kUdp;
+    bool answered = false;
+    bool cancelled = false;
+    bool bye_sent = false;
+    uint64_t bridge_listener = 0;
+  };
+  struct CallState {
+    CallId id;
+    OrgId org;
+    LegState caller;
+    LegState agent;
+    bool bridged = false;
+  };
+
+  CallState* find(const CallId& id) {
+    auto it = calls_.find(id);
+    return it == calls_.end() ? nullptr : &it->second;
+  }
+  static LegState& leg_of(CallState& state, Leg leg) { return leg == Leg::kCaller ? state.caller : state.agent; }
+
+  std::shared_ptr<const rtp::WavAudio> load_prompt(const std::string& id) {
+    if (auto it = prompts_.find(id); it != prompts_.end()) return it->second;
+    if (options_.prompts_dir.empty()) return nullptr;
+    auto loaded = rtp::load_prompt((fs::path(options_.prompts_dir) / (id + ".wav")).string());
+    if (!loaded.is_ok()) {
+      log_.warn("prompt not loaded", {{"prompt", id}, {"error", loaded.status().to_string()}});
+      return nullptr;
+    }
+    prompts_[id] = *loaded;
+    return *loaded;
+  }
+
+  Result<std::shared_ptr<rtp::MediaSession>> new_media(const CallId& id, Leg leg) {
+    rtp::MediaSessionOptions media;
+    media.leg_id = id.str() + (leg == Leg::kCaller ? ":caller" : ":agent");
+    media.speaker = leg == Leg::kCaller ? rtp::Speaker::kCaller : rtp::Speaker::kAgent;
+    media.local_address = options_.telephony.rtp_host;
+    media.ports = &ports_;
+    media.inactivity_timeout = options_.telephony.rtp_inactivity_timeout;
+    VONTRES_ASSIGN_OR_RETURN(auto session, rtp::MediaSession::create(io_, clock_, media));
+    session->set_dtmf_handler([this, id, leg](const rtp::DtmfEvent& e) {
+      if (e.phase != rtp::DtmfEvent::Phase::kEnd) return;
+      boost::asio::post(strand_, [this, id, leg, digit = e.digit] { flow_.on_dtmf(id, leg, digit); });
+    });
+    session->set_inactivity_handler(
+        [this, id, leg] { boost::asio::post(strand_, [this, id, leg] { flow_.on_media_timeout(id, leg); }); });
+    if (tap_ != nullptr) {
+      rtp::MediaTap* tap = tap_;
+      const std::string call_id = id.str();
+      const rtp::Speaker speaker = media.speaker;
+      session->add_frame_listener([tap, call_id, speaker](const rtp::AudioFrame& frame) {
+        if (frame.kind == rtp::FrameKind::kAudio) tap->on_audio(call_id, speaker, frame.pcm, frame.time);
+      });
+    }
+    return session;
+  }
+
+  sdp::LocalMedia local_media(const rtp::MediaSession& media) const {
+    sdp::LocalMedia local;
+    local.address =
+        options_.telephony.public_host.empty() ? options_.telephony.rtp_host : options_.telephony.public_host;
+    local.rtp_port = media.rtp_port();
+    if (media.rtcp_port() != media.rtp_port() + 1) local.rtcp_port = media.rtcp_port();
+    return local;
+  }
+
+  static void apply(rtp::MediaSession& media, const sdp::NegotiatedAudio& audio) {
+    media.set_codec(law_of(audio.codec), static_cast<uint8_t>(audio.payload_type),
+                    audio.telephone_event_payload_type
+                        ? std::optional<uint8_t>(static_cast<uint8_t>(*audio.telephone_event_payload_type))
+                        : std::nullopt);
+    if (audio.remote_address != "0.0.0.0" && audio.remote_rtp_port != 0) {
+      media.set_remote(audio.remote_address, audio.remote_rtp_port,
+                       audio.remote_rtcp_port != 0 ? audio.remote_rtcp_port : audio.remote_rtp_port + 1);
+    }
+  }
+
+  void stop_media(CallState& state) {
+    for (LegState* l : {&state.caller, &state.agent}) {
+      if (l->media) {
+        l->media->stop();
+        l->media.reset();
+      }
+    }
+  }
+
+  // ---- SIP in ----
+  void on_request(const ua::ServerTransactionHandle& tx) {
+    const sip::Message& request = tx.request();
+    const std::string& method = request.method();
+    if (method == "REGISTER") {
+      const ua::Peer& peer = tx.source();
+      auto outcome = registrar_->handle(
+          request, registrar::Flow{peer.address, peer.port, std::string(ua::transport_name(peer.transport))});
+      tx.respond(std::move(outcome.response));
+      return;
+    }
+    const auto call_id_header = request.header("Call-ID");
+    const std::string sip_call_id = call_id_header ? std::string(*call_id_header) : std::string();
+    const bool in_dialog = !ua::tag_of(request.header("To").value_or("")).empty();
+    if (in_dialog) {
+      on_in_dialog_request(tx, sip_call_id);
+      return;
+    }
+    if (method == "INVITE") {
+      on_inbound_invite(tx, sip_call_id);
+      return;
+    }
+    if (method == "OPTIONS") {
+      sip::Message ok = ua::make_response(request, 200, "OK", tx.local_tag());
+      ok.set_header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER");
+      ok.set_header("Accept", "application/sdp");
+      tx.respond(std::move(ok));
+      return;
+    }
+    tx.respond(method == "BYE" || method == "INFO" ? 481 : 405,
+               method == "BYE" || method == "INFO" ? "Call/Transaction Does Not Exist" : "Method Not Allowed");
+  }
+
+  void reject(const ua::ServerTransactionHandle& tx, int status, std::string_view reason, const char* why) {
+    sip::Message response = ua::make_response(tx.request(), status, reason, tx.local_tag());
+    if (status == 503) response.set_header("Retry-After", "5");
+    tx.respond(std::move(response));
+    if (rejected_ != nullptr) rejected_->Increment();
+    log_.info("INVITE refused", {{"status", status}, {"why", why}});
+  }
+
+  void on_inbound_invite(const ua::ServerTransactionHandle& tx, const std::string& sip_call_id) {
+    const sip::Message& request = tx.request();
+    if (by_sip_call_id_.contains(sip_call_id)) {
+      reject(tx, 482, "Loop Detected", "duplicate call id");
+      return;
+    }
+    if (calls_.size() >= options_.telephony.max_calls) {
+      reject(tx, 503, "Service Unavailable", "max_calls");
+      return;
+    }
+    if (request.body().empty()) {
+      reject(tx, 488, "Not Acceptable Here", "no SDP offer");
+      return;
+    }
+    auto offer = sdp::parse(request.body());
+    if (!offer.is_ok()) {
+      reject(tx, 488, "Not Acceptable Here", "malformed SDP");
+      return;
+    }
+    const CallId id(ids_.next());
+    auto media = new_media(id, Leg::kCaller);
+    if (!media.is_ok()) {
+      reject(tx, 503, "Service Unavailable", "no media ports");
+      return;
+    }
+    auto negotiator = std::make_unique<sdp::OfferAnswer>(local_media(**media), session_ids_++);
+    auto answer = negotiator->answer(*offer);
+    if (!answer.is_ok()) {
+      (*media)->stop();
+      reject(tx, 488, "Not Acceptable Here", "no common codec");
+      return;
+    }
+    apply(**media, answer->audio);
+    const ua::Peer& peer = tx.source();
+    auto dialog = ua::Dialog::from_uas(request, tx.local_tag(), stack_->contact(peer.transport));
+    if (!dialog.is_ok()) {
+      (*media)->stop();
+      reject(tx, 400, "Bad Request", "no dialog");
+      return;
+    }
+    CallState& state = calls_[id];
+    state.id = id;
+    state.org = org_for_inbound(request);
+    LegState& caller = state.caller;
+    caller.media = *media;
+    caller.sdp = std::move(negotiator);
+    caller.dialog = std::move(dialog).value();
+    caller.invite = tx;
+    caller.pending_answer = sdp::serialize(answer->description);
+    caller.sip_call_id = sip_call_id;
+    caller.transport = peer.transport;
+    caller.destination = destination_of(*caller.dialog, peer);
+    by_sip_call_id_[sip_call_id] = {id, Leg::kCaller};
+    caller.media->start();
+    if (active_gauge_ != nullptr) active_gauge_->Set(static_cast<double>(calls_.size()));
+
+    InboundCall inbound;
+    inbound.id = id;
+    inbound.org = state.org;
+    inbound.sip_call_id = sip_call_id;
+    inbound.from = std::string(request.header("From").value_or(""));
+    inbound.to = std::string(request.header("To").value_or(""));
+    inbound.dialled = user_of(request.request_uri());
+    flow_.on_inbound(inbound);
+  }
+
+  // The organisation of an inbound call: the one owning the queue its number or IVR leads to.
+  OrgId org_for_inbound(const sip::Message& request) {
+    const auto& t = options_.telephony;
+    std::string queue;
+    if (auto n = t.numbers.find(user_of(request.request_uri())); n != t.numbers.end()) {
+      queue = n->second;
+    } else if (!t.ivr_default_queue.empty()) {
+      queue = t.ivr_default_queue;
+    } else if (!t.ivr_options.empty()) {
+      queue = t.ivr_options.front().queue;
+    }
+    if (queue.empty()) return {};
+    auto view = routing_.run([&](routing::Engine& engine) { return engine.queue_view(QueueId(queue), 0); });
+    return view.is_ok() ? view->config.org : OrgId();
+  }
+
+  static ua::Destination destination_of(const ua::Dialog& dialog, const ua::Peer& fallback) {
+    auto to = ua::destination_for_uri(dialog.next_hop());
+    if (to.is_ok()) return *to;
+    return ua::Destination{fallback.transport, fallback.address, fallback.port};
+  }
+
+  void on_in_dialog_request(const ua::ServerTransactionHandle& tx, const std::string& sip_call_id) {
+    const sip::Message& request = tx.request();
+    auto found = by_sip_call_id_.find(sip_call_id);
+    CallState* state = found == by_sip_call_id_.end() ? nullptr : find(found->second.first);
+    if (state == nullptr) {
+      tx.respond(481, "Call/Transaction Does Not Exist");
+      return;
+    }
+    const Leg leg = found->second.second;
+    LegState& l = leg_of(*state, leg);
+    if (l.dialog) {
+      switch (l.dialog->accepts(request)) {
+        case ua::Dialog::Verdict::kAccept: break;
+        case ua::Dialog::Verdict::kCSeqTooLow: tx.respond(500, "Server Internal Error"); return;
+        case ua::Dialog::Verdict::kNotThisDialog: tx.respond(481, "Call/Transaction Does Not Exist"); return;
+      }
+    }
+    const std::string& method = request.method();
+    const CallId id = state->id;
+    if (method == "BYE") {
+      tx.respond(200, "OK");
+      l.bye_sent = true;  // the dialog is over; never send our own BYE
+      flow_.on_hangup(id, leg);
+    } else if (method == "INVITE") {
+      on_reinvite(tx, *state, leg);
+    } else if (method == "INFO") {
+      tx.respond(200, "OK");
+      // application/dtmf-relay: "Signal=5\r\nDuration=160"
+      const std::string& body = request.body();
+      if (auto at = body.find("Signal="); at != std::string::npos && at + 7 < body.size()) {
+        flow_.on_dtmf(id, leg, body[at + 7]);
+      }
+    } else if (method == "OPTIONS" || method == "UPDATE" || method == "NOTIFY") {
+      tx.respond(200, "OK");
+    } else {
+      tx.respond(501, "Not Implemented");
+    }
+  }
+
+  void on_reinvite(const ua::ServerTransactionHandle& tx, CallState& state, Leg leg) {
+    LegState& l = leg_of(state, leg);
+    if (!l.sdp || !l.media) {
+      tx.respond(488, "Not Acceptable Here");
+      return;
+    }
+    if (tx.request().body().empty()) {
+      tx.respond(488, "Not Acceptable Here");  // late-offer re-INVITE: not supported
+      return;
+    }
+    auto offer = sdp::parse(tx.request().body());
+    if (!offer.is_ok()) {
+      tx.respond(488, "Not Acceptable Here");
+      return;
+    }
+    auto answer = l.sdp->answer(*offer);
+    if (!answer.is_ok()) {
+      tx.respond(488, "Not Acceptable Here");
+      return;
+    }
+    apply(*l.media, answer->audio);
+    if (l.dialog) l.dialog->update_remote_target(tx.request());
+    sip::Message ok = ua::make_response(tx.request(), 200, "OK", tx.local_tag());
+    ok.set_header("Contact", stack_->contact(l.transport));
+    ok.set_body(sdp::serialize(answer->description), "application/sdp");
+    tx.respond_reliably(std::move(ok));
+    flow_.on_remote_hold(state.id, leg, answer->audio.remote_hold);
+  }
+
+  void on_cancel(const ua::ServerTransactionHandle& invite) {
+    const auto header = invite.request().header("Call-ID");
+    auto found = by_sip_call_id_.find(header ? std::string(*header) : std::string());
+    if (found == by_sip_call_id_.end()) return;
+    flow_.on_hangup(found->second.first, found->second.second);
+  }
+
+  // ---- SIP out ----
+  void invite_leg(CallState& state, Leg leg, const std::string& request_uri, const ua::Destination& to,
+                  const std::string& to_uri, const std::function<void(int)>& fail) {
+    const CallId id = state.id;
+    auto media = new_media(id, leg);
+    if (!media.is_ok()) {
+      fail(503);
+      return;
+    }
+    LegState& l = leg_of(state, leg);
+    l = LegState{};
+    l.media = *media;
+    l.sdp = std::make_unique<sdp::OfferAnswer>(local_media(**media), session_ids_++);
+    l.transport = to.transport;
+    l.destination = to;
+    const std::string from_uri = "sip:vontres@" + options_.telephony.realm;
+    sip::Message invite = stack_->new_request("INVITE", request_uri, from_uri, to_uri, to.transport);
+    invite.set_body(sdp::serialize(l.sdp->offer()), "application/sdp");
+    l.sip_call_id = std::string(invite.header("Call-ID").value_or(""));
+    l.request = invite;
+    by_sip_call_id_[l.sip_call_id] = {id, leg};
+    auto branch = stack_->send_request(std::move(invite), to, [this, id, leg, fail](const sip::Message& response) {
+      boost::asio::post(strand_, [this, id, leg, fail, response] { on_leg_response(id, leg, response, fail); });
+    });
+    if (!branch.is_ok()) {
+      fail(503);
+      return;
+    }
+    l.branch = *branch;
+  }
+
+  void on_leg_response(const CallId& id, Leg leg, const sip::Message& response, const std::function<void(int)>& fail) {
+    const int status = response.status();
+    if (status < 200) return;
+    CallState* state = find(id);
+    LegState* l = state == nullptr ? nullptr : &leg_of(*state, leg);
+    if (status >= 300) {
+      if (l != nullptr && !l->cancelled && !l->answered) fail(status);
+      return;
+    }
+    // 2xx: confirm the dialog and ACK it, even when we no longer want the leg (then BYE it).
+    auto dialog = ua::Dialog::from_uac(l != nullptr ? l->request : sip::Message::request("INVITE", ""), response);
+    if (!dialog.is_ok()) return;
+    ua::Destination to = l != nullptr ? l->destination : ua::Destination{};
+    if (auto hop = ua::destination_for_uri(dialog->next_hop()); hop.is_ok() && leg == Leg::kCaller) to = *hop;
+    (void)stack_->send_ack(dialog->make_request("ACK"), to);
+    if (l == nullptr || l->cancelled || l->answered) {
+      if (l == nullptr || l->cancelled)
+        (void)stack_->send_request(dialog->make_request("BYE"), to, [](const sip::Message&) {});
+      return;
+    }
+    l->dialog = std::move(dialog).value();
+    l->destination = to;
+    l->answered = true;
+    auto agreed = sdp::parse(response.body());
+    if (agreed.is_ok()) {
+      auto audio = l->sdp->accept_answer(*agreed);
+      if (audio.is_ok()) apply(*l->media, *audio);
+    }
+    l->media->start();
+    if (leg == Leg::kAgent) {
+      flow_.on_agent_answered(id);
+    } else {
+      flow_.on_destination_answered(id);
+    }
+  }
+
+  // ---- routing events ----
+  void consume_routing_events() {
+    while (running_) {
+      auto deliveries = consumer_->poll(64, std::chrono::milliseconds(100));
+      if (!deliveries.is_ok()) continue;
+      for (const auto& delivery : *deliveries) {
+        handle_routing_event(delivery.event);
+        (void)consumer_->ack(delivery);
+      }
+    }
+  }
+
+  void handle_routing_event(const bus::Event& event) {
+    json j = json::parse(event.payload, nullptr, false);
+    if (j.is_discarded() || !j.contains("call_id")) return;
+    const CallId id(j.value("call_id", ""));
+    const std::string type = j.value("type", event.type);
+    const AgentId agent(j.value("agent_id", ""));
+    boost::asio::post(strand_,
+                      [this, id, type, agent, reason = j.value("reason", type), queue = j.value("queue_id", "")] {
+                        if (!calls_.contains(id)) return;  // another node's call
+                        if (type == "route.offered") {
+                          flow_.on_offered(id, agent);
+                        } else if (type == "route.timeout" || type == "route.rescinded") {
+                          flow_.on_offer_withdrawn(id, agent);
+                        } else if (type == "route.queued" || type == "route.overflowed" || type == "route.escalated") {
+                          if (!queue.empty()) flow_.on_queued(id, QueueId(queue));
+                        } else if (type == "route.rejected" || type == "route.exited" || type == "route.voicemail") {
+                          flow_.on_routing_exit(id, reason);
+                        }
+                      });
+  }
+
+  void on_binding(const registrar::BindingEvent& e) {
+    boost::asio::post(strand_, [this, e] {
+      if (!e.agent_id.empty()) agent_users_[e.agent_id] = e.username;
+    });
+    if (!options_.telephony.ready_on_register || e.agent_id.empty()) return;
+    const AgentId agent(e.agent_id);
+    const bool reachable = e.remaining_bindings > 0;
+    Status s = routing_.run([&](routing::Engine& engine) {
+      return engine.set_presence(agent, reachable ? routing::Presence::kAvailable : routing::Presence::kOffline,
+                                 reachable ? "" : "phone_unregistered");
+    });
+    if (!s.is_ok()) {
+      log_.info("agent presence not changed", {{"agent_id", e.agent_id}, {"code", std::string(s.code())}});
+    }
+  }
+
+  // ---- timers ----
+  void schedule_timer() {
+    auto timer = std::make_shared<boost::asio::steady_timer>(strand_);
+    timer->expires_after(std::chrono::milliseconds(100));
+    timer->async_wait([this, timer](const boost::system::error_code& ec) {
+      if (ec || stopped_) return;
+      flow_.on_timer();
+      if (registrar_) registrar_->expire();
+      schedule_timer();
+    });
+  }
+
+  // ---- records ----
+  void store_record(const CallSnapshot& call) {
+    auto written = store_.execute(
+        "INSERT INTO calls (id, org_id, sip_call_id, direction, from_uri, to_uri, dialled, queue_id, intent, agent_id, "
+        "started_at_ms, queued_at_ms, answered_at_ms, ended_at_ms, end_reason, agent_attempts, record) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO UPDATE SET "
+        "ended_at_ms = excluded.ended_at_ms, end_reason = excluded.end_reason, record = excluded.record",
+        {call.id.str(), call.org.str(), call.sip_call_id,
+         std::string(call.direction == CallDirection::kInbound ? "inbound" : "outbound"), call.from, call.to,
+         call.dialled, call.queue.str(), call.intent, call.agent.str(), to_ms(call.started_at),
+         optional_ms(call.queued_at), optional_ms(call.agent_answered_at), optional_ms(call.ended_at),
+         std::string(call.end_reason ? end_reason_name(*call.end_reason) : ""),
+         static_cast<int64_t>(call.agent_attempts), call.to_json().dump()});
+    if (!written.is_ok()) {
+      log_.error("call record not stored", {{"call_id", call.id.str()}, {"error", written.status().to_string()}});
+    }
+  }
+
+ public:
+  Result<json> history(const std::string& org, int64_t limit) {
+    VONTRES_ASSIGN_OR_RETURN(auto rows, store_.query("SELECT record FROM calls WHERE org_id = $1 "
+                                                     "ORDER BY started_at_ms DESC LIMIT $2",
+                                                     {org, limit}));
+    json out = json::array();
+    for (const auto& row : rows.rows) {
+      json record = json::parse(row.get_string(0), nullptr, false);
+      if (!record.is_discarded()) out.push_back(std::move(record));
+    }
+    return out;
+  }
+
+  // Runs a flow command for a call of `org` on the strand.
+  Status command(const CallId& id, const std::string& org, const std::function<Status(CallFlow&)>& body) {
+    auto result = run_on_strand([&]() -> Status {
+      auto snap = flow_.snapshot(id);
+      if (!snap || snap->org.str() != org) return not_found("no live call " + id.str(), "call_not_found");
+      return body(flow_);
+    });
+    return result.value_or(unavailable("the call service did not answer in time", "telephony_busy"));
+  }
+
+  Result<CallId> originate(const std::string& org, const AgentId& agent, const std::string& destination) {
+    auto to = ua::destination_for_uri(destination);
+    if (!to.is_ok())
+      return invalid_argument("destination must be a SIP URI with a numeric host", "invalid_destination");
+    const CallId id(ids_.next());
+    auto result = run_on_strand([&]() -> Status {
+      CallState& state = calls_[id];
+      state.id = id;
+      state.org = OrgId(org);
+      Status s = flow_.originate(id, OrgId(org), agent, destination);
+      if (!s.is_ok()) calls_.erase(id);
+      return s;
+    });
+    Status s = result.value_or(unavailable("the call service did not answer in time", "telephony_busy"));
+    if (!s.is_ok()) return s;
+    return id;
+  }
+
+  std::optional<CallSnapshot> snapshot(const CallId& id) {
+    return run_on_strand([&] { return flow_.snapshot(id); }).value_or(std::nullopt);
+  }
+
+  registrar::SipAccountsApi& accounts_api() { return accounts_api_; }
+
+ private:
+  Clock& clock_;
+  bus::EventBus& bus_;
+  store::Store& store_;
+  routing::RoutingService& routing_;
+  CallServiceOptions options_;
+  IdGenerator ids_;
+  boost::asio::io_context io_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopped_{false};
+  rtp::PortAllocator ports_;
+  CallFlow flow_;  // on strand_
+  registrar::StoreCredentialStore accounts_;
+  registrar::SipAccountsApi accounts_api_;
+  std::unique_ptr<registrar::DigestServer> digest_;
+  std::unique_ptr<registrar::Registrar> registrar_;
+  std::unique_ptr<ua::SipStack> stack_;
+  std::unique_ptr<bus::Consumer> consumer_;
+  std::thread consumer_thread_;
+  rtp::MediaTap* tap_ = nullptr;
+  log::Logger log_{"telephony"};
+  // Strand-only state.
+  std::map<CallId, CallState> calls_;
+  std::map<std::string, std::pair<CallId, Leg>> by_sip_call_id_;
+  std::map<std::string, std::string> agent_users_;  // agent id -> SIP username
+  std::map<std::string, std::shared_ptr<const rtp::WavAudio>> prompts_;
+  uint64_t session_ids_ = 1;
+  prometheus::Gauge* active_gauge_ = nullptr;
+  prometheus::Family<prometheus::Counter>* ended_family_ = nullptr;
+  prometheus::Counter* rejected_ = nullptr;
+};
+
+// ---- routes ----------------------------------------------------------------------------------
+
+void CallService::Impl::register_routes(api::Router& router) {
+  using api::Method;
+  using api::Request;
+  using api::Response;
+  auto opts = [](std::string permission, std::string summary) {
+    api::RouteOptions o;
+    o.permission = std::move(permission);
+    o.summary = std::move(summary);
+    o.tag = "calls";
+    return o;
+  };
+  auto org_of = [](const Request& req) { return req.principal->org_id; };
+
+  router.add(Method::kGet, "/api/v1/calls", opts("calls.read", "List live calls"), [this, org_of](Request& req) {
+    json out = json::array();
+    for (const auto& call : live_calls()) {
+      if (call.org.str() == org_of(req)) out.push_back(call.to_json());
+    }
+    return Response::json(200, {{"calls", out}});
+  });
+  router.add(Method::kGet, "/api/v1/calls/history", opts("calls.read", "Ended calls, newest first"),
+             [this, org_of](Request& req) {
+               int64_t limit = 100;
+               if (auto it = req.query.find("limit"); it != req.query.end()) {
+                 try {
+                   limit = std::clamp<int64_t>(std::stoll(it->second), 1, 1000);
+                 } catch (const std::exception&) {
+                   return Response::error(invalid_argument("limit must be a number 1..1000", "invalid_limit"));
+                 }
+               }
+               auto records = history(org_of(req), limit);
+               if (!records.is_ok()) return Response::error(records.status());
+               return Response::json(200, {{"calls", *records}});
+             });
+  router.add(Method::kGet, "/api/v1/calls/{id}", opts("calls.read", "One live call with its media counters"),
+             [this, org_of](Request& req) {
+               const CallId id(req.path_params.at("id"));
+               auto snap = snapshot(id);
+               if (!snap || snap->org.str() != org_of(req)) {
+                 return Response::error(not_found("no live call " + id.str(), "call_not_found"));
+               }
+               json out = snap->to_json();
+               out["media"] = media_counters(id);
+               return Response::json(200, out);
+             });
+  auto action = [this, org_of](Request& req, const std::function<Status(CallFlow&, const CallId&)>& body) {
+    const CallId id(req.path_params.at("id"));
+    Status s = command(id, org_of(req), [&](CallFlow& flow) { return body(flow, id); });
+    if (!s.is_ok()) return Response::error(s);
+    return Response::json(202, {{"call_id", id.str()}, {"accepted", true}});
+  };
+  router.add(
+      Method::kPost, "/api/v1/calls/{id}/hangup", opts("calls.handle", "Hang up a call"),
+      [action](Request& req) { return action(req, [](CallFlow& f, const CallId& id) { return f.hang_up(id); }); });
+  router.add(
+      Method::kPost, "/api/v1/calls/{id}/hold", opts("calls.handle", "Put the caller on hold (music)"),
+      [action](Request& req) { return action(req, [](CallFlow& f, const CallId& id) { return f.hold(id, true); }); });
+  router.add(
+      Method::kPost, "/api/v1/calls/{id}/resume", opts("calls.handle", "Take the caller off hold"),
+      [action](Request& req) { return action(req, [](CallFlow& f, const CallId& id) { return f.hold(id, false); }); });
+  router.add(Method::kPost, "/api/v1/calls/{id}/transfer", opts("calls.handle", "Blind transfer to a queue"),
+             [action](Request& req) {
+               auto body = req.json_body();
+               if (!body.is_ok()) return Response::error(body.status());
+               if (!body->contains("queue_id") || !(*body)["queue_id"].is_string()) {
+                 return Response::error(invalid_argument("queue_id (string) is required", "invalid_transfer"));
+               }
+               const QueueId queue((*body)["queue_id"].get<std::string>());
+               return action(req, [queue](CallFlow& f, const CallId& id) { return f.transfer_to_queue(id, queue); });
+             });
+  router.add(Method::kPost, "/api/v1/calls",
+             opts("calls.handle", "Originate (click-to-call): ring an agent, then dial"), [this, org_of](Request& req) {
+               auto body = req.json_body();
+               if (!body.is_ok()) return Response::error(body.status());
+               if (!body->contains("agent_id") || !(*body)["agent_id"].is_string() || !body->contains("destination") ||
+                   !(*body)["destination"].is_string()) {
+                 return Response::error(
+                     invalid_argument("agent_id and destination (strings) are required", "invalid_originate"));
+               }
+               auto id = originate(org_of(req), AgentId((*body)["agent_id"].get<std::string>()),
+                                   (*body)["destination"].get<std::string>());
+               if (!id.is_ok()) return Response::error(id.status());
+               return Response::json(201, {{"call_id", id->str()}});
+             });
+  accounts_api_.register_routes(router);
+}
+
+// ---- CallService -----------------------------------------------------------------------------
+
+CallService::CallService(Clock& clock, bus::EventBus& bus, store::Store& store, routing::RoutingService& routing,
+                         CallServiceOptions options)
+    : impl_(std::make_unique<Impl>(clock, bus, store, routing, std::move(options))) {}
+
+CallService::~CallService() { stop(); }
+
+std::vector<store::Migration> CallService::migrations() {
+  std::vector<store::Migration> out = registrar::StoreCredentialStore::migrations();
+  out.push_back({"telephony", 1, "call records",
+                 "CREATE TABLE calls (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, sip_call_id TEXT, direction TEXT, "
+                 "from_uri TEXT, to_uri TEXT, dialled TEXT, queue_id TEXT, intent TEXT, agent_id TEXT, "
+                 "started_at_ms INTEGER NOT NULL, queued_at_ms INTEGER, answered_at_ms INTEGER, ended_at_ms INTEGER, "
+                 "end_reason TEXT, agent_attempts INTEGER, record TEXT NOT NULL);"
+                 "CREATE INDEX calls_by_org_time ON calls (org_id, started_at_ms)"});
+  return out;
+}
+
+Status CallService::start() { return impl_->start(); }
+void CallService::stop() {
+  if (impl_) impl_->stop();
+}
+void CallService::register_routes(api::Router& router) { impl_->register_routes(router); }
+void CallService::set_media_tap(rtp::MediaTap* tap) { impl_->set_tap(tap); }
+void CallService::on_speech(const CallId& call, const std::string& text, const std::string& intent) {
+  impl_->on_speech(call, text, intent);
+}
+uint16_t CallService::sip_port(ua::TransportKind transport) const { return impl_->sip_port(transport); }
+std::vector<CallSnapshot> CallService::live_calls() { return impl_->live_calls(); }
+nlohmann::json CallService::media_counters(const CallId& call) { return impl_->media_counters(call); }
+
+}  // namespace vontres::telephony
