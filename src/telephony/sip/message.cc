@@ -47,7 +47,13 @@ constexpr std::array<NameEntry, 22> kCompact = {{{"a", "Accept-Contact"},
                                                  {"", ""},
                                                  {"", ""}}};
 
-constexpr std::array<std::string_view, 58> kKnown = {"Accept",
+constexpr std::array<std::string_view, 64> kKnown = {"Via",
+                                                     "Warning",
+                                                     "User-Agent",
+                                                     "Unsupported",
+                                                     "WWW-Authenticate",
+                                                     "Content-Transfer-Encoding",
+                                                     "Accept",
                                                      "Accept-Contact",
                                                      "Accept-Encoding",
                                                      "Accept-Language",
@@ -327,14 +333,11 @@ std::string canonical_header_name(std::string_view name) {
     }
     return std::string(name);
   }
+  if (name.empty()) return std::string();
+  char first = detail::to_lower(name[0]);
   for (std::string_view known : kKnown) {
-    if (iequals(known, name)) return std::string(known);
+    if (detail::to_lower(known[0]) == first && iequals(known, name)) return std::string(known);
   }
-  if (iequals(name, "Unsupported")) return "Unsupported";
-  if (iequals(name, "Warning")) return "Warning";
-  if (iequals(name, "User-Agent")) return "User-Agent";
-  if (iequals(name, "WWW-Authenticate")) return "WWW-Authenticate";
-  if (iequals(name, "Content-Transfer-Encoding")) return "Content-Transfer-Encoding";
   return std::string(name);
 }
 
