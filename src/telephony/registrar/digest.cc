@@ -300,8 +300,8 @@ std::vector<std::string> DigestServer::challenge_values(bool stale) const {
                              ", opaque=" + quoted_string(opaque()) + ", algorithm=";
   const std::string tail = std::string(", qop=\"auth\"") + (stale ? ", stale=true" : "");
   std::vector<std::string> values;
-  values.push_back(common + "SHA-256" + tail);
-  if (options_.offer_md5) values.push_back(common + "MD5" + tail);
+  if (options_.offer_sha256) values.push_back(common + "SHA-256" + tail);
+  if (options_.offer_md5 || !options_.offer_sha256) values.push_back(common + "MD5" + tail);
   return values;
 }
 

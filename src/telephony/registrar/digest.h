@@ -75,6 +75,9 @@ struct DigestServerOptions {
   Duration max_clock_skew = std::chrono::seconds(5);  // nonces from further in the future are bad
   size_t max_tracked_nonces = 10'000;                 // replay table bound
   bool offer_md5 = true;                              // second challenge for MD5-only phones
+  // Some MD5-only clients (SIPp) answer the first challenge whatever its algorithm; for them the
+  // SHA-256 challenge can be turned off (then only MD5 is offered).
+  bool offer_sha256 = true;
 };
 
 // The HA1s of one user for the server's realm; an empty string means "not available".
