@@ -1,0 +1,240 @@
+// One call leg's media on Asio: an RTP and an RTCP UDP socket, the sender (20 ms G.711 frames from
+// an AudioSource, a bridge peer, or RFC 4733 DTMF) and the receiver (symmetric-RTP latching,
+// jitter buffer, decoding, DTMF detection, RTCP SR/RR every ~5 s, inactivity timeout).
+//
+// The call service creates a session, puts its ports into SDP, then calls set_remote()/set_codec()
+// with the negotiated values and start(). Every decision is taken from the injected Clock; an Asio
+// timer only polls it every ptime/2, so a ManualClock drives timeouts, RTCP and playout in tests.
+//
+// Threading: the session runs on its own strand of the given io_context. Every public method may be
+// called from any thread (mutators post to the strand); counters() reads atomics. All callbacks
+// (frame listeners, DTMF, inactivity, a PromptPlayer's completion) run on the session's strand and
+// must not block; a callback may call back into the session. Keep the session in a shared_ptr; it
+// lives until stop() and its pending handlers finish. A PortAllocator must outlive its sessions.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "telephony/rtp/audio_source.h"
+#include "telephony/rtp/dtmf.h"
+#include "telephony/rtp/g711.h"
+#include "telephony/rtp/jitter_buffer.h"
+#include "telephony/rtp/media_tap.h"
+#include "telephony/rtp/packet.h"
+#include "telephony/rtp/port_allocator.h"
+#include "telephony/rtp/rtcp.h"
+
+namespace vontres::telephony::rtp {
+
+struct MediaSessionOptions {
+  std::string leg_id;
+  Speaker speaker = Speaker::kCaller;
+  std::string local_address = "127.0.0.1";
+  // nullptr: let the OS pick the ports (RTCP is still rtp+1 when that port is free, else any port:
+  // put rtcp_port() into SDP as a=rtcp). Tests use this; production passes the configured range.
+  PortAllocator* ports = nullptr;
+  G711Law law = G711Law::kMuLaw;
+  uint8_t payload_type = 0;
+  std::optional<uint8_t> telephone_event_payload_type = 101;
+  std::chrono::milliseconds ptime{20};
+  std::chrono::milliseconds inactivity_timeout{30'000};  // 0 = never
+  std::chrono::milliseconds rtcp_interval{5'000};        // randomised by +-50% (RFC 3550 6.2)
+  JitterBufferOptions jitter;
+  uint32_t seed = 0;  // SSRC and initial sequence/timestamp; 0 = std::random_device
+  std::string cname = "vontres";
+};
+
+// A played-out 20 ms frame, given to frame listeners.
+struct AudioFrame {
+  std::span<const int16_t> pcm;      // kSamplesPerFrame samples, 8 kHz (zeros for kSilence)
+  std::span<const uint8_t> payload;  // the G.711 payload received (empty for kSilence)
+  G711Law law = G711Law::kMuLaw;     // of `payload`
+  FrameKind kind = FrameKind::kAudio;
+  TimePoint time;  // clock time of playout
+};
+
+struct MediaCounters {
+  uint64_t packets_sent = 0;
+  uint64_t bytes_sent = 0;  // RTP payload octets (as in RTCP SR)
+  uint64_t packets_received = 0;
+  uint64_t bytes_received = 0;  // RTP payload octets
+  int64_t packets_lost = 0;     // RFC 3550 cumulative loss of the current source
+  double jitter_ms = 0;
+  uint64_t frames_played = 0;  // frames given to listeners (audio + concealment)
+  uint64_t concealed = 0;
+  uint64_t late = 0;
+  uint64_t duplicates = 0;
+  uint64_t malformed = 0;        // datagrams that are not RTP/RTCP
+  uint64_t foreign_dropped = 0;  // RTP from another address after latching
+  uint64_t dtmf_events = 0;      // digits received (ends)
+  uint64_t rtcp_sent = 0;
+  uint64_t rtcp_received = 0;
+  uint64_t transcoded = 0;  // relayed frames converted between mu-law and A-law
+};
+
+class MediaSession : public std::enable_shared_from_this<MediaSession> {
+ public:
+  using FrameListener = std::function<void(const AudioFrame&)>;
+  using DtmfHandler = std::function<void(const DtmfEvent&)>;
+
+  // Binds the sockets. Errors: kErrorPortsExhausted (-> 503), "rtp_bind_failed".
+  static Result<std::shared_ptr<MediaSession>> create(boost::asio::io_context& io, Clock& clock,
+                                                      MediaSessionOptions options);
+  ~MediaSession();
+  MediaSession(const MediaSession&) = delete;
+  MediaSession& operator=(const MediaSession&) = delete;
+
+  const std::string& leg_id() const { return options_.leg_id; }
+  Speaker speaker() const { return options_.speaker; }
+  const std::string& local_address() const { return options_.local_address; }
+  uint16_t rtp_port() const { return rtp_port_; }
+  uint16_t rtcp_port() const { return rtcp_port_; }
+
+  void start();
+  // Sends an RTCP BYE, closes the sockets and stops the timer. Idempotent.
+  void stop();
+  // The peer's address from SDP. The first RTP packet received re-targets sending to its source
+  // (symmetric RTP, for callers behind NAT); RTP from any other address is then dropped.
+  void set_remote(std::string address, uint16_t rtp_port, uint16_t rtcp_port);
+  void set_codec(G711Law law, uint8_t payload_type, std::optional<uint8_t> telephone_event_payload_type);
+  // What to send when not bridged; nullptr sends nothing.
+  void set_source(std::shared_ptr<AudioSource> source);
+  // Hold stops sending (receiving continues); resume restarts with a marker bit.
+  void hold();
+  void resume();
+  void set_inactivity_timeout(std::chrono::milliseconds timeout);
+  // Queues a digit as RFC 4733 events (needs a telephone-event payload type); audio pauses meanwhile.
+  void send_dtmf(char digit, std::chrono::milliseconds duration = std::chrono::milliseconds(100));
+
+  // Listener ids are never 0. Listeners added from another thread see frames from a later tick.
+  uint64_t add_frame_listener(FrameListener listener);
+  void remove_frame_listener(uint64_t id);
+  void set_dtmf_handler(DtmfHandler handler);
+  // Called once when no RTP arrived for inactivity_timeout since start() or the last packet.
+  void set_inactivity_handler(std::function<void()> handler);
+
+  // For Bridge: while bridged the source is ignored and relay() sends the peer's frames instead.
+  void set_bridged(bool bridged);
+  void relay(std::vector<uint8_t> payload, G711Law law);
+
+  MediaCounters counters() const;
+
+ private:
+  struct Key {};
+
+ public:
+  MediaSession(Key key, boost::asio::io_context& io, Clock& clock, MediaSessionOptions options);
+
+ private:
+  using udp = boost::asio::ip::udp;
+  Status bind_sockets();
+  void tick();
+  void schedule_tick();
+  void receive_rtp();
+  void receive_rtcp();
+  void on_rtp(std::span<const uint8_t> datagram, const udp::endpoint& source);
+  void on_rtcp(std::span<const uint8_t> datagram, const udp::endpoint& source);
+  void play_out(TimePoint now);
+  void deliver(const JitterFrame& frame, TimePoint now);
+  void send_due(TimePoint now);
+  void send_payload(std::span<const uint8_t> payload, uint8_t payload_type, bool marker, uint32_t timestamp);
+  void send_rtcp(TimePoint now, bool bye);
+  void schedule_rtcp(TimePoint now);
+  void release_ports();
+
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  Clock& clock_;
+  MediaSessionOptions options_;
+  udp::socket rtp_socket_;
+  udp::socket rtcp_socket_;
+  boost::asio::steady_timer timer_;
+  uint16_t rtp_port_ = 0;
+  uint16_t rtcp_port_ = 0;
+  bool port_from_allocator_ = false;
+  std::mt19937 random_;
+
+  // Strand-only state.
+  bool started_ = false;
+  bool stopped_ = false;
+  std::optional<udp::endpoint> remote_rtp_;
+  std::optional<udp::endpoint> remote_rtcp_;
+  bool latched_ = false;
+  bool rtcp_latched_ = false;
+  std::array<uint8_t, kMaxDatagramBytes> rtp_buffer_{};
+  std::array<uint8_t, kMaxDatagramBytes> rtcp_buffer_{};
+  udp::endpoint rtp_sender_;
+  udp::endpoint rtcp_sender_;
+  JitterBuffer jitter_;
+  ReceptionStats reception_;
+  std::optional<uint32_t> remote_ssrc_;
+  DtmfReceiver dtmf_receiver_;
+  std::shared_ptr<AudioSource> source_;
+  bool bridged_ = false;
+  std::deque<std::vector<uint8_t>> relay_queue_;  // frames from the bridge peer, sent one per slot
+  bool on_hold_ = false;
+  std::vector<std::pair<uint64_t, FrameListener>> listeners_;
+  DtmfHandler dtmf_handler_;
+  std::function<void()> inactivity_handler_;
+  bool inactivity_fired_ = false;
+  TimePoint last_received_{};
+  TimePoint next_send_{};
+  TimePoint next_rtcp_{};
+  uint32_t ssrc_ = 0;
+  uint16_t sequence_ = 0;
+  uint32_t timestamp_ = 0;
+  bool marker_next_ = true;
+  struct PendingDtmf {
+    std::vector<DtmfPacket> packets;
+    size_t next = 0;
+    uint32_t timestamp = 0;
+  };
+  std::vector<PendingDtmf> dtmf_queue_;
+  std::vector<uint8_t> send_buffer_;
+  std::vector<int16_t> pcm_;
+  std::vector<uint8_t> encoded_;
+  uint32_t last_sr_middle_ = 0;
+  std::optional<TimePoint> last_sr_arrival_;
+  uint64_t payload_octets_sent_ = 0;
+  uint64_t packets_sent_since_report_ = 0;
+
+  // Counters, readable from any thread.
+  struct AtomicCounters {
+    std::atomic<uint64_t> packets_sent{0};
+    std::atomic<uint64_t> bytes_sent{0};
+    std::atomic<uint64_t> packets_received{0};
+    std::atomic<uint64_t> bytes_received{0};
+    std::atomic<int64_t> packets_lost{0};
+    std::atomic<double> jitter_ms{0};
+    std::atomic<uint64_t> frames_played{0};
+    std::atomic<uint64_t> concealed{0};
+    std::atomic<uint64_t> late{0};
+    std::atomic<uint64_t> duplicates{0};
+    std::atomic<uint64_t> malformed{0};
+    std::atomic<uint64_t> foreign_dropped{0};
+    std::atomic<uint64_t> dtmf_events{0};
+    std::atomic<uint64_t> rtcp_sent{0};
+    std::atomic<uint64_t> rtcp_received{0};
+    std::atomic<uint64_t> transcoded{0};
+  };
+  AtomicCounters counters_;
+};
+
+}  // namespace vontres::telephony::rtp
