@@ -21,7 +21,7 @@ trap cleanup EXIT
 password="$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')"
 printf '%s\n' "$password" | "$binary" users create-admin --data-dir "$data" --org Bench --email bench@bench.example \
   --password-stdin --log-level warn >/dev/null
-"$binary" serve --data-dir "$data" --http-listen "127.0.0.1:$port" --log-level "${LOG_LEVEL:-warn}" 2>"$data/serve.log" &
+VONTRES_TELEPHONY_ENABLED=false "$binary" serve --data-dir "$data" --http-listen "127.0.0.1:$port" --log-level "${LOG_LEVEL:-warn}" 2>"$data/serve.log" &
 pid=$!
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 

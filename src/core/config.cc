@@ -335,6 +335,7 @@ const std::vector<KeySpec>& key_table() {
       {"telephony.tls_key_file", section_string(&Config::telephony, &TelephonyConfig::tls_key_file)},
       {"telephony.public_host", section_string(&Config::telephony, &TelephonyConfig::public_host)},
       {"telephony.realm", section_string(&Config::telephony, &TelephonyConfig::realm)},
+      {"telephony.digest_sha256", section_bool(&Config::telephony, &TelephonyConfig::digest_sha256)},
       {"telephony.rtp_host", section_string(&Config::telephony, &TelephonyConfig::rtp_host)},
       {"telephony.rtp_port_min", section_int(&Config::telephony, &TelephonyConfig::rtp_port_min)},
       {"telephony.rtp_port_max", section_int(&Config::telephony, &TelephonyConfig::rtp_port_max)},

@@ -152,6 +152,9 @@ struct TelephonyConfig {
   std::string tls_key_file;
   std::string public_host;        // host written into Via, Contact and SDP; empty: the SIP listen host
   std::string realm = "vontres";  // digest realm for agents' softphones
+  // Offer the RFC 8760 SHA-256 digest challenge (first) besides MD5. Turn off for MD5-only phones
+  // that answer the first challenge whatever its algorithm.
+  bool digest_sha256 = true;
   std::string rtp_host = "127.0.0.1";
   uint64_t rtp_port_min = 20'000;
   uint64_t rtp_port_max = 20'999;

@@ -114,7 +114,11 @@ class CallService::Impl final : public CallActions {
 
   Status start() {
     const auto& t = options_.telephony;
-    auto digest = registrar::DigestServer::create({t.realm, random_secret()}, clock_);
+    registrar::DigestServerOptions digest_options;
+    digest_options.realm = t.realm;
+    digest_options.secret = random_secret();
+    digest_options.offer_sha256 = t.digest_sha256;
+    auto digest = registrar::DigestServer::create(digest_options, clock_);
     if (!digest.is_ok()) return digest.status();
     digest_ = std::move(digest).value();
     registrar_ = std::make_unique<registrar::Registrar>(clock_, *digest_, accounts_);
@@ -138,6 +142,7 @@ class CallService::Impl final : public CallActions {
     config.timers.t2 = t.sip_t2;
     config.timers.t4 = t.sip_t4;
     config.user_agent = "Vontres";
+    config.allow = {"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "REGISTER", "UPDATE", "NOTIFY"};
     stack_ = std::make_unique<ua::SipStack>(io_, config, clock_);
     ua::SipStackHandlers handlers;
     handlers.on_request = [this](const ua::ServerTransactionHandle& tx) {
@@ -213,20 +218,21 @@ class CallService::Impl final : public CallActions {
     return run_on_strand([this] { return flow_.calls(); }).value_or(std::vector<CallSnapshot>{});
   }
 
+  static json counters_json(const std::shared_ptr<rtp::MediaSession>& media) {
+    if (!media) return nullptr;
+    const auto c = media->counters();
+    return {{"packets_sent", c.packets_sent}, {"packets_received", c.packets_received},
+            {"packets_lost", c.packets_lost}, {"jitter_ms", c.jitter_ms},
+            {"dtmf_events", c.dtmf_events},   {"malformed", c.malformed}};
+  }
+
   json media_counters(const CallId& id) {
     return run_on_strand([this, id] {
              json out = json::object();
              auto it = calls_.find(id);
              if (it == calls_.end()) return out;
-             auto counters = [](const std::shared_ptr<rtp::MediaSession>& media) -> json {
-               if (!media) return nullptr;
-               const auto c = media->counters();
-               return {{"packets_sent", c.packets_sent}, {"packets_received", c.packets_received},
-                       {"packets_lost", c.packets_lost}, {"jitter_ms", c.jitter_ms},
-                       {"dtmf_events", c.dtmf_events},   {"malformed", c.malformed}};
-             };
-             out["caller"] = counters(it->second.caller.media);
-             out["agent"] = counters(it->second.agent.media);
+             out["caller"] = counters_json(it->second.caller.media);
+             out["agent"] = counters_json(it->second.agent.media);
              return out;
            })
         .value_or(json::object());
@@ -416,11 +422,16 @@ class CallService::Impl final : public CallActions {
   }
 
   void finished(const CallSnapshot& call) override {
-    store_record(call);
     if (ended_family_ != nullptr && call.end_reason) {
       ended_family_->Add({{"reason", std::string(end_reason_name(*call.end_reason))}}).Increment();
     }
     auto it = calls_.find(call.id);
+    json media = json::object();
+    if (it != calls_.end()) {
+      media["caller"] = counters_json(it->second.caller.media);
+      media["agent"] = counters_json(it->second.agent.media);
+    }
+    store_record(call, media);
     if (it == calls_.end()) return;
     unbridge(call.id);
     stop_media(it->second);
@@ -861,7 +872,9 @@ class CallService::Impl final : public CallActions {
   }
 
   // ---- records ----
-  void store_record(const CallSnapshot& call) {
+  void store_record(const CallSnapshot& call, const json& media) {
+    json record = call.to_json();
+    record["media"] = media;
     auto written = store_.execute(
         "INSERT INTO calls (id, org_id, sip_call_id, direction, from_uri, to_uri, dialled, queue_id, intent, agent_id, "
         "started_at_ms, queued_at_ms, answered_at_ms, ended_at_ms, end_reason, agent_attempts, record) VALUES "
@@ -872,7 +885,7 @@ class CallService::Impl final : public CallActions {
          call.dialled, call.queue.str(), call.intent, call.agent.str(), to_ms(call.started_at),
          optional_ms(call.queued_at), optional_ms(call.agent_answered_at), optional_ms(call.ended_at),
          std::string(call.end_reason ? end_reason_name(*call.end_reason) : ""),
-         static_cast<int64_t>(call.agent_attempts), call.to_json().dump()});
+         static_cast<int64_t>(call.agent_attempts), record.dump()});
     if (!written.is_ok()) {
       log_.error("call record not stored", {{"call_id", call.id.str()}, {"error", written.status().to_string()}});
     }

@@ -1,0 +1,326 @@
+// End-to-end calls through a real `vontres serve`, with SIPp (Debian `sip-tester`) as the caller
+// and as the agent's softphone: caller -> IVR (DTMF) -> queue -> agent rings -> answers -> media
+// relayed both ways -> hang-up; and the unhappy paths (busy agent, no answer, abandon, re-INVITE
+// hold). Everything runs on 127.0.0.1 with free ports; the test reads the call record that the
+// service stores when a call ends (its events, end reason and per-leg RTP counters).
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/subprocess.h"
+
+namespace vontres {
+namespace {
+
+using nlohmann::json;
+using testing::RunResult;
+using testing::Subprocess;
+using testing::TempDir;
+using namespace std::chrono_literals;
+
+const std::string kBinary = VONTRES_BINARY;
+const std::string kScenarios = std::string(VONTRES_SOURCE_DIR) + "/tests/telephony/scenarios";
+constexpr const char* kAdminPassword = "an-admin-password-for-tests";
+constexpr const char* kAgentPassword = "agent-sip-password-123";
+
+bool have_program(const std::string& name) {
+  return testing::run({"sh", "-c", "command -v " + name}).exit_code == 0;
+}
+
+// A port free for both UDP and TCP right now (the OS picks it).
+uint16_t free_port() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int udp = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof(addr);
+    if (bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        getsockname(udp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      close(udp);
+      continue;
+    }
+    int tcp = socket(AF_INET, SOCK_STREAM, 0);
+    const bool tcp_free = bind(tcp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(tcp);
+    close(udp);
+    if (tcp_free && ntohs(addr.sin_port) < 60000) return ntohs(addr.sin_port);
+  }
+  return 0;
+}
+
+struct HttpReply {
+  int status = 0;
+  json body;
+};
+
+// One `vontres serve` with telephony on free ports, an admin, a queue "sales" reached by DTMF 1,
+// agent "agent-7" in it and SIP account agent7 for the agent's phone.
+class CallCenter {
+ public:
+  explicit CallCenter(const std::string& extra_yaml = {}) {
+    sip_port_ = free_port();
+    rtp_base_ = static_cast<uint16_t>(30000 + (getpid() % 200) * 100);
+    const std::string config = dir_.path() + "/vontres.yaml";
+    std::ofstream(config) << "data_dir: " << dir_.path() << "/data\n"
+                          << "http: {listen: 127.0.0.1:0}\n"
+                          << "log: {level: info}\n"
+                          << "auth: {argon2_memory_kib: 8192, argon2_iterations: 1}\n"
+                          << "routing: {offer_timeout: 3s, reoffer_delay: 1s}\n"
+                          << "telephony:\n"
+                          << "  sip_udp: 127.0.0.1:" << sip_port_ << "\n"
+                          << "  sip_tcp: 127.0.0.1:" << sip_port_ << "\n"
+                          << "  rtp_port_min: " << rtp_base_ << "\n"
+                          << "  rtp_port_max: " << rtp_base_ + 99 << "\n"
+                          << "  rtp_inactivity_timeout: 20s\n"
+                          << "  digest_sha256: false\n"  // SIPp answers only MD5 and takes the first challenge
+                          << "  ivr_menu_timeout: 4s\n"
+                          << "  ivr_options:\n"
+                          << "    - {digit: '1', queue: sales, phrases: [sales]}\n"
+                          << extra_yaml;
+    config_ = config;
+    auto admin = testing::run({kBinary, "users", "create-admin", "--config", config, "--org", "Test Org", "--email",
+                               "admin@test.example", "--password-stdin"},
+                              {}, std::string(kAdminPassword) + "\n");
+    if (admin.exit_code != 0) {
+      error_ = "create-admin failed: " + admin.err;
+      return;
+    }
+    server_.emplace(Subprocess::start({kBinary, "serve", "--config", config}));
+    auto line = server_->wait_for_stderr_line(
+        [](const std::string& l) { return l.find("vontres is serving") != std::string::npos; }, 30s);
+    if (!line) {
+      error_ = "server did not start: " + server_->stderr_text();
+      return;
+    }
+    url_ = json::parse(*line)["url.full"].get<std::string>();
+    auto login = request("POST", "/api/v1/auth/login",
+                         json{{"email", "admin@test.example"}, {"password", kAdminPassword}}, false);
+    if (login.status != 200) {
+      error_ = "login failed";
+      return;
+    }
+    token_ = login.body["access_token"].get<std::string>();
+    const HttpReply queue = request("POST", "/api/v1/queues", json{{"id", "sales"}, {"name", "Sales"}});
+    const HttpReply agent = request("PUT", "/api/v1/agents/agent-7/routing-profile",
+                                    json{{"name", "Ann"}, {"queues", json::array({json{{"queue", "sales"}}})}});
+    const HttpReply account =
+        request("PUT", "/api/v1/sip-accounts/agent7", json{{"agent_id", "agent-7"}, {"password", kAgentPassword}});
+    if (queue.status != 201 || agent.status != 200 || account.status != 201) {
+      error_ = "setup failed: " + queue.body.dump() + agent.body.dump() + account.body.dump();
+    }
+  }
+  ~CallCenter() {
+    if (server_) {
+      server_->send_signal(SIGTERM);
+      server_->wait(15s);
+    }
+  }
+
+  const std::string& error() const { return error_; }
+  uint16_t sip_port() const { return sip_port_; }
+  std::string target() const { return "127.0.0.1:" + std::to_string(sip_port_); }
+  const std::string& dir() const { return dir_.path(); }
+  Subprocess& server() { return *server_; }
+
+  HttpReply request(const std::string& method, const std::string& path, const json& body = nullptr,
+                    bool auth = true) {
+    std::vector<std::string> argv = {"curl", "-sS", "--max-time", "10", "-X", method, "-o", "-", "-w", "\n%{http_code}"};
+    if (auth) argv.insert(argv.end(), {"-H", "Authorization: Bearer " + token_});
+    if (!body.is_null()) argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data", body.dump()});
+    argv.push_back(url_ + path);
+    RunResult r = testing::run(argv);
+    HttpReply reply;
+    const auto nl = r.out.rfind('\n');
+    if (nl == std::string::npos) return reply;
+    reply.status = std::atoi(r.out.c_str() + nl + 1);
+    reply.body = json::parse(r.out.substr(0, nl), nullptr, false);
+    return reply;
+  }
+
+  // The stored record of the newest ended call, waiting for it up to `timeout`.
+  std::optional<json> last_record(std::chrono::milliseconds timeout = 15s) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      HttpReply history = request("GET", "/api/v1/calls/history?limit=1");
+      if (history.status == 200 && !history.body["calls"].empty()) return history.body["calls"][0];
+      std::this_thread::sleep_for(200ms);
+    }
+    return std::nullopt;
+  }
+
+  // Registers agent7 from `port` with digest (SIPp, MD5). True when the registrar said 200.
+  bool register_agent(uint16_t port) {
+    const std::string csv = dir_.path() + "/agent.csv";
+    std::ofstream(csv) << "SEQUENTIAL\nagent7;\n";
+    RunResult r = testing::run({"sipp", "-sf", kScenarios + "/register.xml", "-inf", csv, "-au", "agent7", "-ap",
+                                kAgentPassword, target(), "-i", "127.0.0.1", "-p", std::to_string(port), "-m", "1",
+                                "-nostdin", "-timeout", "15s", "-timeout_error"});
+    return r.exit_code == 0;
+  }
+
+  // SIPp as the agent's phone on `port`, running `scenario` for one call (echoing RTP).
+  Subprocess start_agent(const std::string& scenario, uint16_t port) {
+    const std::string log = dir_.path() + "/agent-" + scenario + ".log";
+    return Subprocess::start({"sh", "-c",
+                              "exec sipp -sf " + kScenarios + "/" + scenario + " -i 127.0.0.1 -p " +
+                                  std::to_string(port) + " -m 1 -rtp_echo -mp " + std::to_string(rtp_base_ - 1000) +
+                                  " -nostdin -timeout 60s -timeout_error >" + log + " 2>&1"});
+  }
+
+  // SIPp as the caller: dials, presses 1 after the welcome prompt, talks, hangs up after `talk`.
+  RunResult call(const std::string& scenario, std::chrono::milliseconds talk) {
+    // The scenario plays pcap/*.pcap relative to its directory: give it one with links to
+    // Debian's sip-tester captures (digit 1 as RFC 4733 events; G.711 A-law speech).
+    const std::string pcap = dir_.path() + "/pcap";
+    std::filesystem::create_directories(pcap);
+    std::error_code ec;
+    std::filesystem::create_symlink("/usr/share/sip-tester/dtmf_2833_1.pcap", pcap + "/dtmf.pcap", ec);
+    std::filesystem::create_symlink("/usr/share/sip-tester/g711a.pcap", pcap + "/g711a.pcap", ec);
+    std::ifstream in(kScenarios + "/" + scenario);
+    std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    xml = std::regex_replace(xml, std::regex("\"pcap/"), "\"" + pcap + "/");
+    const std::string local = dir_.path() + "/" + scenario;
+    std::ofstream(local) << xml;
+    return testing::run({"sh", "-c",
+                         "exec sipp -sf " + local + " -s 100 " + target() + " -i 127.0.0.1 -p " +
+                             std::to_string(free_port()) + " -mp " + std::to_string(rtp_base_ - 2000) +
+                             " -m 1 -d " + std::to_string(talk.count()) +
+                             " -nostdin -timeout 60s -timeout_error -trace_err -error_file " + dir_.path() +
+                             "/caller-errors.log"});
+  }
+
+  std::string caller_errors() {
+    std::ifstream in(dir_.path() + "/caller-errors.log");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+
+ private:
+  TempDir dir_;
+  std::string config_;
+  std::string error_;
+  std::optional<Subprocess> server_;
+  std::string url_;
+  std::string token_;
+  uint16_t sip_port_ = 0;
+  uint16_t rtp_base_ = 0;
+};
+
+bool contains(const json& list, const std::string& value) {
+  for (const auto& item : list) {
+    if (item == value) return true;
+  }
+  return false;
+}
+
+class CallEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_program("sipp")) GTEST_SKIP() << "sipp (Debian sip-tester) is not installed: run scripts/install-deps";
+  }
+};
+
+TEST_F(CallEndToEndTest, CallerReachesAnAgentThroughIvrAndQueueAndBothHearEachOther) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  const uint16_t agent_port = free_port();
+  ASSERT_TRUE(center.register_agent(agent_port));
+  Subprocess agent = center.start_agent("agent_answer.xml", agent_port);
+  RunResult caller = center.call("caller.xml", 4s);
+  EXPECT_EQ(caller.exit_code, 0) << caller.out << center.caller_errors();
+  EXPECT_EQ(agent.wait(20s), 0) << "the agent's phone did not see INVITE, ACK and BYE";
+
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["end_reason"], "caller_hangup") << record->dump(2);
+  EXPECT_EQ((*record)["agent"], "agent-7");
+  EXPECT_EQ((*record)["queue"], "sales");
+  for (const char* event : {"call.started", "call.ivr_choice", "call.queued", "call.ringing", "call.answered",
+                            "call.ended"}) {
+    EXPECT_TRUE(contains((*record)["events"], event)) << event << " missing in " << (*record)["events"].dump();
+  }
+  // Media flowed both ways on both legs: the caller's speech reached Vontres and was relayed to the
+  // agent, whose phone echoed it back through Vontres to the caller.
+  const json& media = (*record)["media"];
+  EXPECT_GT(media["caller"]["packets_received"].get<int64_t>(), 50) << media.dump();
+  EXPECT_GT(media["caller"]["packets_sent"].get<int64_t>(), 50) << media.dump();
+  EXPECT_GT(media["agent"]["packets_received"].get<int64_t>(), 20) << media.dump();
+  EXPECT_GT(media["agent"]["packets_sent"].get<int64_t>(), 20) << media.dump();
+  EXPECT_GE(media["caller"]["dtmf_events"].get<int64_t>(), 1) << media.dump();
+}
+
+TEST_F(CallEndToEndTest, BusyAgentSendsTheCallBackToTheQueueAndTheCallerAbandons) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  const uint16_t agent_port = free_port();
+  ASSERT_TRUE(center.register_agent(agent_port));
+  Subprocess agent = center.start_agent("agent_busy.xml", agent_port);
+  RunResult caller = center.call("caller.xml", 4s);
+  EXPECT_EQ(caller.exit_code, 0) << caller.out << center.caller_errors();
+  EXPECT_EQ(agent.wait(20s), 0);
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["end_reason"], "abandoned") << record->dump(2);
+  EXPECT_TRUE(contains((*record)["events"], "call.ringing_stopped")) << (*record)["events"].dump();
+  EXPECT_FALSE(contains((*record)["events"], "call.answered"));
+}
+
+TEST_F(CallEndToEndTest, UnansweredAgentPhoneIsCancelledWhenTheOfferTimesOut) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  const uint16_t agent_port = free_port();
+  ASSERT_TRUE(center.register_agent(agent_port));
+  Subprocess agent = center.start_agent("agent_noanswer.xml", agent_port);
+  RunResult caller = center.call("caller.xml", 8s);  // longer than the 3 s offer timeout
+  EXPECT_EQ(caller.exit_code, 0) << caller.out << center.caller_errors();
+  EXPECT_EQ(agent.wait(20s), 0) << "the agent's phone did not get a CANCEL";
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["end_reason"], "abandoned") << record->dump(2);
+  EXPECT_TRUE(contains((*record)["events"], "call.ringing_stopped")) << (*record)["events"].dump();
+}
+
+TEST_F(CallEndToEndTest, CallerHangingUpWhileQueuedIsAnAbandonedCall) {
+  CallCenter center;  // nobody registered: the call waits in the queue
+  ASSERT_EQ(center.error(), "");
+  RunResult caller = center.call("caller.xml", 2s);
+  EXPECT_EQ(caller.exit_code, 0) << caller.out << center.caller_errors();
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["end_reason"], "abandoned") << record->dump(2);
+  EXPECT_TRUE(contains((*record)["events"], "call.queued"));
+  EXPECT_FALSE(contains((*record)["events"], "call.ringing"));
+}
+
+TEST_F(CallEndToEndTest, ReInviteHoldAndResumeAreAnsweredWithTheMirroredDirection) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  const uint16_t agent_port = free_port();
+  ASSERT_TRUE(center.register_agent(agent_port));
+  Subprocess agent = center.start_agent("agent_answer.xml", agent_port);
+  RunResult caller = center.call("caller_hold.xml", 2s);  // checks a=recvonly, then a=sendrecv
+  EXPECT_EQ(caller.exit_code, 0) << caller.out << center.caller_errors();
+  EXPECT_EQ(agent.wait(20s), 0);
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_TRUE(contains((*record)["events"], "call.held")) << (*record)["events"].dump();
+  EXPECT_TRUE(contains((*record)["events"], "call.resumed")) << (*record)["events"].dump();
+  EXPECT_EQ((*record)["end_reason"], "caller_hangup");
+}
+
+}  // namespace
+}  // namespace vontres
