@@ -91,6 +91,37 @@ TEST(SipStackTest, MalformedRequestWithRecoverableViaGetsErrorResponse) {
   EXPECT_EQ(stack.transport_stats().answered_malformed, 1u);
 }
 
+TEST(SipStackTest, StreamFramingErrorIsAnsweredAndTheConnectionClosed) {
+  IoThread io;
+  SipStack& stack = io.make_stack(loopback_config());
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(stack.port(TransportKind::kTcp));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);  // NOLINT
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  // A valid OPTIONS first (answered), then one without Content-Length (mandatory on streams).
+  std::string good = options_request(5060, "z9hG4bKtcp1");
+  good.replace(good.find("SIP/2.0/UDP"), 11, "SIP/2.0/TCP");
+  std::string bad = good;
+  bad.replace(bad.find("z9hG4bKtcp1;"), 12, "z9hG4bKtcp2;");
+  bad.replace(bad.find("Content-Length: 0\r\n"), 19, "");
+  ASSERT_GT(::send(fd, good.data(), good.size(), 0), 0);
+  ASSERT_GT(::send(fd, bad.data(), bad.size(), 0), 0);
+  std::string received;
+  char buffer[4096];
+  for (;;) {
+    auto n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) break;  // closed by the stack (or timeout)
+    received.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_NE(received.find("SIP/2.0 200"), std::string::npos) << received;
+  EXPECT_NE(received.find("SIP/2.0 400"), std::string::npos) << received;
+}
+
 TEST(SipStackTest, GarbageFloodNeitherCrashesNorStopsOptions) {
   IoThread io;
   SipStack& stack = io.make_stack(loopback_config());
@@ -219,6 +250,10 @@ void call_and_hang_up(TransportKind transport, SipStackConfig callee_config, Sip
   }));
   auto bye_future = bye_status.get_future();
   EXPECT_EQ(wait_for(bye_future), std::optional<int>(200));
+  if (transport != TransportKind::kUdp) {
+    // INVITE, ACK and BYE shared one connection (opened by the caller, reused both ways).
+    EXPECT_EQ(callee_stack->transport_stats().connections_open, 1u);
+  }
   std::lock_guard lock(callee.mutex);
   EXPECT_EQ(callee.events, (std::vector<std::string>{"INVITE", "ACK", "BYE"}));
 }

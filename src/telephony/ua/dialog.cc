@@ -105,7 +105,7 @@ Result<Dialog> Dialog::from_uas(const sip::Message& request, std::string local_t
   }
   Dialog dialog;
   dialog.role_ = Role::kUas;
-  dialog.id_ = DialogId{std::string(*call_id), local_tag, tag_of(*from)};
+  dialog.id_ = DialogId{std::string(*call_id), std::move(local_tag), tag_of(*from)};
   dialog.secure_ = request.request_uri().starts_with("sips:");
   dialog.remote_cseq_ = *number;
   dialog.invite_cseq_ = *number;
@@ -113,7 +113,7 @@ Result<Dialog> Dialog::from_uas(const sip::Message& request, std::string local_t
   if (auto contact = request.header("Contact")) dialog.remote_target_ = uri_of(*contact);
   dialog.remote_uri_ = std::string(*from);
   dialog.local_uri_ = std::string(*to);
-  if (tag_of(dialog.local_uri_).empty()) dialog.local_uri_ += ";tag=" + local_tag;
+  if (tag_of(dialog.local_uri_).empty()) dialog.local_uri_ += ";tag=" + dialog.id_.local_tag;
   dialog.local_contact_ = std::move(local_contact);
   return dialog;
 }

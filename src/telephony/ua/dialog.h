@@ -6,12 +6,12 @@
 // Thread-safety: value types; not for concurrent mutation.
 #pragma once
 
-#include <compare>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "core/status.h"
@@ -23,8 +23,10 @@ struct DialogId {
   std::string call_id;
   std::string local_tag;
   std::string remote_tag;
-  auto operator<=>(const DialogId&) const = default;
   bool operator==(const DialogId&) const = default;
+  bool operator<(const DialogId& other) const {
+    return std::tie(call_id, local_tag, remote_tag) < std::tie(other.call_id, other.local_tag, other.remote_tag);
+  }
   std::string to_string() const;
   // The id of the dialog an incoming request belongs to, seen from the receiver (local tag =
   // To tag, remote tag = From tag). Empty tags when absent.

@@ -107,13 +107,13 @@ class SipStack::Impl : public std::enable_shared_from_this<SipStack::Impl>, publ
 
   Status start() {
     std::weak_ptr<Impl> weak = weak_from_this();
-    transport_ =
-        std::make_unique<Transport>(strand_, config_.transport, [weak](sip::Message message, const Peer& source) {
-          if (auto self = weak.lock()) {
-            self->layer_.receive(message, source);
-            self->arm();
-          }
-        });
+    transport_ = std::make_unique<Transport>(strand_, config_.transport,
+                                             [weak](const sip::Message& message, const Peer& source) {
+                                               if (auto self = weak.lock()) {
+                                                 self->layer_.receive(message, source);
+                                                 self->arm();
+                                               }
+                                             });
     VONTRES_RETURN_IF_ERROR(transport_->start());
     listeners_ = transport_->listeners();
     if (listeners_.empty()) return invalid_argument("no listener configured", "invalid_listen_address");
@@ -553,14 +553,14 @@ Status SipStack::send_ack(sip::Message ack, const Destination& to) {
   return Status::ok();
 }
 
-sip::Message SipStack::new_request(std::string method, std::string request_uri, std::string_view from_uri,
+sip::Message SipStack::new_request(std::string_view method, std::string request_uri, std::string_view from_uri,
                                    std::string_view to_uri, TransportKind transport) {
-  sip::Message request = sip::Message::request(method, std::move(request_uri));
+  sip::Message request = sip::Message::request(std::string(method), std::move(request_uri));
   request.add_header("Max-Forwards", "70");
   request.add_header("From", "<" + std::string(from_uri) + ">;tag=" + new_tag());
   request.add_header("To", "<" + std::string(to_uri) + ">");
   request.add_header("Call-ID", new_call_id());
-  request.add_header("CSeq", "1 " + method);
+  request.add_header("CSeq", "1 " + std::string(method));
   if (method == "INVITE" || method == "SUBSCRIBE" || method == "REFER") {
     request.add_header("Contact", contact(transport));
   }

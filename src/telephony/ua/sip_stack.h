@@ -129,7 +129,7 @@ class SipStack {
   // Helpers for building requests.
   // A new out-of-dialog request: From <from_uri>;tag=new, To <to_uri>, fresh Call-ID, CSeq 1,
   // Max-Forwards 70, and Contact for INVITE/SUBSCRIBE/REFER (over `transport`).
-  sip::Message new_request(std::string method, std::string request_uri, std::string_view from_uri,
+  sip::Message new_request(std::string_view method, std::string request_uri, std::string_view from_uri,
                            std::string_view to_uri, TransportKind transport = TransportKind::kUdp);
   // "<sip:user@public_address:port[;transport=tcp]>".
   std::string contact(TransportKind transport, std::string_view user = {}) const;
