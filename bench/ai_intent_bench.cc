@@ -52,10 +52,11 @@ bool need_data(benchmark::State& state) {
   return false;
 }
 
-void BM_Train(benchmark::State& state, ModelKind model, int calibration_folds) {
+void BM_Train(benchmark::State& state, ModelKind model, int calibration_folds, int threads) {
   if (!need_data(state)) return;
   IntentOptions options = options_for(model);
   options.calibration_folds = calibration_folds;
+  options.threads = threads;
   size_t features = 0;
   for (auto _ : state) {
     auto classifier = IntentClassifier::train(*banking77(), options);
@@ -68,9 +69,15 @@ void BM_Train(benchmark::State& state, ModelKind model, int calibration_folds) {
   state.counters["examples"] = static_cast<double>(banking77()->size());
   state.counters["features"] = static_cast<double>(features);
 }
-BENCHMARK_CAPTURE(BM_Train, svm_no_calibration, ModelKind::kLinearSvm, 0)->Unit(benchmark::kMillisecond)->Iterations(2);
-BENCHMARK_CAPTURE(BM_Train, svm_calibrated, ModelKind::kLinearSvm, 3)->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK_CAPTURE(BM_Train, baseline_centroid_no_calibration, ModelKind::kNearestCentroid, 0)
+BENCHMARK_CAPTURE(BM_Train, svm_no_calibration, ModelKind::kLinearSvm, 0, 1)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2);
+BENCHMARK_CAPTURE(BM_Train, svm_calibrated, ModelKind::kLinearSvm, 3, 1)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK_CAPTURE(BM_Train, svm_calibrated_2_threads, ModelKind::kLinearSvm, 3, 2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1);
+BENCHMARK_CAPTURE(BM_Train, baseline_centroid_no_calibration, ModelKind::kNearestCentroid, 0, 1)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2);
 
