@@ -2,8 +2,12 @@
 // SipStack (over UDP and TCP), and SipStack calls SIPp's built-in UAS.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <future>
+#include <iostream>
 #include <string>
 
 #include "sip_ua/stack_fixture.h"
@@ -127,6 +131,50 @@ void stack_calls_sipp(TransportKind transport) {
 TEST(SippInteropTest, StackCallsSippUasOverUdp) { stack_calls_sipp(TransportKind::kUdp); }
 
 TEST(SippInteropTest, StackCallsSippUasOverTcp) { stack_calls_sipp(TransportKind::kTcp); }
+
+}  // namespace
+}  // namespace vontres::telephony::ua
+
+namespace vontres::telephony::ua {
+namespace {
+
+// Load measurement, not a test (disabled by default): SIPp's UAC places
+// VONTRES_SIPP_CALLS calls (default 5000) at VONTRES_SIPP_RATE calls/s (default 500) against
+// the stack; prints the stack's CPU time per call. Run with --gtest_also_run_disabled_tests.
+TEST(SippLoad, DISABLED_CpuPerCallUnderSippUac) {
+  auto env = [](const char* name, int fallback) {
+    const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
+    return value ? std::atoi(value) : fallback;
+  };
+  const int calls = env("VONTRES_SIPP_CALLS", 5000);
+  const int rate = env("VONTRES_SIPP_RATE", 500);
+  IoThread io;
+  std::atomic<int> acks{0};
+  std::atomic<int> byes{0};
+  SipStack* stack = nullptr;
+  stack = &io.make_stack(loopback_config(), answering_uas(stack, acks, byes));
+  const uint16_t sipp_port = testing::free_udp_and_tcp_port();
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  auto start = std::chrono::steady_clock::now();
+  auto sipp = vontres::testing::Subprocess::start(
+      {"sipp", "-sn", "uac", "127.0.0.1:" + std::to_string(stack->port(TransportKind::kUdp)), "-i", "127.0.0.1", "-p",
+       std::to_string(sipp_port), "-m", std::to_string(calls), "-r", std::to_string(rate), "-l", "1000", "-nostdin",
+       "-timeout", "120s", "-timeout_error"});
+  auto exit_code = sipp.wait(180s);
+  auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  auto cpu_seconds = [](const rusage& r) {
+    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+           static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+  };
+  const double cpu = cpu_seconds(after) - cpu_seconds(before);
+  ASSERT_TRUE(exit_code.has_value());
+  EXPECT_EQ(*exit_code, 0);
+  std::cout << "calls=" << calls << " rate=" << rate << "/s wall=" << wall << " s stack_cpu=" << cpu
+            << " s cpu_per_call=" << (cpu / calls * 1e6) << " us byes=" << byes.load() << "\n";
+}
 
 }  // namespace
 }  // namespace vontres::telephony::ua

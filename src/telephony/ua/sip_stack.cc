@@ -220,6 +220,7 @@ class SipStack::Impl : public std::enable_shared_from_this<SipStack::Impl>, publ
   struct ClientRecord {
     ResponseCallback callback;
     std::string branch;
+    std::string ack_key;  // Call-ID|CSeq number of an INVITE, for ACK caching
     Peer peer;
     bool invite = false;
     bool provisional = false;
@@ -243,6 +244,7 @@ class SipStack::Impl : public std::enable_shared_from_this<SipStack::Impl>, publ
     ClientRecord record;
     record.callback = std::move(callback);
     record.branch = branch;
+    record.ack_key = ack_key;
     record.peer = peer;
     record.invite = invite;
     clients_.emplace(*id, std::move(record));
@@ -449,13 +451,10 @@ class SipStack::Impl : public std::enable_shared_from_this<SipStack::Impl>, publ
       if (auto branch = by_branch_.find(found->second.branch); branch != by_branch_.end() && branch->second == id) {
         by_branch_.erase(branch);
       }
-      clients_.erase(found);
-    }
-    for (auto it = invite_by_key_.begin(); it != invite_by_key_.end(); ++it) {
-      if (it->second == id) {
-        invite_by_key_.erase(it);
-        break;
+      if (auto key = invite_by_key_.find(found->second.ack_key); key != invite_by_key_.end() && key->second == id) {
+        invite_by_key_.erase(key);
       }
+      clients_.erase(found);
     }
     servers_.erase(id);
   }
