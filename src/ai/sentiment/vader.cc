@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "ai/sentiment/detail/js_text.h"
@@ -138,7 +139,8 @@ struct Word {
 struct SentimentAnalyzer::Tables {
   std::unordered_map<std::string_view, WordInfo> words;  // keys point into static data
   std::unordered_set<std::string_view> negations;
-  std::unordered_set<std::string_view> booster_phrases;  // the multi-word BOOSTER_DICT keys
+  // The two-word BOOSTER_DICT keys ("kind of", ...) as word pairs.
+  std::vector<std::pair<std::string_view, std::string_view>> booster_phrases;
   size_t lexicon_size = 0;
   bool least_in_lexicon = false;
 
@@ -224,11 +226,7 @@ struct SentimentAnalyzer::Tables {
   }
 
   bool is_booster_phrase(std::string_view first, std::string_view second) const {
-    if (booster_phrases.empty()) return false;
-    std::string phrase;
-    phrase.reserve(first.size() + 1 + second.size());
-    phrase.append(first).append(" ").append(second);
-    return booster_phrases.contains(phrase);
+    return std::find(booster_phrases.begin(), booster_phrases.end(), std::pair(first, second)) != booster_phrases.end();
   }
 
   double least_check(double valence, const std::vector<Word>& w, size_t index) const {
@@ -335,8 +333,8 @@ SentimentAnalyzer::SentimentAnalyzer() {
   }
   tables->lexicon_size = tables->words.size();
   for (const BoosterEntry& booster : kBoosters) {
-    if (booster.word.find(' ') != std::string_view::npos) {
-      tables->booster_phrases.insert(booster.word);
+    if (const size_t space = booster.word.find(' '); space != std::string_view::npos) {
+      tables->booster_phrases.emplace_back(booster.word.substr(0, space), booster.word.substr(space + 1));
     } else {
       tables->words[booster.word].booster = booster.scalar;
     }
@@ -359,26 +357,22 @@ Scores SentimentAnalyzer::polarity_scores(std::string_view text) const {
   // SentiText.words_and_emoticons: whitespace-separated tokens longer than one UTF-16 code unit,
   // with one leading or trailing PUNC_LIST entry removed.
   std::vector<Word> words;
-  std::string lowered;  // all lower-cased words, back to back
-  std::vector<size_t> lower_ends;
-  std::string scratch;
+  // All lower-cased words back to back. Lower-casing never lengthens a word, so this never
+  // reallocates and the views into it stay valid.
+  std::string lowered;
+  lowered.reserve(text.size());
   for (const std::string_view piece : detail::split_js_whitespace(text)) {
     if (utf16_length(piece) <= 1) continue;
     Word word;
     word.raw = strip_punctuation(piece);
     word.upper = is_upper_python(word.raw);
-    js_lower_for_lookup(word.raw, scratch);
-    if (const auto it = tables.words.find(scratch); it != tables.words.end()) word.info = &it->second;
-    lowered.append(scratch);
-    lower_ends.push_back(lowered.size());
+    const size_t begin = lowered.size();
+    js_lower_for_lookup(word.raw, lowered);
+    word.lower = std::string_view(lowered).substr(begin);
+    if (const auto it = tables.words.find(word.lower); it != tables.words.end()) word.info = &it->second;
     words.push_back(word);
   }
   if (words.empty()) return {};
-  size_t begin = 0;
-  for (size_t i = 0; i < words.size(); ++i) {
-    words[i].lower = std::string_view(lowered).substr(begin, lower_ends[i] - begin);
-    begin = lower_ends[i];
-  }
 
   // allcap_differential: some, but not all, words are in capitals.
   const auto capitals =

@@ -117,8 +117,6 @@ size_t utf16_length(std::string_view text) {
 }
 
 void js_lower_for_lookup(std::string_view text, std::string& out) {
-  out.clear();
-  out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c >= 'A' && c <= 'Z') {

@@ -34,7 +34,8 @@ size_t utf16_length(std::string_view text);
 // `toLowerCase()` for lexicon lookups: maps A-Z and U+212A KELVIN SIGN (the only code point besides
 // A-Z whose lower case is pure ASCII) and copies every other byte. JavaScript lower-cases other
 // letters too, but their lower case is never ASCII, so no ASCII key can match either way; keys
-// with other characters are dropped when the lexicon is loaded (see vader.cc).
+// with other characters are dropped when the lexicon is loaded (see vader.cc). Appends to out; the
+// result is never longer than text.
 void js_lower_for_lookup(std::string_view text, std::string& out);
 
 // `parseFloat(x.toFixed(digits))` for |x| < 1e15 and digits <= 4: rounds the exact binary value of x
