@@ -310,6 +310,20 @@ TEST(SipStackTest, CancelGets487AndNotifiesTheCallee) {
   EXPECT_EQ(cancelled.wait_for(5s), std::future_status::ready);
 }
 
+TEST(SipStackTest, AnswersOverloadWith503) {
+  IoThread io;
+  auto config = loopback_config();
+  config.max_transactions = 1;
+  SipStack& stack = io.make_stack(config);
+  RawUdp client;
+  client.send_to(stack.port(TransportKind::kUdp), options_request(client.port(), "z9hG4bKfirst"));
+  EXPECT_EQ(parse(client.receive()).status(), 200);  // its transaction lingers (Timer J)
+  client.send_to(stack.port(TransportKind::kUdp), options_request(client.port(), "z9hG4bKsecond"));
+  auto busy = parse(client.receive());
+  EXPECT_EQ(busy.status(), 503);
+  EXPECT_EQ(busy.header("Retry-After"), "5");
+}
+
 TEST(SipStackTest, UnansweredRequestTimesOutWith408) {
   IoThread io;
   auto config = loopback_config();

@@ -60,10 +60,12 @@ TEST(TransportRulesTest, ResponseWithoutRportGoesToSentByPort) {
   EXPECT_EQ(response_peer(make_response(default_port, 200), Peer{TransportKind::kUdp, "10.0.0.1", 1234, 0}).port, 5060);
 }
 
-TEST(TransportRulesTest, ResponseOverStreamUsesTheConnection) {
-  auto message = request("OPTIONS");
+TEST(TransportRulesTest, ResponseOverStreamUsesTheConnectionThenSentByPort) {
+  auto message = request("OPTIONS", "z9hG4bK1;rport", 1, "10.0.0.1:5070");
   Peer source{TransportKind::kTcp, "192.0.2.5", 40000, 12};
-  EXPECT_EQ(response_peer(make_response(message, 200), source), source);
+  stamp_received(message, source);
+  // connection 12 while open; otherwise a new connection to received:5070 (18.2.2).
+  EXPECT_EQ(response_peer(make_response(message, 200), source), (Peer{TransportKind::kTcp, "192.0.2.5", 5070, 12}));
 }
 
 TEST(TransportRulesTest, ErrorResponseForRecoverableRequest) {

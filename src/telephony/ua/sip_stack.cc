@@ -400,6 +400,12 @@ class SipStack::Impl : public std::enable_shared_from_this<SipStack::Impl>, publ
   }
 
   void on_request(TransactionId id, const sip::Message& request, const Peer& source) override {
+    if (layer_.size() > config_.max_transactions && request.method() != "CANCEL") {
+      auto busy = make_response(request, 503);
+      busy.add_header("Retry-After", "5");
+      (void)layer_.respond(id, std::move(busy));
+      return;
+    }
     if (auto rejection = check_request(request, UasPolicy{config_.allow, config_.supported, config_.content_types})) {
       (void)layer_.respond(id, std::move(*rejection));
       return;

@@ -1,9 +1,9 @@
 // SipStack: the one object the call service uses to speak SIP. It binds the transports, runs
 // the transaction layer, answers what a UA must answer on its own (100 Trying, OPTIONS 200,
 // 501 for unknown methods, 481 for CANCEL/requests with no transaction or dialog, 420/416/483
-// from request_checks, 200+487 for CANCEL), retransmits INVITE 2xx until ACK, and re-sends the
-// ACK for retransmitted 2xx. Dialog state is the caller's (ua/dialog.h); the stack adds Via
-// (branch, rport, advertised sent-by) and User-Agent to what it sends.
+// from request_checks, 200+487 for CANCEL, 503 over max_transactions), retransmits INVITE 2xx
+// until ACK, and re-sends the ACK for retransmitted 2xx. Dialog state is the caller's
+// (ua/dialog.h); the stack adds Via (branch, rport, advertised sent-by) and User-Agent.
 //
 // Threading: the stack runs on one strand of the io_context it is given; every handler and
 // callback runs on that strand, so they must not block. Public methods may be called from any
@@ -42,6 +42,8 @@ struct SipStackConfig {
   std::vector<std::string> content_types = {"application/sdp", "application/dtmf-relay", "message/sipfrag",
                                             "text/plain"};  // bodies accepted (else 415)
   uint64_t random_seed = 0;                                 // branches, tags, Call-IDs; 0: random_device
+  // Overload: new requests beyond this many live transactions get 503 + Retry-After.
+  size_t max_transactions = 100000;
 };
 
 // Where a request goes: a numeric host (or "localhost") and port over a transport.

@@ -62,7 +62,6 @@ void stamp_received(sip::Message& request, const Peer& source) {
 }
 
 Peer response_peer(const sip::Message& response, const Peer& source) {
-  if (is_reliable(source.transport)) return source;
   auto text = response.header("Via");
   if (!text) return source;
   auto parsed = sip::parse_via(*text);
@@ -73,6 +72,12 @@ Peer response_peer(const sip::Message& response, const Peer& source) {
   auto received = via.param("received");
   std::string host = received && !received->empty() ? std::string(*received) : strip_brackets(via.host);
   peer.address = is_numeric_address(host) ? strip_brackets(host) : source.address;
+  if (is_reliable(source.transport)) {
+    // The connection the request came on; if it is gone, a new one to received:sent-by port.
+    peer.connection = source.connection;
+    peer.port = via.port.value_or(source.transport == TransportKind::kTls ? 5061 : 5060);
+    return peer;
+  }
   auto rport = via.param("rport");
   if (rport && !rport->empty()) {
     peer.port = static_cast<uint16_t>(std::strtoul(std::string(*rport).c_str(), nullptr, 10));

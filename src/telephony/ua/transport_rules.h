@@ -18,8 +18,9 @@ namespace vontres::telephony::ua {
 // address (or when rport was requested), and fills an empty ";rport" with the source port.
 void stamp_received(sip::Message& request, const Peer& source);
 
-// Where to send a response whose request came from `source`: over the same connection for
-// TCP/TLS; for UDP to received (or sent-by host) and rport (or sent-by port, default 5060).
+// Where to send a response whose request came from `source`: TCP/TLS over the same connection
+// (source.connection) while it is open, else to received (or sent-by host) and the sent-by port;
+// UDP to received (or sent-by host) and rport (or sent-by port, default 5060).
 Peer response_peer(const sip::Message& response, const Peer& source);
 
 // The error response (status and reason from `error`) for raw bytes whose request line and
