@@ -95,6 +95,15 @@ TEST(WavTest, RejectsMalformedFiles) {
   EXPECT_EQ(read_wav(dir.path() + "/missing.wav").status().code(), "wav_io");
 }
 
+TEST(WavTest, AnEmptyDataChunkIsAnEmptyFile) {
+  testing::TempDir dir;
+  std::string path = dir.path() + "/empty.wav";
+  ASSERT_TRUE(write_wav(path, 8000, 1, {}).is_ok());
+  auto audio = read_wav(path);
+  ASSERT_TRUE(audio.is_ok()) << audio.status().to_string();
+  EXPECT_TRUE(audio->samples.empty());
+}
+
 TEST(WavTest, SkipsUnknownChunksIncludingOddSizedOnes) {
   testing::TempDir dir;
   std::string path = dir.path() + "/a.wav";

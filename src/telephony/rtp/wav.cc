@@ -78,7 +78,7 @@ Result<WavAudio> parse_wav(std::span<const uint8_t> bytes) {
     } else if (std::memcmp(chunk, "data", 4) == 0) {
       if (!have_format) return malformed("data chunk before fmt chunk");
       audio.samples.resize(size / 2);
-      std::memcpy(audio.samples.data(), bytes.data() + body, audio.samples.size() * 2);
+      if (!audio.samples.empty()) std::memcpy(audio.samples.data(), bytes.data() + body, audio.samples.size() * 2);
       return audio;
     }
     offset = body + size + (size & 1);  // chunks are word-aligned
@@ -121,6 +121,7 @@ Result<std::unique_ptr<WavWriter>> WavWriter::open(const std::string& path, uint
 Status WavWriter::write(std::span<const int16_t> samples) {
   if (!file_) return failed_precondition("writer is closed", "wav_io");
   if (samples.size() % channels_ != 0) return invalid_argument("samples are not whole frames", "wav_unsupported");
+  if (samples.empty()) return Status::ok();
   if (data_bytes_ + samples.size_bytes() > kMaxDataBytes) {
     return resource_exhausted("WAV files are limited to 4 GiB", "wav_io");
   }
