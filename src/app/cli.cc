@@ -11,6 +11,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ai/intent/cli.h"
+#include "ai/sentiment/command.h"
+#include "ai/sentiment/vader.h"
 #include "app/bootstrap.h"
 #include "app/data_dir.h"
 #include "app/platform.h"
@@ -149,6 +152,30 @@ int run_cli(int argc, char** argv) {
   admin_cmd->add_option("--email", admin_email, "Admin e-mail address")->required();
   admin_cmd->add_flag("--password-stdin", password_stdin, "Read the password from standard input without prompting");
 
+  // AI tools for operators and for checking models offline.
+  auto* ai_cmd = cli.add_subcommand("ai", "AI models: sentiment, intent");
+  ai_cmd->require_subcommand(1);
+  std::optional<std::string> sentiment_text;
+  auto* sentiment_cmd = ai_cmd->add_subcommand(
+      "sentiment", "VADER scores of TEXT as JSON; without TEXT, one JSON line per line of standard input");
+  sentiment_cmd->add_option("text", sentiment_text, "Text to score");
+  std::string intent_text;
+  std::string intent_train;
+  auto* intent_cmd = ai_cmd->add_subcommand("intent", "Detect the intent of TEXT with a model trained on --train");
+  intent_cmd->add_option("text", intent_text, "Text to classify")->required();
+  intent_cmd->add_option("--train", intent_train, "Labelled CSV (text,category)")->required()->check(CLI::ExistingFile);
+  std::string eval_train;
+  std::string eval_test;
+  auto* eval_cmd =
+      ai_cmd->add_subcommand("eval-intent", "Train on --train, evaluate on --test: accuracy and confusion summary");
+  eval_cmd->add_option("--train", eval_train, "Labelled CSV (text,category)")->required()->check(CLI::ExistingFile);
+  eval_cmd->add_option("--test", eval_test, "Labelled CSV (text,category)")->required()->check(CLI::ExistingFile);
+  std::string cv_file;
+  int cv_folds = 5;
+  auto* cv_cmd = ai_cmd->add_subcommand("cross-validate", "Stratified k-fold cross-validation of the intent model");
+  cv_cmd->add_option("file", cv_file, "Labelled CSV (text,category)")->required()->check(CLI::ExistingFile);
+  cv_cmd->add_option("--folds", cv_folds, "Number of folds")->check(CLI::Range(2, 20));
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -198,6 +225,14 @@ int run_cli(int argc, char** argv) {
     std::cout << "restored " << restore_input << " into " << config->sqlite_path() << "\n";
     return kExitOk;
   }
+  if (*sentiment_cmd) {
+    static const ai::sentiment::SentimentAnalyzer analyzer;
+    std::ios::sync_with_stdio(false);
+    return ai::sentiment::run_sentiment_command(analyzer, sentiment_text, std::cin, std::cout);
+  }
+  if (*intent_cmd) return ai::intent::run_intent_command(intent_text, intent_train, std::cout, std::cerr);
+  if (*eval_cmd) return ai::intent::run_eval_intent_command(eval_train, eval_test, std::cout, std::cerr);
+  if (*cv_cmd) return ai::intent::run_cross_validate_command(cv_file, cv_folds, std::cout, std::cerr);
   if (*admin_cmd) {
     auto config = load(admin_options);
     if (!config) return report(config.status(), kExitUsage);
