@@ -234,6 +234,43 @@ TEST_F(MediaSessionTest, InactivityTimeoutFiresFromTheClockAfterTheLastPacket) {
   EXPECT_EQ(fired.load(), 1) << "fires once";
 }
 
+TEST_F(MediaSessionTest, ThirtyMillisecondPacketsAreReCutIntoTwentyMillisecondFrames) {
+  ManualClock clock;
+  auto session = make("ptime30", clock);
+  std::mutex mutex;
+  std::vector<uint8_t> heard;
+  std::vector<size_t> sizes;
+  session->add_frame_listener([&](const AudioFrame& frame) {
+    std::lock_guard lock(mutex);
+    if (frame.kind != FrameKind::kAudio) return;
+    heard.insert(heard.end(), frame.payload.begin(), frame.payload.end());
+    sizes.push_back(frame.pcm.size());
+  });
+  session->start();
+  boost::asio::io_context io;
+  udp::socket peer(io, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  auto target = udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), session->rtp_port());
+  std::vector<uint8_t> sent;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<uint8_t> payload(240);
+    for (size_t j = 0; j < payload.size(); ++j) payload[j] = static_cast<uint8_t>(0x80 + (i * 240 + j) % 100);
+    sent.insert(sent.end(), payload.begin(), payload.end());
+    std::vector<uint8_t> packet;
+    write_rtp(i == 0, 0, static_cast<uint16_t>(500 + i), static_cast<uint32_t>(i * 240), 77, payload, packet);
+    peer.send_to(boost::asio::buffer(packet), target);
+  }
+  ASSERT_TRUE(wait_until([&] { return session->counters().packets_received == 20; }));
+  clock.advance(milliseconds(2000));  // 20 x 30 ms plus the playout delay
+  ASSERT_TRUE(wait_until([&] {
+    std::lock_guard lock(mutex);
+    return heard.size() >= sent.size();
+  }));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(heard, sent) << "every byte once, in order";
+  EXPECT_EQ(sizes.size(), 30u);
+  for (size_t size : sizes) EXPECT_EQ(size, 160u);
+}
+
 class RecordingTap : public MediaTap {
  public:
   void on_audio(std::string_view leg_id, Speaker speaker, std::span<const int16_t> pcm, TimePoint) override {

@@ -94,7 +94,7 @@ std::optional<JitterFrame> JitterBuffer::pop(TimePoint now) {
     waiting_ = false;
     started_ = true;
     next_ = packets_.begin()->first;
-    next_playout_ = now;
+    next_playout_ = first_arrival_ + target();  // a late caller catches up on every frame due
     empty_frames_ = 0;
   }
   if (now < next_playout_) return std::nullopt;

@@ -43,7 +43,8 @@ MediaSession::MediaSession(Key /*key*/, boost::asio::io_context& io, Clock& cloc
         JitterBufferOptions jitter = options_.jitter;
         jitter.frame_duration = options_.ptime;
         return jitter;
-      }()) {
+      }()),
+      jitter_frame_duration_(options_.ptime) {
   ssrc_ = static_cast<uint32_t>(random_());
   sequence_ = static_cast<uint16_t>(random_());
   timestamp_ = static_cast<uint32_t>(random_());
@@ -346,6 +347,8 @@ void MediaSession::on_rtp(std::span<const uint8_t> datagram, const udp::endpoint
   counters_.bytes_received.fetch_add(packet->payload.size(), std::memory_order_relaxed);
   if (remote_ssrc_ && *remote_ssrc_ != packet->ssrc) {
     jitter_.reset();
+    pcm_fifo_.clear();
+    payload_fifo_.clear();
     reception_ = ReceptionStats();
   }
   remote_ssrc_ = packet->ssrc;
@@ -359,6 +362,7 @@ void MediaSession::on_rtp(std::span<const uint8_t> datagram, const udp::endpoint
     return;
   }
   if (packet->payload_type == options_.payload_type || packet->payload_type == 0 || packet->payload_type == 8) {
+    adapt_to_packet_duration(packet->payload.size());
     jitter_.push(packet->sequence, packet->timestamp, packet->payload_type, packet->payload, now);
   }
 }
@@ -384,6 +388,18 @@ void MediaSession::play_out(TimePoint now) {
   while (auto frame = jitter_.pop(now)) deliver(*frame, now);
 }
 
+void MediaSession::adapt_to_packet_duration(size_t payload_bytes) {
+  // The jitter buffer plays one packet per frame_duration: follow the peer's packetisation
+  // (10 ms steps up to 200 ms), which a=ptime may not state.
+  if (payload_bytes == 0 || payload_bytes % 80 != 0 || payload_bytes > 1600) return;
+  std::chrono::milliseconds duration(payload_bytes / 8);
+  if (duration == jitter_frame_duration_) return;
+  JitterBufferOptions jitter = options_.jitter;
+  jitter.frame_duration = duration;
+  jitter_ = JitterBuffer(jitter);
+  jitter_frame_duration_ = duration;
+}
+
 void MediaSession::deliver(const JitterFrame& frame, TimePoint now) {
   std::optional<G711Law> law;
   if (frame.kind != FrameKind::kSilence) {
@@ -395,24 +411,43 @@ void MediaSession::deliver(const JitterFrame& frame, TimePoint now) {
       law = G711Law::kALaw;
     }
   }
+  FrameKind kind = law ? frame.kind : FrameKind::kSilence;
   if (law) {
     pcm_.resize(frame.payload.size());
     g711_decode(*law, frame.payload, pcm_);
-    if (frame.kind == FrameKind::kRepeat) {
+    if (kind == FrameKind::kRepeat) {
       for (auto& sample : pcm_) sample = static_cast<int16_t>(sample / 2);
+      encoded_.resize(pcm_.size());
+      g711_encode(options_.law, pcm_, encoded_);
+    } else if (*law != options_.law) {
+      encoded_.resize(frame.payload.size());
+      g711_transcode(*law, options_.law, frame.payload, encoded_);
+    } else {
+      encoded_.assign(frame.payload.begin(), frame.payload.end());
     }
   } else {
-    pcm_.assign(samples_in(options_.ptime), 0);
+    size_t samples = static_cast<size_t>(jitter_frame_duration_.count()) * 8;
+    pcm_.assign(samples, 0);
+    encoded_.assign(samples, g711_silence(options_.law));
   }
-  counters_.frames_played.fetch_add(1, std::memory_order_relaxed);
-  if (frame.kind != FrameKind::kAudio) counters_.concealed.fetch_add(1, std::memory_order_relaxed);
-  AudioFrame audio;
-  audio.pcm = pcm_;
-  audio.payload = law ? std::span<const uint8_t>(frame.payload) : std::span<const uint8_t>();
-  audio.law = law.value_or(options_.law);
-  audio.kind = law ? frame.kind : FrameKind::kSilence;
-  audio.time = now;
-  for (const auto& [id, listener] : listeners_) listener(audio);
+  pcm_fifo_.insert(pcm_fifo_.end(), pcm_.begin(), pcm_.end());
+  payload_fifo_.insert(payload_fifo_.end(), encoded_.begin(), encoded_.end());
+  size_t frame_samples = samples_in(options_.ptime);
+  while (pcm_fifo_.size() >= frame_samples) {
+    frame_pcm_.assign(pcm_fifo_.begin(), pcm_fifo_.begin() + static_cast<std::ptrdiff_t>(frame_samples));
+    frame_payload_.assign(payload_fifo_.begin(), payload_fifo_.begin() + static_cast<std::ptrdiff_t>(frame_samples));
+    pcm_fifo_.erase(pcm_fifo_.begin(), pcm_fifo_.begin() + static_cast<std::ptrdiff_t>(frame_samples));
+    payload_fifo_.erase(payload_fifo_.begin(), payload_fifo_.begin() + static_cast<std::ptrdiff_t>(frame_samples));
+    counters_.frames_played.fetch_add(1, std::memory_order_relaxed);
+    if (kind != FrameKind::kAudio) counters_.concealed.fetch_add(1, std::memory_order_relaxed);
+    AudioFrame audio;
+    audio.pcm = frame_pcm_;
+    audio.payload = frame_payload_;
+    audio.law = options_.law;
+    audio.kind = kind;
+    audio.time = now;
+    for (const auto& [id, listener] : listeners_) listener(audio);
+  }
 }
 
 void MediaSession::send_due(TimePoint now) {

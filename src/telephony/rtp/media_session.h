@@ -62,10 +62,10 @@ struct MediaSessionOptions {
   std::string cname = "vontres";
 };
 
-// A played-out 20 ms frame, given to frame listeners.
+// A played-out ptime (20 ms) frame, given to frame listeners, whatever the peer's packet size.
 struct AudioFrame {
-  std::span<const int16_t> pcm;      // kSamplesPerFrame samples, 8 kHz (zeros for kSilence)
-  std::span<const uint8_t> payload;  // the G.711 payload received (empty for kSilence)
+  std::span<const int16_t> pcm;      // ptime of 8 kHz samples (zeros for kSilence)
+  std::span<const uint8_t> payload;  // the same audio as G.711 in the session's law (encoded silence for kSilence)
   G711Law law = G711Law::kMuLaw;     // of `payload`
   FrameKind kind = FrameKind::kAudio;
   TimePoint time;  // clock time of playout
@@ -154,6 +154,7 @@ class MediaSession : public std::enable_shared_from_this<MediaSession> {
   void on_rtcp(std::span<const uint8_t> datagram, const udp::endpoint& source);
   void play_out(TimePoint now);
   void deliver(const JitterFrame& frame, TimePoint now);
+  void adapt_to_packet_duration(size_t payload_bytes);
   void send_due(TimePoint now);
   void send_payload(std::span<const uint8_t> payload, uint8_t payload_type, bool marker, uint32_t timestamp);
   void send_rtcp(TimePoint now, bool bye);
@@ -183,6 +184,7 @@ class MediaSession : public std::enable_shared_from_this<MediaSession> {
   udp::endpoint rtp_sender_;
   udp::endpoint rtcp_sender_;
   JitterBuffer jitter_;
+  std::chrono::milliseconds jitter_frame_duration_;  // the peer's packet duration
   ReceptionStats reception_;
   std::optional<uint32_t> remote_ssrc_;
   DtmfReceiver dtmf_receiver_;
@@ -210,6 +212,12 @@ class MediaSession : public std::enable_shared_from_this<MediaSession> {
   std::vector<uint8_t> send_buffer_;
   std::vector<int16_t> pcm_;
   std::vector<uint8_t> encoded_;
+  // Played-out audio re-cut into ptime frames (G.711 is one byte per sample, so a peer sending
+  // 30 ms packets still yields 20 ms frames): decoded PCM and the payload in the session's law.
+  std::deque<int16_t> pcm_fifo_;
+  std::deque<uint8_t> payload_fifo_;
+  std::vector<int16_t> frame_pcm_;
+  std::vector<uint8_t> frame_payload_;
   uint32_t last_sr_middle_ = 0;
   std::optional<TimePoint> last_sr_arrival_;
   uint64_t payload_octets_sent_ = 0;
