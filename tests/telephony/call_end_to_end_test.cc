@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <random>
 #include <regex>
 #include <string>
 #include <thread>
@@ -36,9 +38,7 @@ const std::string kScenarios = std::string(VONTRES_SOURCE_DIR) + "/tests/telepho
 constexpr const char* kAdminPassword = "an-admin-password-for-tests";
 constexpr const char* kAgentPassword = "agent-sip-password-123";
 
-bool have_program(const std::string& name) {
-  return testing::run({"sh", "-c", "command -v " + name}).exit_code == 0;
-}
+bool have_program(const std::string& name) { return testing::run({"sh", "-c", "command -v " + name}).exit_code == 0; }
 
 // A port free for both UDP and TCP right now (the OS picks it).
 uint16_t free_port() {
@@ -137,9 +137,9 @@ class CallCenter {
   const std::string& dir() const { return dir_.path(); }
   Subprocess& server() { return *server_; }
 
-  HttpReply request(const std::string& method, const std::string& path, const json& body = nullptr,
-                    bool auth = true) {
-    std::vector<std::string> argv = {"curl", "-sS", "--max-time", "10", "-X", method, "-o", "-", "-w", "\n%{http_code}"};
+  HttpReply request(const std::string& method, const std::string& path, const json& body = nullptr, bool auth = true) {
+    std::vector<std::string> argv = {"curl", "-sS", "--max-time", "10", "-X",
+                                     method, "-o",  "-",          "-w", "\n%{http_code}"};
     if (auth) argv.insert(argv.end(), {"-H", "Authorization: Bearer " + token_});
     if (!body.is_null()) argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data", body.dump()});
     argv.push_back(url_ + path);
@@ -167,9 +167,26 @@ class CallCenter {
   bool register_agent(uint16_t port) {
     const std::string csv = dir_.path() + "/agent.csv";
     std::ofstream(csv) << "SEQUENTIAL\nagent7;\n";
-    RunResult r = testing::run({"sipp", "-sf", kScenarios + "/register.xml", "-inf", csv, "-au", "agent7", "-ap",
-                                kAgentPassword, target(), "-i", "127.0.0.1", "-p", std::to_string(port), "-m", "1",
-                                "-nostdin", "-timeout", "15s", "-timeout_error"});
+    RunResult r = testing::run({"sipp",
+                                "-sf",
+                                kScenarios + "/register.xml",
+                                "-inf",
+                                csv,
+                                "-au",
+                                "agent7",
+                                "-ap",
+                                kAgentPassword,
+                                target(),
+                                "-i",
+                                "127.0.0.1",
+                                "-p",
+                                std::to_string(port),
+                                "-m",
+                                "1",
+                                "-nostdin",
+                                "-timeout",
+                                "15s",
+                                "-timeout_error"});
     return r.exit_code == 0;
   }
 
@@ -196,12 +213,11 @@ class CallCenter {
     xml = std::regex_replace(xml, std::regex("\"pcap/"), "\"" + pcap + "/");
     const std::string local = dir_.path() + "/" + scenario;
     std::ofstream(local) << xml;
-    return testing::run({"sh", "-c",
-                         "exec sipp -sf " + local + " -s 100 " + target() + " -i 127.0.0.1 -p " +
-                             std::to_string(free_port()) + " -mp " + std::to_string(rtp_base_ - 2000) +
-                             " -m 1 -d " + std::to_string(talk.count()) +
-                             " -nostdin -timeout 60s -timeout_error -trace_err -error_file " + dir_.path() +
-                             "/caller-errors.log"});
+    return testing::run(
+        {"sh", "-c",
+         "exec sipp -sf " + local + " -s 100 " + target() + " -i 127.0.0.1 -p " + std::to_string(free_port()) +
+             " -mp " + std::to_string(rtp_base_ - 2000) + " -m 1 -d " + std::to_string(talk.count()) +
+             " -nostdin -timeout 60s -timeout_error -trace_err -error_file " + dir_.path() + "/caller-errors.log"});
   }
 
   std::string caller_errors() {
@@ -249,8 +265,8 @@ TEST_F(CallEndToEndTest, CallerReachesAnAgentThroughIvrAndQueueAndBothHearEachOt
   EXPECT_EQ((*record)["end_reason"], "caller_hangup") << record->dump(2);
   EXPECT_EQ((*record)["agent"], "agent-7");
   EXPECT_EQ((*record)["queue"], "sales");
-  for (const char* event : {"call.started", "call.ivr_choice", "call.queued", "call.ringing", "call.answered",
-                            "call.ended"}) {
+  for (const char* event :
+       {"call.started", "call.ivr_choice", "call.queued", "call.ringing", "call.answered", "call.ended"}) {
     EXPECT_TRUE(contains((*record)["events"], event)) << event << " missing in " << (*record)["events"].dump();
   }
   // Media flowed both ways on both legs: the caller's speech reached Vontres and was relayed to the
@@ -320,6 +336,104 @@ TEST_F(CallEndToEndTest, ReInviteHoldAndResumeAreAnsweredWithTheMirroredDirectio
   EXPECT_TRUE(contains((*record)["events"], "call.held")) << (*record)["events"].dump();
   EXPECT_TRUE(contains((*record)["events"], "call.resumed")) << (*record)["events"].dump();
   EXPECT_EQ((*record)["end_reason"], "caller_hangup");
+}
+
+// A flood of malformed datagrams (random bytes, truncated and corrupted SIP) must neither crash
+// the service nor stop it answering health probes.
+TEST_F(CallEndToEndTest, MalformedFloodLeavesTheServiceAnsweringOptions) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  const std::string valid =
+      "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\nFrom: <sip:a@b>;tag=1\r\n"
+      "To: <sip:c@d>\r\nCall-ID: flood\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(center.sip_port());
+  std::mt19937 random(42);
+  for (int i = 0; i < 10'000; ++i) {
+    std::string datagram;
+    switch (i % 4) {
+      case 0:  // random bytes
+        datagram.resize(1 + random() % 1400);
+        for (auto& c : datagram) c = static_cast<char>(random());
+        break;
+      case 1:  // truncated
+        datagram = valid.substr(0, random() % valid.size());
+        break;
+      case 2:  // one byte corrupted
+        datagram = valid;
+        datagram[random() % datagram.size()] = static_cast<char>(random());
+        break;
+      default:  // a lying Content-Length
+        datagram = valid.substr(0, valid.find("Content-Length")) + "Content-Length: 99999\r\n\r\nx";
+        break;
+    }
+    sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  }
+  close(fd);
+  RunResult probe =
+      testing::run({"sipp", "-sf", kScenarios + "/options.xml", center.target(), "-i", "127.0.0.1", "-p",
+                    std::to_string(free_port()), "-m", "3", "-nostdin", "-timeout", "20s", "-timeout_error"});
+  EXPECT_EQ(probe.exit_code, 0) << probe.out;
+  EXPECT_EQ(center.server().wait(0ms), std::nullopt) << "the server exited during the flood";
+}
+
+// baresip (a real softphone) as the agent: registers with digest, auto-answers, sends speech from
+// a WAV file; the caller is SIPp. Media must flow both ways on both legs.
+TEST_F(CallEndToEndTest, BaresipSoftphoneRegistersAnswersAndExchangesMedia) {
+  if (!have_program("baresip") || !have_program("espeak-ng") || !have_program("sox")) {
+    GTEST_SKIP() << "baresip, espeak-ng or sox missing: run scripts/install-deps";
+  }
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  const std::string dir = center.dir() + "/baresip";
+  std::filesystem::create_directories(dir);
+  // The agent's voice: 20 s so that the caller, not the end of the file, ends the call.
+  ASSERT_EQ(testing::run({"sh", "-c",
+                          "espeak-ng -v en-us -w " + dir +
+                              "/say.wav 'Hello, this is Ann. How can I help you today?' && "
+                              "sox " +
+                              dir + "/say.wav -r 8000 -c 1 -b 16 " + dir + "/voice.wav pad 0 18"})
+                .exit_code,
+            0);
+  const uint16_t port = free_port();
+  std::ofstream(dir + "/config") << "poll_method epoll\n"
+                                 << "sip_listen 127.0.0.1:" << port << "\n"
+                                 << "net_interface 127.0.0.1\n"
+                                 << "module_path /usr/lib/baresip/modules\n"
+                                 << "module g711.so\nmodule aufile.so\nmodule_app account.so\n"
+                                 << "audio_source aufile," << dir << "/voice.wav\n"
+                                 << "audio_player aufile," << dir << "/heard.wav\n"
+                                 << "audio_alert aufile," << dir << "/voice.wav\n"
+                                 << "rtp_ports 35000-35100\n";
+  std::ofstream(dir + "/accounts") << "<sip:agent7@" << center.target()
+                                   << ";transport=udp>;auth_user=agent7;auth_pass=" << kAgentPassword
+                                   << ";answermode=auto;regint=300;audio_codecs=PCMU,PCMA\n";
+  Subprocess phone = Subprocess::start({"sh", "-c", "exec baresip -f " + dir + " -s -t 60 > " + dir + "/log 2>&1"});
+  // Registered when the registrar's 200 OK for the REGISTER shows in baresip's SIP trace.
+  bool registered = false;
+  for (int i = 0; i < 100 && !registered; ++i) {
+    std::this_thread::sleep_for(100ms);
+    std::ifstream in(dir + "/log");
+    const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    registered = log.find("SIP/2.0 200 OK") != std::string::npos;
+  }
+  ASSERT_TRUE(registered) << "baresip did not register";
+  RunResult caller = center.call("caller.xml", 4s);
+  EXPECT_EQ(caller.exit_code, 0) << caller.out << center.caller_errors();
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["end_reason"], "caller_hangup") << record->dump(2);
+  EXPECT_EQ((*record)["agent"], "agent-7");
+  const json& media = (*record)["media"];
+  EXPECT_GT(media["agent"]["packets_received"].get<int64_t>(), 50) << media.dump();  // baresip's voice
+  EXPECT_GT(media["agent"]["packets_sent"].get<int64_t>(), 50) << media.dump();      // the caller, relayed
+  EXPECT_GT(media["caller"]["packets_sent"].get<int64_t>(), 50) << media.dump();     // the agent, relayed
+  phone.send_signal(SIGTERM);
+  phone.wait(5s);
 }
 
 }  // namespace
