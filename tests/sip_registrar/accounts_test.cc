@@ -73,7 +73,8 @@ class SipAccountsStoreTest : public ::testing::Test {
     store_ = std::move(store).value();
     ASSERT_TRUE(store_->migrate(StoreCredentialStore::migrations()).is_ok());
     accounts_ = std::make_unique<StoreCredentialStore>(*store_, clock_);
-    api_ = std::make_unique<SipAccountsApi>(*accounts_, kRealm);
+    api_ = std::make_unique<SipAccountsApi>(*accounts_, kRealm,
+                                            [this](const std::string& username) { revoked_.push_back(username); });
     router_ = std::make_unique<api::Router>();
     api_->register_routes(*router_);
     dispatcher_ = std::make_unique<api::Dispatcher>(*router_, &auth_, clock_);
@@ -104,6 +105,7 @@ class SipAccountsStoreTest : public ::testing::Test {
     return a;
   }
 
+  std::vector<std::string> revoked_;
   testing::TempDir dir_;
   ManualClock clock_;
   FakeAuthenticator auth_;
@@ -234,6 +236,22 @@ TEST_F(SipAccountsStoreTest, RoutesNeedPermissionsAndAreScopedToTheOrganisation)
   EXPECT_EQ(call(api::Method::kDelete, "/api/v1/sip-accounts/ana", "admin-b").status, 404);
   EXPECT_EQ(call(api::Method::kDelete, "/api/v1/sip-accounts/ana", "admin-a").status, 204);
   EXPECT_EQ(call(api::Method::kDelete, "/api/v1/sip-accounts/ana", "admin-a").status, 404);
+}
+
+TEST_F(SipAccountsStoreTest, DisablingMovingOrDeletingAnAccountRevokesItsBindings) {
+  const std::string path = "/api/v1/sip-accounts/ana";
+  ASSERT_EQ(call(api::Method::kPut, path, "admin-a", {{"agent_id", "agent-1"}, {"password", kPassword}}).status, 201);
+  ASSERT_EQ(call(api::Method::kPut, path, "admin-a", {{"password", "another long secret"}}).status, 200);
+  EXPECT_TRUE(revoked_.empty());  // a new password does not cut the phone off; its next REGISTER re-authenticates
+  ASSERT_EQ(call(api::Method::kPut, path, "admin-a", {{"agent_id", "agent-2"}}).status, 200);
+  EXPECT_EQ(revoked_, std::vector<std::string>{"ana"});
+  ASSERT_EQ(call(api::Method::kPut, path, "admin-a", {{"enabled", false}}).status, 200);
+  EXPECT_EQ(revoked_.size(), 2u);
+  ASSERT_EQ(call(api::Method::kPut, path, "admin-a", {{"enabled", true}}).status, 200);
+  EXPECT_EQ(revoked_.size(), 2u);
+  ASSERT_EQ(call(api::Method::kDelete, path, "admin-a").status, 204);
+  EXPECT_EQ(revoked_.size(), 3u);
+  EXPECT_EQ(accounts_->find("ana").status().code(), "sip_account_not_found");
 }
 
 TEST(InMemoryCredentialStoreTest, PutFindRemove) {

@@ -349,6 +349,50 @@ TEST_F(DigestServerTest, RoundTripsUsernamesAndPasswordsWithSpecialCharacters) {
   }
 }
 
+TEST_F(DigestServerTest, VerifyPicksTheCredentialsForOurRealmAmongSeveralHeaders) {
+  auto request = sip::Message::request("REGISTER", kUri);
+  EXPECT_EQ(server_->verify(request, ChallengeKind::kWww, lookup_).status().code(), "digest_missing");
+  request.add_header("Authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l");
+  request.add_header("Authorization",
+                     R"(Digest username="x", realm="upstream", nonce="n", uri="sip:vontres.test", response="00")");
+  EXPECT_EQ(server_->verify(request, ChallengeKind::kWww, lookup_).status().code(), "digest_missing");
+  request.add_header("Authorization", answer(challenge(*server_, DigestAlgorithm::kSha256), 1));
+  auto ok = server_->verify(request, ChallengeKind::kWww, lookup_);
+  ASSERT_TRUE(ok.is_ok()) << ok.status().to_string();
+  // Proxy credentials live in another header.
+  EXPECT_EQ(server_->verify(request, ChallengeKind::kProxy, lookup_).status().code(), "digest_missing");
+}
+
+TEST_F(DigestServerTest, DigestClientAnswers407WithProxyAuthorizationAndStopsWhenRejected) {
+  auto challenge_response = sip::Message::response(407, "Proxy Authentication Required");
+  server_->add_challenge(challenge_response, ChallengeKind::kProxy, false);
+  EXPECT_EQ(challenge_response.headers_named("Proxy-Authenticate").size(), 2u);
+  DigestClient client("alice", kPassword);
+  EXPECT_FALSE(client.authorization("INVITE", kUri).has_value());
+  ASSERT_TRUE(client.on_challenge(challenge_response).is_ok());
+
+  auto invite = sip::Message::request("INVITE", kUri);
+  auto header = client.authorization("INVITE", kUri);
+  ASSERT_TRUE(header.has_value());
+  EXPECT_EQ(header->name, "Proxy-Authorization");
+  invite.add_header(header->name, header->value);
+  auto ok = server_->verify(invite, ChallengeKind::kProxy, lookup_);
+  ASSERT_TRUE(ok.is_ok()) << ok.status().to_string();
+  EXPECT_EQ(ok->algorithm, DigestAlgorithm::kSha256);  // the stronger offer was taken
+  // The next request on the same nonce counts up.
+  auto next = parse_auth_header(client.authorization("INVITE", kUri)->value);
+  EXPECT_EQ(*next->param("nc"), "00000002");
+
+  // The same nonce challenged again without stale=true: the credentials are wrong, do not loop.
+  EXPECT_EQ(client.on_challenge(challenge_response).code(), "digest_rejected");
+  auto stale = sip::Message::response(407, "Proxy Authentication Required");
+  for (auto value : challenge_response.headers_named("Proxy-Authenticate")) {
+    stale.add_header("Proxy-Authenticate", std::string(value) + ", stale=true");
+  }
+  EXPECT_TRUE(client.on_challenge(stale).is_ok());
+  EXPECT_EQ(client.on_challenge(sip::Message::response(200, "OK")).code(), "digest_not_challenge");
+}
+
 // ---- Client -------------------------------------------------------------------------------------
 
 TEST(DigestClientSide, SelectsSha256OverMd5InAnyOrderAndSkipsUnsupported) {

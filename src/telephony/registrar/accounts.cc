@@ -266,6 +266,9 @@ void SipAccountsApi::register_routes(api::Router& router) {
                        {"vontres.agent.id", account.agent_id},
                        {"vontres.sip.password_changed", password != body->end()},
                        {"vontres.sip.enabled", account.enabled}});
+        const bool revoked =
+            exists_here && ((existing->enabled && !account.enabled) || existing->agent_id != account.agent_id);
+        if (revoked && on_revoked_) on_revoked_(account.username);
         auto stored = accounts_.find(account.username);
         if (!stored.is_ok()) return Response::error(stored.status());
         return Response::json(*created ? 201 : 200, to_json(*stored));
@@ -285,6 +288,7 @@ void SipAccountsApi::register_routes(api::Router& router) {
         const std::string& username = req.path_params.at("username");
         Status removed = accounts_.remove(req.principal->org_id, username);
         if (!removed.is_ok()) return Response::error(removed);
+        if (on_revoked_) on_revoked_(username);
         logger().info("sip account deleted", {{"user.name", username}, {"organization.id", req.principal->org_id}});
         return Response::no_content();
       });

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -92,8 +93,13 @@ class StoreCredentialStore final : public CredentialStore {
 // Admin routes. The handlers log changes (username, agent, org) but never the password or HA1s.
 class SipAccountsApi {
  public:
+  // Called after an account is deleted, disabled or moved to another agent, so the registrar can
+  // drop its bindings (wire it to Registrar::remove_user). Runs on the HTTP worker thread.
+  using RevokedHook = std::function<void(const std::string& username)>;
+
   // `realm` is the registrar's digest realm; passwords are hashed for it.
-  SipAccountsApi(StoreCredentialStore& accounts, std::string realm) : accounts_(accounts), realm_(std::move(realm)) {}
+  SipAccountsApi(StoreCredentialStore& accounts, std::string realm, RevokedHook on_revoked = {})
+      : accounts_(accounts), realm_(std::move(realm)), on_revoked_(std::move(on_revoked)) {}
 
   // PUT    /api/v1/sip-accounts/{username}  {agent_id, password, enabled}  "agents.write"
   //        (password may be omitted when updating an existing account) -> 201 created / 200
@@ -104,6 +110,7 @@ class SipAccountsApi {
  private:
   StoreCredentialStore& accounts_;
   std::string realm_;
+  RevokedHook on_revoked_;
 };
 
 }  // namespace vontres::telephony::registrar

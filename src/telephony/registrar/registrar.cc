@@ -375,12 +375,18 @@ RegisterOutcome Registrar::handle(const sip::Message& request, const Flow& flow)
   }();
 
   if (!outcome.status.is_ok()) {
-    // Source address and SIP username are operational data (no secrets); the code says why.
-    logger().info("register rejected", {{"event.outcome", "failure"},
-                                        {"error.code", std::string(outcome.status.code())},
-                                        {"http.response.status_code", outcome.response.status()},
-                                        {"source.ip", flow.ip},
-                                        {"source.port", flow.port}});
+    // Every phone's first REGISTER is challenged: routine, so debug; anything else is worth a line.
+    // Source address and status are operational data (no secrets); the code says why.
+    const log::Fields fields = {{"event.outcome", "failure"},
+                                {"error.code", std::string(outcome.status.code())},
+                                {"vontres.sip.status", outcome.response.status()},
+                                {"source.ip", flow.ip},
+                                {"source.port", flow.port}};
+    if (outcome.status.code() == "digest_missing") {
+      logger().debug("register challenged", fields);
+    } else {
+      logger().info("register rejected", fields);
+    }
   }
   return outcome;
 }
