@@ -501,7 +501,7 @@ class CallService::Impl final : public CallActions {
         [this, id, leg] { boost::asio::post(strand_, [this, id, leg] { flow_.on_media_timeout(id, leg); }); });
     if (tap_ != nullptr) {
       rtp::MediaTap* tap = tap_;
-      const std::string call_id = id.str();
+      const std::string& call_id = id.str();
       const rtp::Speaker speaker = media.speaker;
       session->add_frame_listener([tap, call_id, speaker](const rtp::AudioFrame& frame) {
         if (frame.kind == rtp::FrameKind::kAudio) tap->on_audio(call_id, speaker, frame.pcm, frame.time);
