@@ -333,10 +333,16 @@ std::string canonical_header_name(std::string_view name) {
     }
     return std::string(name);
   }
-  if (name.empty()) return std::string();
-  char first = detail::to_lower(name[0]);
-  for (std::string_view known : kKnown) {
-    if (detail::to_lower(known[0]) == first && iequals(known, name)) return std::string(known);
+  // Bucketed by length so a lookup compares against a handful of names, not all of them.
+  static const auto kByLength = [] {
+    std::array<std::vector<std::string_view>, 32> table;
+    for (std::string_view known : kKnown) table[known.size()].push_back(known);
+    return table;
+  }();
+  if (name.size() < kByLength.size()) {
+    for (std::string_view known : kByLength[name.size()]) {
+      if (iequals(known, name)) return std::string(known);
+    }
   }
   return std::string(name);
 }
@@ -566,8 +572,7 @@ ParseResult parse_message(std::string_view data) {
   if (!terminated) return fail(400, "header section not terminated by an empty line");
 
   std::optional<size_t> content_length;
-  std::vector<Header> headers;
-  headers.reserve(raw.size() + 4);
+  msg.reserve_headers(raw.size() + 4);
   for (const auto& raw_header : raw) {
     std::string_view value = raw_header.text();
     std::string canonical = canonical_header_name(raw_header.name);
@@ -586,20 +591,19 @@ ParseResult parse_message(std::string_view data) {
       auto parts = detail::split_commas(value);
       if (!parts) return fail(400, "unbalanced quotes or <> in " + canonical);
       if (parts->size() == 1 && (*parts)[0].empty() && may_be_empty(canonical)) {
-        headers.push_back(Header{std::move(canonical), std::string()});
+        msg.add_header(canonical, std::string());
         continue;
       }
       for (std::string_view part : *parts) {
         if (part.empty()) return fail(400, "empty element in " + canonical);
         if (auto bad = validate_value(canonical, part)) return fail(bad->response_status, bad->detail);
-        headers.push_back(Header{canonical, std::string(part)});
+        msg.add_header(canonical, std::string(part));
       }
       continue;
     }
     if (auto bad = validate_value(canonical, value)) return fail(bad->response_status, bad->detail);
-    headers.push_back(Header{std::move(canonical), std::string(value)});
+    msg.add_header(canonical, std::string(value));
   }
-  for (auto& h : headers) msg.add_header(h.name, std::move(h.value));
 
   std::string_view rest = data.substr(std::min(pos, data.size()));
   if (content_length) {

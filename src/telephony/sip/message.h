@@ -64,6 +64,8 @@ class Message {
   size_t remove_header(std::string_view name);
   // Removes the first value only (e.g. the top Via of a response being forwarded).
   bool remove_first_header(std::string_view name);
+  // Capacity hint for builders and the parser.
+  void reserve_headers(size_t count) { headers_.reserve(count); }
 
   const std::string& body() const { return body_; }
   // Sets the body and, when non-empty, the Content-Type.
