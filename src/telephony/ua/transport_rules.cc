@@ -134,7 +134,7 @@ std::optional<sip::Message> error_response_for(std::string_view raw, const sip::
     }
   }
   if (vias.empty()) return std::nullopt;
-  std::string reason = error.reason.empty() ? std::string(reason_phrase(error.response_status)) : error.reason;
+  std::string reason = error.reason.empty() ? std::string(sip::reason_phrase(error.response_status)) : error.reason;
   sip::Message response = sip::Message::response(error.response_status, std::move(reason));
   for (auto& via : vias) response.add_header("Via", std::move(via));
   if (from) response.add_header("From", std::move(*from));

@@ -43,40 +43,6 @@ std::string Peer::to_string() const {
   return name + ":" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
-std::string_view reason_phrase(int status) {
-  switch (status) {
-    case 100: return "Trying";
-    case 180: return "Ringing";
-    case 183: return "Session Progress";
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request-URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Unsupported URI Scheme";
-    case 420: return "Bad Extension";
-    case 480: return "Temporarily Unavailable";
-    case 481: return "Call/Transaction Does Not Exist";
-    case 483: return "Too Many Hops";
-    case 486: return "Busy Here";
-    case 487: return "Request Terminated";
-    case 488: return "Not Acceptable Here";
-    case 491: return "Request Pending";
-    case 500: return "Server Internal Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "Version Not Supported";
-    case 513: return "Message Too Large";
-    case 603: return "Decline";
-    default: return "";
-  }
-}
-
 std::string tag_of(std::string_view name_addr) {
   // Skip the display name and <uri> (a ;tag inside <> belongs to the URI), then scan params.
   size_t start = 0;
@@ -114,7 +80,8 @@ std::string tag_of(std::string_view name_addr) {
 }
 
 sip::Message make_response(const sip::Message& request, int status, std::string_view reason, std::string_view to_tag) {
-  sip::Message response = sip::Message::response(status, std::string(reason.empty() ? reason_phrase(status) : reason));
+  sip::Message response =
+      sip::Message::response(status, std::string(reason.empty() ? sip::reason_phrase(status) : reason));
   for (auto via : request.headers_named("Via")) response.add_header("Via", std::string(via));
   if (auto from = request.header("From")) response.add_header("From", std::string(*from));
   if (auto to = request.header("To")) {

@@ -50,12 +50,10 @@ struct TimerConfig {
 inline constexpr std::string_view kMagicCookie = "z9hG4bK";
 
 // A response to `request` with Via (all), From, To, Call-ID, CSeq and Timestamp copied
-// (RFC 3261 8.2.6). `to_tag`, when non-empty and To has no tag yet, is added to To.
+// (RFC 3261 8.2.6). `to_tag`, when non-empty and To has no tag yet, is added to To. An empty
+// `reason` means the standard phrase (sip::reason_phrase).
 sip::Message make_response(const sip::Message& request, int status, std::string_view reason = {},
                            std::string_view to_tag = {});
-
-// The standard reason phrase of a status code ("OK", "Request Terminated" ...), or "".
-std::string_view reason_phrase(int status);
 
 // The tag parameter of a From/To value, or "" (tolerates unparsable values).
 std::string tag_of(std::string_view name_addr);
