@@ -275,6 +275,8 @@ Result<std::unique_ptr<DigestServer>> DigestServer::create(DigestServerOptions o
 
 DigestServer::DigestServer(DigestServerOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {
+  const std::string mac = hmac_sha256(options_.secret, "opaque:" + options_.realm);
+  opaque_ = hex(reinterpret_cast<const unsigned char*>(mac.data()), 16);
   // Distinct salts per instance, so two instances sharing a secret never mint the same nonce.
   const std::string seed = random_bytes(8);
   if (seed.size() == 8) salt_counter_.store(get_be64(seed));
@@ -287,11 +289,6 @@ std::string DigestServer::new_nonce() const {
   put_be64(raw, salt_counter_.fetch_add(1));
   raw += hmac_sha256(options_.secret, raw + options_.realm);
   return base64_encode(raw);
-}
-
-std::string DigestServer::opaque() const {
-  const std::string mac = hmac_sha256(options_.secret, "opaque:" + options_.realm);
-  return hex(reinterpret_cast<const unsigned char*>(mac.data()), 16);
 }
 
 std::vector<std::string> DigestServer::challenge_values(bool stale) const {

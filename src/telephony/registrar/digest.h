@@ -131,10 +131,11 @@ class DigestServer {
   Result<int64_t> check_nonce(std::string_view nonce) const;
   // Accepts `nc` for (nonce, username) if greater than the last one; else digest_replay.
   Status record_nonce_count(std::string_view nonce, std::string_view username, int64_t nonce_ms, uint32_t nc);
-  std::string opaque() const;
+  const std::string& opaque() const { return opaque_; }
 
   DigestServerOptions options_;
   const Clock& clock_;
+  std::string opaque_;  // derived from secret and realm once
   mutable std::atomic<uint64_t> salt_counter_{0};
 
   struct Tracked {
