@@ -3,9 +3,9 @@
 #   1. osip_torture: oSIP2's osip_message_parse over the RFC 4475 messages in tests/sip/torture/,
 #      next to the RFC's outcome and ours.
 #   2. vontres_sip_bench: parse/serialize messages/s, ours and oSIP2's in the same run.
-#   3. with --fuzz SECONDS: a libFuzzer+ASan/UBSan harness on oSIP2's parser (the Debian library is
-#      not instrumented, so coverage feedback comes only from the harness and ASan sees only
-#      allocator misuse inside oSIP2, not out-of-bounds reads; see the doc).
+#   3. with --fuzz SECONDS: a libFuzzer+ASan/UBSan harness on oSIP2's parser that mutates the seed
+#      messages (the Debian library is not instrumented, so there is no coverage feedback from
+#      inside oSIP2 and ASan sees only its allocator misuse, not out-of-bounds reads; see the doc).
 # Usage: bench/sip_stack_comparison.sh [--fuzz SECONDS]   (from the repository root)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +25,7 @@ c++ -std=c++20 -O2 -I"$root/src" "$root/bench/sip_comparison/osip_torture.cc" \
   "$build/src/libvontres_sip.a" "$build/src/libvontres_core.a" $osip_flags -lfmt -o "$out/osip_torture"
 
 echo "== RFC 4475 torture messages: RFC outcome, ours, oSIP2 (osip_message_parse) =="
-"$out/osip_torture" "$root/tests/sip/torture" 2>/dev/null  # oSIP2 logs parse errors on stderr
+"$out/osip_torture" "$root/tests/sip/torture"
 
 echo
 echo "== Parse/serialize throughput, same run =="
@@ -38,8 +38,8 @@ if (( fuzz_seconds > 0 )); then
   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined \
     "$root/bench/sip_comparison/osip_parser_harness.cc" $osip_flags -o "$out/osip_parser_harness"
   mkdir -p "$out/osip_corpus" "$out/osip_artifacts"
-  cp "$root"/fuzz/corpus/sip_message/* "$out/osip_corpus/"
-  "$out/osip_parser_harness" "$out/osip_corpus" -max_total_time="$fuzz_seconds" -max_len=4096 \
+  OSIP_SEEDS="$root/fuzz/corpus/sip_message" \
+    "$out/osip_parser_harness" "$out/osip_corpus" -max_total_time="$fuzz_seconds" -max_len=4096 \
     -artifact_prefix="$out/osip_artifacts/" -print_final_stats=1 2>&1 | tail -25 || true
   echo "artifacts (crashes, leaks, timeouts):"
   ls -l "$out/osip_artifacts/"

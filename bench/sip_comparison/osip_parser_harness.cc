@@ -8,6 +8,7 @@
 // duplicate a span), so oSIP2 keeps seeing near-valid SIP that reaches its header and body parsers.
 #include <osipparser2/osip_parser.h>
 
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +19,9 @@
 #include <vector>
 
 namespace {
+
+void discard_trace(const char* /*file*/, int /*line*/, osip_trace_level_t /*level*/, const char* /*format*/,
+                   va_list /*args*/) {}
 
 std::vector<std::string>& seeds() {
   static std::vector<std::string> list;
@@ -39,7 +43,7 @@ void parse_with_osip(const std::string& data) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   parser_init();
-  osip_trace_initialize_func(END_TRACE_LEVEL, nullptr);  // quiet: oSIP2 logs every parse error
+  osip_trace_initialize_func(END_TRACE_LEVEL, &discard_trace);  // quiet: oSIP2 logs every parse error
   if (const char* dir = std::getenv("OSIP_SEEDS")) {
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
       std::ifstream in(entry.path(), std::ios::binary);
