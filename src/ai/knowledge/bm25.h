@@ -80,8 +80,8 @@ class Bm25Index {
   void publish(std::shared_ptr<const detail::Snapshot> next);
 
   const IndexOptions options_;
-  std::mutex write_mutex_;                // serialises writers
-  mutable std::mutex snapshot_mutex_;     // guards snapshot_ (the pointer only)
+  std::mutex write_mutex_;             // serialises writers
+  mutable std::mutex snapshot_mutex_;  // guards snapshot_ (the pointer only)
   std::shared_ptr<const detail::Snapshot> snapshot_;
 };
 

@@ -64,13 +64,13 @@ class Parser {
 
   Result<Document> run() {
     if (!is_valid_document_id(doc_.id)) {
-      return invalid_argument(std::string(source_) + ": document id '" + doc_.id.substr(0, 64) +
-                                  "' must be 1-64 characters of [a-z0-9_-]",
-                              "knowledge_invalid_id");
+      return invalid_argument(
+          std::string(source_) + ": document id '" + doc_.id.substr(0, 64) + "' must be 1-64 characters of [a-z0-9_-]",
+          "knowledge_invalid_id");
     }
     if (text_.size() > limits_.max_bytes) {
-      return invalid_argument(std::string(source_) + ": file is " + std::to_string(text_.size()) +
-                                  " bytes, limit is " + std::to_string(limits_.max_bytes),
+      return invalid_argument(std::string(source_) + ": file is " + std::to_string(text_.size()) + " bytes, limit is " +
+                                  std::to_string(limits_.max_bytes),
                               "knowledge_too_large");
     }
     VONTRES_RETURN_IF_ERROR(split_lines());
@@ -256,7 +256,8 @@ class Parser {
     }
     step.text = step.alternatives.front();
     for (const RequiredStep& other : doc_.required_steps) {
-      if (other.id == step.id) return error(line_no, "duplicate step id '" + step.id + "'", "knowledge_bad_required_step");
+      if (other.id == step.id)
+        return error(line_no, "duplicate step id '" + step.id + "'", "knowledge_bad_required_step");
     }
     if (doc_.required_steps.size() >= limits_.max_required_steps) {
       return error(line_no, "more than " + std::to_string(limits_.max_required_steps) + " required steps",
@@ -305,7 +306,8 @@ class Parser {
         headings_.emplace_back(level, std::string(heading));
         if (level <= 2) in_required_steps_ = level == 2 && lower_ascii(heading) == "required steps";
         if (in_required_steps_ && level == 2) {
-          if (saw_required_steps_) return error(line_no, "second 'Required steps' section", "knowledge_bad_required_step");
+          if (saw_required_steps_)
+            return error(line_no, "second 'Required steps' section", "knowledge_bad_required_step");
           saw_required_steps_ = true;
         }
         return Status::ok();
@@ -334,9 +336,8 @@ class Parser {
 
 bool is_valid_document_id(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
 }
 
 Result<Document> parse_markdown(std::string_view id, std::string_view text, std::string_view source,
@@ -349,9 +350,9 @@ Result<Document> load_markdown_file(const std::filesystem::path& path, const Par
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) return invalid_argument(path.string() + ": " + ec.message(), "knowledge_io_error");
   if (size > limits.max_bytes) {
-    return invalid_argument(path.string() + ": file is " + std::to_string(size) + " bytes, limit is " +
-                                std::to_string(limits.max_bytes),
-                            "knowledge_too_large");
+    return invalid_argument(
+        path.string() + ": file is " + std::to_string(size) + " bytes, limit is " + std::to_string(limits.max_bytes),
+        "knowledge_too_large");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return invalid_argument(path.string() + ": cannot open", "knowledge_io_error");

@@ -15,13 +15,12 @@ struct Synonym {
   std::string_view word;
   std::string_view canonical;
 };
-constexpr std::array<Synonym, 16> kSynonyms = {{
+constexpr std::array<Synonym, 14> kSynonyms = {{
     {"confirm", "verifi"},
     {"check", "verifi"},
     {"validate", "verifi"},
     {"terminate", "cancel"},
     {"terminat", "cancel"},
-    {"end", "cancel"},
     {"stop", "cancel"},
     {"dob", "birth"},
     {"birthday", "birth"},
@@ -31,7 +30,6 @@ constexpr std::array<Synonym, 16> kSynonyms = {{
     {"inform", "read"},
     {"condition", "term"},
     {"fee", "charg"},
-    {"charge", "charg"},
 }};
 
 std::set<std::string> canonical_tokens(std::string_view text) {
@@ -46,7 +44,6 @@ std::string canonical_token(std::string_view stemmed) {
   for (const Synonym& synonym : kSynonyms) {
     if (synonym.word == stemmed) return std::string(synonym.canonical);
   }
-  if (stemmed == "charg" || stemmed == "chargi") return "charg";
   return std::string(stemmed);
 }
 
@@ -92,7 +89,8 @@ bool ScriptTracker::complete() const {
 }
 
 std::size_t ScriptTracker::done_count() const {
-  return static_cast<std::size_t>(std::count_if(steps_.begin(), steps_.end(), [](const StepProgress& s) { return s.done; }));
+  return static_cast<std::size_t>(
+      std::count_if(steps_.begin(), steps_.end(), [](const StepProgress& s) { return s.done; }));
 }
 
 }  // namespace vontres::ai::knowledge

@@ -1,6 +1,6 @@
 // Tracks which required steps of a call script the agent has said. A step is done when one agent
 // utterance covers enough of one of the step's key phrases: after tokenize() (stop words out,
-// stemmed) and a small synonym table (e.g. confirm/check -> verify, terminate/end -> cancel),
+// stemmed) and a small synonym table (e.g. confirm/check -> verify, terminate -> cancel),
 // |phrase tokens found in the utterance| / |phrase tokens| >= threshold. Caller utterances never
 // complete a step.
 //
@@ -20,7 +20,7 @@
 namespace vontres::ai::knowledge {
 
 struct ScriptTrackerConfig {
-  double match_threshold = 0.6;  // fraction of a key phrase's tokens the utterance must contain
+  double match_threshold = 0.6;        // fraction of a key phrase's tokens the utterance must contain
   std::size_t min_matched_tokens = 2;  // unless the phrase has fewer tokens
 };
 

@@ -62,8 +62,8 @@ std::vector<Suggestion> CallSuggester::on_utterance(const Utterance& utterance) 
   for (SearchHit& hit : hits) {
     if (out.size() >= config_.max_suggestions) break;
     if (shown_.contains(hit.document_id)) continue;
-    out.push_back({std::move(hit.document_id), std::move(hit.title), std::move(hit.heading), std::move(hit.passage),
-                   hit.score});
+    out.push_back(
+        {std::move(hit.document_id), std::move(hit.title), std::move(hit.heading), std::move(hit.passage), hit.score});
   }
   if (out.empty()) return out;
   for (const Suggestion& suggestion : out) shown_[suggestion.document_id] = now;

@@ -9,10 +9,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
-#include <deque>
 #include <vector>
 
 #include "ai/knowledge/bm25.h"
@@ -32,9 +32,9 @@ struct SuggesterConfig {
   std::size_t window_utterances = 4;
   double caller_weight = 1.0;
   double agent_weight = 0.4;
-  std::size_t max_suggestions = 3;      // per batch
-  double min_score = 2.0;               // hits below are ignored
-  double score_jump_ratio = 1.5;        // same top document re-fires when its score grows this much
+  std::size_t max_suggestions = 3;  // per batch
+  double min_score = 3.0;           // hits below are ignored (BM25 scale of the demo KB)
+  double score_jump_ratio = 1.5;    // same top document re-fires when its score grows this much
   std::chrono::seconds dedupe_window{std::chrono::minutes(5)};
   std::chrono::seconds min_interval{std::chrono::seconds(10)};
 };

@@ -6,17 +6,20 @@
 namespace vontres::ai::knowledge {
 namespace {
 
-// Sorted for binary search. Function words only: "not", "no" and "cancel"-like verbs stay.
-constexpr std::array<std::string_view, 100> kStopWords = {
-    "a",     "about", "after", "again", "all",   "also",  "am",    "an",    "and",   "any",    "are",    "as",
-    "at",    "be",    "been",  "before", "being", "but",   "by",    "can",   "could", "did",    "do",     "does",
-    "doing", "for",   "from",  "get",   "got",   "had",   "has",   "have",  "having", "he",    "her",    "here",
-    "him",   "his",   "how",   "i",     "i'm",   "if",    "in",    "into",  "is",    "it",     "it's",   "its",
-    "just",  "let",   "like",  "me",    "might", "my",    "myself", "need", "of",    "oh",     "ok",     "okay",
-    "on",    "or",    "our",   "please", "she",  "should", "so",   "some",  "than",  "that",   "the",    "their",
-    "them",  "then",  "there", "these", "they",  "this",  "those", "to",    "too",   "uh",     "um",     "up",
-    "us",    "very",  "was",   "we",    "well",  "were",  "what",  "when",  "which", "will",   "with",   "would",
-    "yeah",  "you", "your", "yours",
+// Sorted for binary search. Function words and call-center small talk ("hello", "thanks"); "not",
+// "no" and content verbs stay.
+constexpr std::array<std::string_view, 114> kStopWords = {
+    "a",     "about", "after", "afternoon", "again",  "all",   "alright", "also",  "am",     "an",     "and",
+    "any",   "are",   "as",    "at",        "be",     "been",  "before",  "being", "but",    "by",     "bye",
+    "can",   "could", "did",   "do",        "does",   "doing", "evening", "for",   "from",   "get",    "good",
+    "got",   "had",   "has",   "have",      "having", "he",    "hello",   "her",   "here",   "hey",    "hi",
+    "him",   "his",   "how",   "i",         "i'm",    "if",    "in",      "into",  "is",     "it",     "it's",
+    "its",   "just",  "let",   "like",      "me",     "might", "morning", "my",    "myself", "need",   "of",
+    "oh",    "ok",    "okay",  "on",        "or",     "our",   "please",  "right", "she",    "should", "so",
+    "some",  "sure",  "than",  "thank",     "thanks", "that",  "the",     "their", "them",   "then",   "there",
+    "these", "they",  "this",  "those",     "to",     "too",   "uh",      "um",    "up",     "us",     "very",
+    "was",   "we",    "well",  "were",      "what",   "when",  "which",   "will",  "with",   "would",  "yeah",
+    "yes",   "you",   "your",  "yours",
 };
 
 bool is_vowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
@@ -53,7 +56,7 @@ std::string stem(std::string_view word) {
   bool stripped = false;
   if (w.ends_with("ication") && w.size() > 9) {
     w.resize(w.size() - 7);
-    w += "ify";
+    w += 'y';  // "verification" -> "verify", "application" -> "apply"
   } else if (w.ends_with("ation") && w.size() > 8) {
     w.resize(w.size() - 5);
     stripped = true;
@@ -70,6 +73,7 @@ std::string stem(std::string_view word) {
     w.pop_back();
   }
   if (w.size() > 4 && w.ends_with("ll")) w.pop_back();
+  if (w.size() > 4 && w.back() == 'e' && w[w.size() - 2] != 'e') w.pop_back();
   if (w.size() > 2 && w.back() == 'y' && !is_vowel(w[w.size() - 2])) w.back() = 'i';
   return w;
 }

@@ -12,9 +12,10 @@
 namespace vontres::ai::knowledge {
 
 // A light English stemmer ("s-stripping plus"), deliberately smaller than Porter2: possessive 's;
-// plurals (sses->ss, ies->y, s->"" except ss/us/is); -ication->-ify, -ation->"" ; -ing/-ed when a
+// plurals (sses->ss, ies->y, s->"" except ss/us/is); -ication->-y, -ation->"" ; -ing/-ed when a
 // vowel remains; then undoubles a final double consonant (except l, s, z), drops one l of a final ll
-// on stems longer than 4 ("cancell"->"cancel"), and turns a final consonant+y into i
+// on stems longer than 4 ("cancell"->"cancel"), drops a final e on stems longer than 4
+// ("charge"/"charged" -> "charg"), and turns a final consonant+y into i
 // ("verify"/"verified"/"verification" -> "verifi"). Words shorter than 4 bytes and non-ASCII words
 // are returned unchanged. Idempotent for the words we tested, not guaranteed in general.
 std::string stem(std::string_view word);
