@@ -20,6 +20,7 @@
 #include "telephony/rtp/audio_source.h"
 #include "telephony/rtp/media_session.h"
 #include "telephony/rtp/port_allocator.h"
+#include "telephony/rtp/recorder.h"
 #include "telephony/sdp/offer_answer.h"
 #include "telephony/sdp/session_description.h"
 #include "telephony/ua/dialog.h"
@@ -79,6 +80,9 @@ std::string default_prompts_dir() {
 // ---------------------------------------------------------------------------------------------
 
 class CallService::Impl final : public CallActions {
+  struct LegState;
+  struct CallState;
+
  public:
   Impl(Clock& clock, bus::EventBus& bus, store::Store& store, routing::RoutingService& routing,
        CallServiceOptions options)
@@ -360,6 +364,41 @@ class CallService::Impl final : public CallActions {
     state->caller.bridge_listener = link(state->caller.media, state->agent.media);
     state->agent.bridge_listener = link(state->agent.media, state->caller.media);
     state->bridged = true;
+    if (options_.telephony.record_calls && !state->recorder) start_recording(*state);
+  }
+
+  // Records both sides of a connected call to <data_dir>/recordings/<call id>.wav (stereo: caller
+  // left, agent right) until the call ends.
+  void start_recording(CallState& state) {
+    std::error_code ec;
+    const fs::path dir = fs::path(options_.data_dir) / "recordings";
+    fs::create_directories(dir, ec);
+    auto recorder = rtp::Recorder::open((dir / (state.id.str() + ".wav")).string());
+    if (!recorder.is_ok()) {
+      log_.error("recording not started", {{"call_id", state.id.str()}, {"error", recorder.status().to_string()}});
+      return;
+    }
+    state.recorder = *recorder;
+    for (LegState* l : {&state.caller, &state.agent}) {
+      std::weak_ptr<rtp::Recorder> weak = state.recorder;
+      const std::string leg_id = l->media->leg_id();
+      const rtp::Speaker speaker = l->media->speaker();
+      l->record_listener = l->media->add_frame_listener([weak, leg_id, speaker](const rtp::AudioFrame& frame) {
+        if (auto r = weak.lock()) r->on_audio(leg_id, speaker, frame.pcm, frame.time);
+      });
+    }
+  }
+
+  void stop_recording(CallState& state) {
+    if (!state.recorder) return;
+    for (LegState* l : {&state.caller, &state.agent}) {
+      if (l->media && l->record_listener != 0) l->media->remove_frame_listener(l->record_listener);
+      l->record_listener = 0;
+    }
+    Status closed = state.recorder->close();
+    if (!closed.is_ok())
+      log_.error("recording not finalised", {{"call_id", state.id.str()}, {"error", closed.to_string()}});
+    state.recorder.reset();
   }
 
   void unbridge(const CallId& id) override {
@@ -434,6 +473,7 @@ class CallService::Impl final : public CallActions {
     store_record(call, media);
     if (it == calls_.end()) return;
     unbridge(call.id);
+    stop_recording(it->second);
     stop_media(it->second);
     for (const auto& key : {it->second.caller.sip_call_id, it->second.agent.sip_call_id}) {
       if (!key.empty()) by_sip_call_id_.erase(key);
@@ -458,6 +498,7 @@ class CallService::Impl final : public CallActions {
     bool cancelled = false;
     bool bye_sent = false;
     uint64_t bridge_listener = 0;
+    uint64_t record_listener = 0;
   };
   struct CallState {
     CallId id;
@@ -465,6 +506,7 @@ class CallService::Impl final : public CallActions {
     LegState caller;
     LegState agent;
     bool bridged = false;
+    std::shared_ptr<rtp::Recorder> recorder;  // when telephony.record_calls
   };
 
   CallState* find(const CallId& id) {

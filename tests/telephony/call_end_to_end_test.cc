@@ -251,7 +251,7 @@ class CallEndToEndTest : public ::testing::Test {
 };
 
 TEST_F(CallEndToEndTest, CallerReachesAnAgentThroughIvrAndQueueAndBothHearEachOther) {
-  CallCenter center;
+  CallCenter center("  record_calls: true\n");
   ASSERT_EQ(center.error(), "");
   const uint16_t agent_port = free_port();
   ASSERT_TRUE(center.register_agent(agent_port));
@@ -277,6 +277,10 @@ TEST_F(CallEndToEndTest, CallerReachesAnAgentThroughIvrAndQueueAndBothHearEachOt
   EXPECT_GT(media["agent"]["packets_received"].get<int64_t>(), 20) << media.dump();
   EXPECT_GT(media["agent"]["packets_sent"].get<int64_t>(), 20) << media.dump();
   EXPECT_GE(media["caller"]["dtmf_events"].get<int64_t>(), 1) << media.dump();
+  // The recording holds both sides of the connected part: > 1 s of 8 kHz stereo 16-bit audio.
+  const std::string recording = center.dir() + "/data/recordings/" + (*record)["id"].get<std::string>() + ".wav";
+  ASSERT_TRUE(std::filesystem::exists(recording)) << recording;
+  EXPECT_GT(std::filesystem::file_size(recording), 44U + 8000U * 4U);
 }
 
 TEST_F(CallEndToEndTest, BusyAgentSendsTheCallBackToTheQueueAndTheCallerAbandons) {
