@@ -141,13 +141,13 @@ struct Param {
 // SIP/SIPS/TEL URI (RFC 3261 19.1). Host keeps IPv6 brackets ("[2001:db8::1]").
 struct Uri {
   std::string scheme;  // lower-cased: "sip", "sips", "tel", or any other absoluteURI scheme
-  std::string opaque;  // everything after "scheme:" for schemes other than sip/sips/tel (as received)
   std::string user;    // percent-decoded
   std::optional<std::string> password;
   std::string host;  // lower-cased
   std::optional<uint16_t> port;
   std::vector<Param> params;                                 // ;transport=tcp;lr ...
   std::vector<std::pair<std::string, std::string>> headers;  // ?subject=...
+  std::string opaque;  // everything after "scheme:" for schemes other than sip/sips/tel (as received)
   std::optional<std::string_view> param(std::string_view name) const;
   std::string to_string() const;
 };
