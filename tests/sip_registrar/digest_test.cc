@@ -178,6 +178,13 @@ TEST_F(DigestServerTest, ChallengesOfferSha256FirstThenMd5WithQopAuthAndOpaque) 
   DigestServerOptions o = options();
   o.offer_md5 = false;
   EXPECT_EQ(make_server(o)->challenge_values(false).size(), 1u);
+
+  // MD5-only peers (SIPp answers the first challenge whatever its algorithm).
+  o = options();
+  o.offer_sha256 = false;
+  const auto md5_only = make_server(o)->challenge_values(false);
+  ASSERT_EQ(md5_only.size(), 1u);
+  EXPECT_EQ(*parse_auth_header(md5_only[0])->param("algorithm"), "MD5");
 }
 
 TEST_F(DigestServerTest, AcceptsCorrectSha256AndMd5Answers) {
