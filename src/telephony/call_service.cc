@@ -97,7 +97,10 @@ class CallService::Impl final : public CallActions {
                static_cast<uint16_t>(options_.telephony.rtp_port_max)),
         flow_(clock, *this, call_flow_options_from_config(options_.telephony)),
         accounts_(store, clock),
-        accounts_api_(accounts_, options_.telephony.realm) {
+        accounts_api_(accounts_, options_.telephony.realm, [this](const std::string& username) {
+          // A deleted or disabled account's phone is unreachable at once, not at its expiry.
+          if (registrar_) registrar_->remove_user(username);
+        }) {
     if (options_.metrics != nullptr) {
       auto& active =
           prometheus::BuildGauge().Name("vontres_calls_active").Help("Live calls").Register(*options_.metrics);
@@ -1077,12 +1080,20 @@ void CallService::Impl::register_routes(api::Router& router) {
   router.add(
       Method::kPost, "/api/v1/calls/{id}/resume", opts("calls.handle", "Take the caller off hold"),
       [action](Request& req) { return action(req, [](CallFlow& f, const CallId& id) { return f.hold(id, false); }); });
-  router.add(Method::kPost, "/api/v1/calls/{id}/transfer", opts("calls.handle", "Blind transfer to a queue"),
+  router.add(Method::kPost, "/api/v1/calls/{id}/transfer",
+             opts("calls.handle", "Blind transfer to a queue ({queue_id}) or an agent ({agent_id})"),
              [action](Request& req) {
                auto body = req.json_body();
                if (!body.is_ok()) return Response::error(body.status());
-               if (!body->contains("queue_id") || !(*body)["queue_id"].is_string()) {
-                 return Response::error(invalid_argument("queue_id (string) is required", "invalid_transfer"));
+               const bool to_queue = body->contains("queue_id") && (*body)["queue_id"].is_string();
+               const bool to_agent = body->contains("agent_id") && (*body)["agent_id"].is_string();
+               if (to_queue == to_agent) {
+                 return Response::error(
+                     invalid_argument("exactly one of queue_id or agent_id (string) is required", "invalid_transfer"));
+               }
+               if (to_agent) {
+                 const AgentId agent((*body)["agent_id"].get<std::string>());
+                 return action(req, [agent](CallFlow& f, const CallId& id) { return f.transfer_to_agent(id, agent); });
                }
                const QueueId queue((*body)["queue_id"].get<std::string>());
                return action(req, [queue](CallFlow& f, const CallId& id) { return f.transfer_to_queue(id, queue); });

@@ -284,6 +284,26 @@ TEST_F(CallFlowTest, BlindTransferReleasesTheAgentAndQueuesTheCallerAgain) {
   EXPECT_TRUE(flow_.snapshot(call_)->agent.empty());
 }
 
+TEST_F(CallFlowTest, BlindTransferToAnAgentRingsThemOutsideTheAcd) {
+  call_connected();
+  ASSERT_TRUE(flow_.transfer_to_agent(call_, AgentId("agent-9")).is_ok());
+  EXPECT_THAT(actions_.take(),
+              ElementsAre("unbridge", "bye agent", "acd_ended", "play caller hold-music loop", "ring agent-9"));
+  flow_.on_agent_answered(call_);
+  EXPECT_THAT(actions_.take(), ElementsAre("stop caller", "bridge"));  // no accept: the ACD made no offer
+  EXPECT_EQ(flow_.snapshot(call_)->agent, AgentId("agent-9"));
+  EXPECT_EQ(flow_.transfer_to_agent(call_, AgentId("agent-9")).code(), "same_agent");
+}
+
+TEST_F(CallFlowTest, TransferTargetNotAnsweringQueuesTheCallerAgain) {
+  call_connected();
+  ASSERT_TRUE(flow_.transfer_to_agent(call_, AgentId("agent-9")).is_ok());
+  actions_.take();
+  flow_.on_agent_failed(call_, 486);
+  EXPECT_THAT(actions_.take(), ElementsAre("play caller hold-music loop", "enqueue support technical_support"));
+  EXPECT_EQ(flow_.snapshot(call_)->phase, CallPhase::kQueued);
+}
+
 TEST_F(CallFlowTest, HangupThroughTheApiEndsEveryLeg) {
   call_connected();
   ASSERT_TRUE(flow_.hang_up(call_).is_ok());

@@ -309,7 +309,11 @@ void CallFlow::on_agent_answered(const CallId& id) {
     return;
   }
   actions_.stop_playing(id, Leg::kCaller);
-  actions_.accept_offer(id, call->snap.agent);
+  if (call->direct) {
+    call->direct = false;
+  } else {
+    actions_.accept_offer(id, call->snap.agent);
+  }
   actions_.bridge(id);
   call->snap.phase = CallPhase::kConnected;
   call->snap.agent_answered_at = clock_.now();
@@ -324,6 +328,13 @@ void CallFlow::on_agent_failed(const CallId& id, int sip_status) {
   publish(*call, "call.ringing_stopped", {{"reason", decline_reason(sip_status)}, {"sip_status", sip_status}});
   if (call->snap.direction == CallDirection::kOutbound) {
     end(*call, EndReason::kNoAgent);
+    return;
+  }
+  if (call->direct) {
+    // The transfer target did not answer: back to the call's queue.
+    call->direct = false;
+    call->snap.agent = AgentId();
+    queue_call(*call, call->snap.queue, call->snap.intent);
     return;
   }
   call->snap.phase = CallPhase::kQueued;
@@ -472,6 +483,30 @@ Status CallFlow::transfer_to_queue(const CallId& id, const QueueId& queue) {
   call->snap.on_hold = false;
   publish(*call, "call.transferred", {{"from_agent", from.str()}, {"to_queue", queue.str()}});
   queue_call(*call, queue, call->snap.intent);
+  return Status::ok();
+}
+
+Status CallFlow::transfer_to_agent(const CallId& id, const AgentId& agent) {
+  Call* call = find(id);
+  if (call == nullptr) return not_found("no live call " + id.str(), "call_not_found");
+  if (call->snap.direction != CallDirection::kInbound || call->snap.phase != CallPhase::kConnected) {
+    return failed_precondition("only a connected inbound call can be transferred", "invalid_call_state");
+  }
+  if (agent == call->snap.agent) return invalid_argument("the call is already with this agent", "same_agent");
+  const AgentId from = call->snap.agent;
+  actions_.unbridge(id);
+  actions_.hang_up(id, Leg::kAgent);
+  actions_.call_ended_in_acd(id);  // the first agent's part is complete (wrap-up)
+  call->in_acd = false;
+  call->agent_leg_up = false;
+  call->snap.on_hold = false;
+  call->snap.phase = CallPhase::kRinging;
+  call->snap.agent = agent;
+  call->direct = true;
+  ++call->snap.agent_attempts;
+  actions_.play(id, Leg::kCaller, options_.hold_music, true);
+  publish(*call, "call.transferred", {{"from_agent", from.str()}, {"to_agent", agent.str()}});
+  actions_.ring_agent(id, agent);
   return Status::ok();
 }
 

@@ -103,7 +103,7 @@ struct CallSnapshot {
   std::optional<TimePoint> agent_answered_at;
   std::optional<TimePoint> ended_at;
   std::optional<EndReason> end_reason;
-  int agent_attempts = 0;  // agents rung for this call
+  int agent_attempts = 0;           // agents rung for this call
   std::vector<std::string> events;  // types of the events published for this call, in order
   nlohmann::json to_json() const;
 };
@@ -171,6 +171,10 @@ class CallFlow {
   Status hold(const CallId& call, bool hold);
   // Blind transfer: the agent leg is released and the caller queued again in `queue`.
   Status transfer_to_queue(const CallId& call, const QueueId& queue);
+  // Blind transfer to one agent: the current agent leg is released, the caller hears music while
+  // `agent`'s phone rings (outside the ACD's offers); busy or no answer queues the caller again in
+  // the call's queue.
+  Status transfer_to_agent(const CallId& call, const AgentId& agent);
   // Outbound (click-to-call): ring `agent` first, then dial `destination` and bridge.
   Status originate(const CallId& call, const OrgId& org, const AgentId& agent, const std::string& destination);
 
@@ -192,6 +196,7 @@ class CallFlow {
     bool destination_ringing = false;
     std::string destination;           // outbound
     bool in_acd = false;               // enqueued and not yet reported ended to the ACD
+    bool direct = false;               // ringing an agent chosen by a transfer, not offered by the ACD
     std::optional<EndReason> leaving;  // playing a last prompt, then hanging up with this reason
   };
   Call* find(const CallId& id);
