@@ -73,6 +73,9 @@ class MediaSessionTest : public ::testing::Test {
     b->set_remote("127.0.0.1", a->rtp_port(), a->rtcp_port());
   }
 
+  // Sessions read their clock until the destructor has stopped them, so a test's manual clock must
+  // outlive them: it lives here, not in the test body.
+  ManualClock manual_clock_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::vector<std::shared_ptr<MediaSession>> sessions_;
@@ -203,7 +206,7 @@ TEST_F(MediaSessionTest, ExchangesRtcpReports) {
 }
 
 TEST_F(MediaSessionTest, InactivityTimeoutFiresFromTheClockAfterTheLastPacket) {
-  ManualClock clock;
+  ManualClock& clock = manual_clock_;
   TimePoint started = clock.now();
   MediaSessionOptions options;
   options.inactivity_timeout = milliseconds(2000);
@@ -235,7 +238,7 @@ TEST_F(MediaSessionTest, InactivityTimeoutFiresFromTheClockAfterTheLastPacket) {
 }
 
 TEST_F(MediaSessionTest, ThirtyMillisecondPacketsAreReCutIntoTwentyMillisecondFrames) {
-  ManualClock clock;
+  ManualClock& clock = manual_clock_;
   auto session = make("ptime30", clock);
   std::mutex mutex;
   std::vector<uint8_t> heard;
