@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <future>
-#include <random>
 #include <utility>
 
 #include <fmt/format.h>
@@ -39,13 +38,6 @@ int64_t to_ms(TimePoint t) {
 }
 store::Value optional_ms(const std::optional<TimePoint>& t) {
   return t ? store::Value(to_ms(*t)) : store::Value(std::monostate{});
-}
-
-std::string random_secret() {
-  std::random_device device;
-  std::string secret(32, '\0');
-  for (auto& c : secret) c = static_cast<char>(device() & 0xff);
-  return secret;
 }
 
 // "sip:user@host" -> "user".
@@ -123,7 +115,7 @@ class CallService::Impl final : public CallActions {
     const auto& t = options_.telephony;
     registrar::DigestServerOptions digest_options;
     digest_options.realm = t.realm;
-    digest_options.secret = random_secret();
+    digest_options.secret = registrar::random_bytes(32);
     digest_options.offer_sha256 = t.digest_sha256;
     auto digest = registrar::DigestServer::create(digest_options, clock_);
     if (!digest.is_ok()) return digest.status();
@@ -153,6 +145,9 @@ class CallService::Impl final : public CallActions {
     stack_ = std::make_unique<ua::SipStack>(io_, config, clock_);
     ua::SipStackHandlers handlers;
     handlers.on_request = [this](const ua::ServerTransactionHandle& tx) {
+      // Out-of-dialog OPTIONS (health probes from Kamailio's dispatcher) are the stack's to answer.
+      const sip::Message& request = tx.request();
+      if (request.method() == "OPTIONS" && ua::tag_of(request.header("To").value_or("")).empty()) return false;
       boost::asio::post(strand_, [this, tx] { on_request(tx); });
       return true;
     };
@@ -604,13 +599,6 @@ class CallService::Impl final : public CallActions {
     }
     if (method == "INVITE") {
       on_inbound_invite(tx, sip_call_id);
-      return;
-    }
-    if (method == "OPTIONS") {
-      sip::Message ok = ua::make_response(request, 200, "OK", tx.local_tag());
-      ok.set_header("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER");
-      ok.set_header("Accept", "application/sdp");
-      tx.respond(std::move(ok));
       return;
     }
     tx.respond(method == "BYE" || method == "INFO" ? 481 : 405,
