@@ -353,6 +353,35 @@ const std::vector<KeySpec>& key_table() {
       {"telephony.ivr_menu_timeout", section_duration(&Config::telephony, &TelephonyConfig::ivr_menu_timeout)},
       {"telephony.ivr_max_attempts", section_int(&Config::telephony, &TelephonyConfig::ivr_max_attempts)},
       {"telephony.numbers", NodeSetter(set_numbers)},
+      {"ai.enabled", section_bool(&Config::ai, &AiConfig::enabled)},
+      {"ai.stt_backend", section_string(&Config::ai, &AiConfig::stt_backend)},
+      {"ai.stt_model_dir", section_string(&Config::ai, &AiConfig::stt_model_dir)},
+      {"ai.stt_conversation_mode", section_string(&Config::ai, &AiConfig::stt_conversation_mode)},
+      {"ai.stt_max_streams", section_int(&Config::ai, &AiConfig::stt_max_streams)},
+      {"ai.stt_workers", section_int(&Config::ai, &AiConfig::stt_workers)},
+      {"ai.stt_max_lag", section_duration(&Config::ai, &AiConfig::stt_max_lag)},
+      {"ai.intent_backend", section_string(&Config::ai, &AiConfig::intent_backend)},
+      {"ai.intent_examples_file", section_string(&Config::ai, &AiConfig::intent_examples_file)},
+      {"ai.intent_threshold", section_double(&Config::ai, &AiConfig::intent_threshold)},
+      {"ai.sentiment_alert_threshold", section_double(&Config::ai, &AiConfig::sentiment_alert_threshold)},
+      {"ai.sentiment_alert_after", section_duration(&Config::ai, &AiConfig::sentiment_alert_after)},
+      {"ai.knowledge_dir", section_string(&Config::ai, &AiConfig::knowledge_dir)},
+      {"ai.suggestions_max", section_int(&Config::ai, &AiConfig::suggestions_max)},
+      {"ai.suggestion_min_interval", section_duration(&Config::ai, &AiConfig::suggestion_min_interval)},
+      {"ai.redact", section_string(&Config::ai, &AiConfig::redact)},
+      {"ai.pause_on_card", section_bool(&Config::ai, &AiConfig::pause_on_card)},
+      {"ai.llm_base_url", section_string(&Config::ai, &AiConfig::llm_base_url)},
+      {"ai.llm_api_key", section_string(&Config::ai, &AiConfig::llm_api_key)},
+      {"ai.llm_api_key_file", section_string(&Config::ai, &AiConfig::llm_api_key_file)},
+      {"ai.llm_chat_model", section_string(&Config::ai, &AiConfig::llm_chat_model)},
+      {"ai.llm_transcription_model", section_string(&Config::ai, &AiConfig::llm_transcription_model)},
+      {"ai.llm_timeout", section_duration(&Config::ai, &AiConfig::llm_timeout)},
+      {"ai.llm_suggestion_budget", section_duration(&Config::ai, &AiConfig::llm_suggestion_budget)},
+      {"ai.llm_max_retries", section_int(&Config::ai, &AiConfig::llm_max_retries)},
+      {"ai.llm_breaker_failures", section_int(&Config::ai, &AiConfig::llm_breaker_failures)},
+      {"ai.llm_breaker_cooldown", section_duration(&Config::ai, &AiConfig::llm_breaker_cooldown)},
+      {"ai.llm_suggestions", section_bool(&Config::ai, &AiConfig::llm_suggestions)},
+      {"ai.llm_summaries", section_bool(&Config::ai, &AiConfig::llm_summaries)},
   };
   return table;
 }
@@ -399,6 +428,46 @@ Status apply_node(Config& config, const YAML::Node& node, const std::string& pre
     Status s = spec->set(config, value.Scalar());
     if (!s) return config_error(key, s.message());
   }
+  return Status::ok();
+}
+
+Status validate_ai(const AiConfig& a) {
+  static const std::set<std::string> kStt = {"pocketsphinx", "openai", "off"};
+  if (!kStt.contains(a.stt_backend)) return config_error("ai.stt_backend", "must be pocketsphinx, openai or off");
+  if (a.stt_conversation_mode != "open" && a.stt_conversation_mode != "grammar")
+    return config_error("ai.stt_conversation_mode", "must be open or grammar");
+  if (a.stt_max_streams < 1 || a.stt_max_streams > 10'000)
+    return config_error("ai.stt_max_streams", "must be 1..10000");
+  if (a.stt_workers < 0 || a.stt_workers > 256) return config_error("ai.stt_workers", "must be 0..256");
+  if (a.stt_max_lag.count() < 100) return config_error("ai.stt_max_lag", "must be at least 100ms");
+  if (a.intent_backend != "embedded" && a.intent_backend != "openai")
+    return config_error("ai.intent_backend", "must be embedded or openai");
+  if (!(a.intent_threshold >= 0.0 && a.intent_threshold <= 1.0))
+    return config_error("ai.intent_threshold", "must be 0..1");
+  if (!(a.sentiment_alert_threshold >= -1.0 && a.sentiment_alert_threshold <= 1.0))
+    return config_error("ai.sentiment_alert_threshold", "must be -1..1");
+  if (a.sentiment_alert_after.count() < 1) return config_error("ai.sentiment_alert_after", "must be positive");
+  if (a.suggestions_max < 1 || a.suggestions_max > 20) return config_error("ai.suggestions_max", "must be 1..20");
+  if (a.suggestion_min_interval.count() < 0) return config_error("ai.suggestion_min_interval", "must not be negative");
+  static const std::set<std::string> kClasses = {"card", "cvv", "expiry", "ssn", "email", "phone"};
+  size_t start = 0;
+  while (start <= a.redact.size() && !a.redact.empty()) {
+    size_t end = a.redact.find(',', start);
+    if (end == std::string::npos) end = a.redact.size();
+    std::string item = a.redact.substr(start, end - start);
+    item.erase(0, item.find_first_not_of(' '));
+    if (auto last = item.find_last_not_of(' '); last != std::string::npos) item.erase(last + 1);
+    if (!item.empty() && !kClasses.contains(item))
+      return config_error("ai.redact", "unknown class '" + item + "' (card, cvv, expiry, ssn, email, phone)");
+    start = end + 1;
+  }
+  if (a.llm_base_url.rfind("http://", 0) != 0 && a.llm_base_url.rfind("https://", 0) != 0)
+    return config_error("ai.llm_base_url", "must start with http:// or https://");
+  if (a.llm_timeout.count() < 100) return config_error("ai.llm_timeout", "must be at least 100ms");
+  if (a.llm_suggestion_budget.count() < 1) return config_error("ai.llm_suggestion_budget", "must be positive");
+  if (a.llm_max_retries < 0 || a.llm_max_retries > 10) return config_error("ai.llm_max_retries", "must be 0..10");
+  if (a.llm_breaker_failures < 1) return config_error("ai.llm_breaker_failures", "must be at least 1");
+  if (a.llm_breaker_cooldown.count() < 0) return config_error("ai.llm_breaker_cooldown", "must not be negative");
   return Status::ok();
 }
 
@@ -669,7 +738,8 @@ Status validate_config(const Config& c) {
   if (c.auth.login_max_failures_per_address < 1)
     return config_error("auth.login_max_failures_per_address", "must be at least 1");
   VONTRES_RETURN_IF_ERROR(validate_routing(c.routing));
-  return validate_telephony(c.telephony);
+  VONTRES_RETURN_IF_ERROR(validate_telephony(c.telephony));
+  return validate_ai(c.ai);
 }
 
 Result<std::chrono::milliseconds> parse_duration(std::string_view text) {

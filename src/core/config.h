@@ -175,6 +175,48 @@ struct TelephonyConfig {
   std::map<std::string, std::string> numbers;
 };
 
+// AI service (issue 6): live transcription, sentiment, intent, suggestions, redaction, summaries.
+// Everything runs offline on embedded models unless an OpenAI-compatible endpoint and key are set;
+// with no key nothing is sent anywhere.
+struct AiConfig {
+  bool enabled = true;
+  // Speech-to-text. "pocketsphinx": embedded; "openai": POST /audio/transcriptions per utterance; "off".
+  std::string stt_backend = "pocketsphinx";
+  std::string stt_model_dir;                     // empty: pocketsphinx-en-us's model folder
+  std::string stt_conversation_mode = "open";    // open (general language model) | grammar (known phrases only)
+  uint64_t stt_max_streams = 8;                  // decoders at once (call legs); more legs queue, then are skipped
+  int stt_workers = 0;                           // decoding threads; 0: one per core
+  std::chrono::milliseconds stt_max_lag{3'000};  // audio queued per leg beyond this is dropped (metric)
+  // Intent. "embedded": TF-IDF + linear model trained at start-up; "openai": chat model, JSON schema.
+  std::string intent_backend = "embedded";
+  std::string intent_examples_file;  // CSV text,category; empty: <share>/intents/examples.csv
+  double intent_threshold = 0.35;    // below this confidence the intent is "unknown"
+  // Sentiment alert: the caller's rolling score stays below the threshold for this long.
+  double sentiment_alert_threshold = -0.3;
+  std::chrono::milliseconds sentiment_alert_after{20'000};
+  // Script suggestions from the knowledge base (Markdown articles and scripts).
+  std::string knowledge_dir;  // empty: <share>/knowledge
+  uint64_t suggestions_max = 3;
+  std::chrono::milliseconds suggestion_min_interval{5'000};
+  // Redaction: comma-separated classes out of card,cvv,expiry,ssn,email,phone (default all);
+  // organisations can override it through the API.
+  std::string redact = "card,cvv,expiry,ssn,email,phone";
+  bool pause_on_card = true;  // recording and transcript storage pause while a card number is given
+  // OpenAI-compatible endpoint. The key is read from llm_api_key_file or VONTRES_AI_LLM_API_KEY.
+  std::string llm_base_url = "https://api.openai.com/v1";
+  std::string llm_api_key;
+  std::string llm_api_key_file;
+  std::string llm_chat_model = "gpt-4o-mini";
+  std::string llm_transcription_model = "whisper-1";
+  std::chrono::milliseconds llm_timeout{15'000};
+  std::chrono::milliseconds llm_suggestion_budget{2'000};  // after this the KB suggestion is shown instead
+  int llm_max_retries = 2;
+  int llm_breaker_failures = 5;  // consecutive failures that open the circuit
+  std::chrono::milliseconds llm_breaker_cooldown{30'000};
+  bool llm_suggestions = true;  // use the LLM for suggestions when configured
+  bool llm_summaries = true;    // use the LLM for post-call summaries when configured
+};
+
 struct Config {
   std::string service_name = "vontres";
   std::string data_dir = "./data";
@@ -186,6 +228,7 @@ struct Config {
   AuthConfig auth;
   RoutingConfig routing;
   TelephonyConfig telephony;
+  AiConfig ai;
 
   // Derived values.
   std::string sqlite_path() const;
