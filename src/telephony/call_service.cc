@@ -535,6 +535,10 @@ class CallService::Impl final : public CallActions {
     VONTRES_ASSIGN_OR_RETURN(auto session, rtp::MediaSession::create(io_, clock_, media));
     session->set_dtmf_handler([this, id, leg](const rtp::DtmfEvent& e) {
       if (e.phase != rtp::DtmfEvent::Phase::kEnd) return;
+      if (rtp::MediaTap* tap = tap_; tap != nullptr) {
+        tap->on_dtmf(id.str(), leg == Leg::kCaller ? rtp::Speaker::kCaller : rtp::Speaker::kAgent, e.digit,
+                     clock_.now());
+      }
       boost::asio::post(strand_, [this, id, leg, digit = e.digit] { flow_.on_dtmf(id, leg, digit); });
     });
     session->set_inactivity_handler(

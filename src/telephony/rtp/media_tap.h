@@ -24,6 +24,9 @@ class MediaTap {
   // `timestamp` is the injected clock's time when the frame was played out.
   virtual void on_audio(std::string_view leg_id, Speaker speaker, std::span<const int16_t> pcm,
                         TimePoint timestamp) = 0;
+  // A DTMF key (RFC 4733 event end) on one side of a call, so in-call protection can pause
+  // recording/transcripts while card digits are keyed. Same threading as on_audio.
+  virtual void on_dtmf(std::string_view /*leg_id*/, Speaker /*speaker*/, char /*digit*/, TimePoint /*timestamp*/) {}
 };
 
 }  // namespace vontres::telephony::rtp
