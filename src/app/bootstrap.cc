@@ -25,6 +25,7 @@ Status create_first_admin(const Config& config, const std::string& org_name, con
   api::Router router;
   Config offline = config;
   offline.telephony.enabled = false;  // never bind SIP ports for a one-off command
+  offline.ai.enabled = false;         // nor load speech models and train the intent model
   VONTRES_ASSIGN_OR_RETURN(auto services, Services::start(offline, platform, clock, ids, router));
   return users::create_admin(services->users(), org_name, email, password);
 }

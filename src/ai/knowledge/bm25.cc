@@ -188,6 +188,14 @@ std::shared_ptr<const Document> Bm25Index::document(std::string_view id) const {
   return it == snap->documents.end() ? nullptr : it->second;
 }
 
+std::vector<std::shared_ptr<const Document>> Bm25Index::documents() const {
+  const std::shared_ptr<const Snapshot> snap = snapshot();
+  std::vector<std::shared_ptr<const Document>> out;
+  out.reserve(snap->documents.size());
+  for (const auto& [id, document] : snap->documents) out.push_back(document);
+  return out;
+}
+
 std::size_t Bm25Index::document_count() const { return snapshot()->documents.size(); }
 std::size_t Bm25Index::passage_count() const { return snapshot()->units.size(); }
 

@@ -72,6 +72,8 @@ class Bm25Index {
   // The indexed document, or nullptr.
   std::shared_ptr<const Document> document(std::string_view id) const;
   std::size_t document_count() const;
+  // Every indexed document, sorted by id (one consistent snapshot).
+  std::vector<std::shared_ptr<const Document>> documents() const;
   std::size_t passage_count() const;
 
  private:
