@@ -14,6 +14,7 @@
 #include "ai/intent/cli.h"
 #include "ai/sentiment/command.h"
 #include "ai/sentiment/vader.h"
+#include "ai/stt/cli.h"
 #include "app/bootstrap.h"
 #include "app/data_dir.h"
 #include "app/platform.h"
@@ -175,6 +176,17 @@ int run_cli(int argc, char** argv) {
   auto* cv_cmd = ai_cmd->add_subcommand("cross-validate", "Stratified k-fold cross-validation of the intent model");
   cv_cmd->add_option("file", cv_file, "Labelled CSV (text,category)")->required()->check(CLI::ExistingFile);
   cv_cmd->add_option("--folds", cv_folds, "Number of folds")->check(CLI::Range(2, 20));
+  std::string transcribe_file;
+  std::string transcribe_mode = "open";
+  ai::stt::TranscribeCommandOptions transcribe_options;
+  auto* transcribe_cmd = ai_cmd->add_subcommand("transcribe", "Speech-to-text of a mono WAV file (any sample rate)");
+  transcribe_cmd->add_option("file", transcribe_file, "WAV file")->required()->check(CLI::ExistingFile);
+  transcribe_cmd->add_option("--mode", transcribe_mode, "open (language model) or grammar (--grammar phrases)")
+      ->check(CLI::IsMember({"open", "grammar"}));
+  transcribe_cmd->add_option("--grammar", transcribe_options.grammar_file, "Phrases, one per line (grammar mode)")
+      ->check(CLI::ExistingFile);
+  transcribe_cmd->add_option("--model-dir", transcribe_options.model_dir, "PocketSphinx model directory");
+  transcribe_cmd->add_flag("--json", transcribe_options.json, "One JSON object per utterance");
 
   try {
     cli.parse(argc, argv);
@@ -233,6 +245,10 @@ int run_cli(int argc, char** argv) {
   if (*intent_cmd) return ai::intent::run_intent_command(intent_text, intent_train, std::cout, std::cerr);
   if (*eval_cmd) return ai::intent::run_eval_intent_command(eval_train, eval_test, std::cout, std::cerr);
   if (*cv_cmd) return ai::intent::run_cross_validate_command(cv_file, cv_folds, std::cout, std::cerr);
+  if (*transcribe_cmd) {
+    transcribe_options.mode = transcribe_mode == "grammar" ? ai::stt::Mode::kGrammar : ai::stt::Mode::kOpen;
+    return ai::stt::run_transcribe_command(transcribe_file, transcribe_options, std::cout, std::cerr);
+  }
   if (*admin_cmd) {
     auto config = load(admin_options);
     if (!config) return report(config.status(), kExitUsage);
