@@ -235,9 +235,22 @@ class CallService::Impl final : public CallActions {
              if (it == calls_.end()) return out;
              out["caller"] = counters_json(it->second.caller.media);
              out["agent"] = counters_json(it->second.agent.media);
+             if (it->second.consult.media) out["consult"] = counters_json(it->second.consult.media);
              return out;
            })
         .value_or(json::object());
+  }
+
+  void set_recording_paused(const CallId& id, bool paused) {
+    boost::asio::post(strand_, [this, id, paused] {
+      CallState* state = find(id);
+      if (state == nullptr || !state->recorder) return;
+      if (paused) {
+        state->recorder->pause();
+      } else {
+        state->recorder->resume();
+      }
+    });
   }
 
   void on_speech(const CallId& id, const std::string& text, const std::string& intent) {
@@ -301,11 +314,42 @@ class CallService::Impl final : public CallActions {
   }
 
   void ring_agent(const CallId& id, const AgentId& agent) override {
+    ring(id, agent, Leg::kAgent, [this, id](int status) {
+      boost::asio::post(strand_, [this, id, status] { flow_.on_agent_failed(id, status); });
+    });
+  }
+
+  // An agent directly by name, on the consult leg: the ACD has no "reserve this agent" command
+  // and a consultation is the agent's choice of colleague, so the phone's own answer (486 when busy)
+  // decides. A queue consultation goes through the ACD instead (enqueue_consult).
+  void ring_consult(const CallId& id, const AgentId& agent) override {
+    ring(id, agent, Leg::kConsult, [this, id](int status) {
+      boost::asio::post(strand_, [this, id, status] { flow_.on_consult_failed(id, status); });
+    });
+  }
+
+  void enqueue_consult(const CallId& id, const QueueId& queue, const std::string& intent) override {
     CallState* state = find(id);
     if (state == nullptr) return;
-    auto fail = [this, id](int status) {
-      boost::asio::post(strand_, [this, id, status] { flow_.on_agent_failed(id, status); });
-    };
+    routing::CallRequest request;
+    request.id = consult_acd_id(id);
+    request.org = state->org;
+    request.queue = queue;
+    request.intent = intent;
+    auto placed = routing_.run([&](routing::Engine& engine) { return engine.enqueue_call(request); });
+    if (!placed.is_ok()) {
+      const std::string reason(placed.status().code());
+      boost::asio::post(strand_, [this, id, reason] { flow_.on_consult_routing_exit(id, reason); });
+    }
+  }
+
+  void withdraw_from_acd(const CallId& acd_call, const std::string& reason) override {
+    (void)routing_.run([&](routing::Engine& engine) { return engine.cancel_call(acd_call, reason); });
+  }
+
+  void ring(const CallId& id, const AgentId& agent, Leg leg, const std::function<void(int)>& fail) {
+    CallState* state = find(id);
+    if (state == nullptr) return;
     std::optional<registrar::Binding> binding;
     if (auto user = agent_users_.find(agent.str()); user != agent_users_.end()) {
       auto bindings = registrar_->lookup(user->second);
@@ -316,8 +360,8 @@ class CallService::Impl final : public CallActions {
       return;
     }
     ua::Destination to{transport_of(binding->flow.transport), binding->flow.ip, binding->flow.port};
-    invite_leg(*state, Leg::kAgent, binding->contact_uri, to,
-               "sip:" + binding->username + "@" + options_.telephony.realm, fail);
+    invite_leg(*state, leg, binding->contact_uri, to, "sip:" + binding->username + "@" + options_.telephony.realm,
+               fail);
   }
 
   void dial_destination(const CallId& id, const std::string& destination) override {
@@ -346,7 +390,38 @@ class CallService::Impl final : public CallActions {
 
   void bridge(const CallId& id) override {
     CallState* state = find(id);
-    if (state == nullptr || !state->caller.media || !state->agent.media || state->bridged) return;
+    if (state == nullptr) return;
+    bridge_legs(*state, state->caller, state->agent);
+    if (state->bridged && options_.telephony.record_calls && !state->recorder) start_recording(*state);
+  }
+
+  // Agent A with agent B during a consultation; the caller hears music meanwhile.
+  void bridge_consult(const CallId& id) override {
+    CallState* state = find(id);
+    if (state == nullptr) return;
+    bridge_legs(*state, state->agent, state->consult);
+  }
+
+  // Attended transfer completed: B's leg takes the agent's place (A's was hung up or is gone).
+  void promote_consult(const CallId& id) override {
+    CallState* state = find(id);
+    if (state == nullptr || !state->consult.media) return;
+    unbridge(id);
+    LegState& old = state->agent;
+    if (old.media) {
+      if (old.record_listener != 0) old.media->remove_frame_listener(old.record_listener);
+      state->previous_agents.push_back(counters_json(old.media));
+      old.media->stop();
+    }
+    if (!old.sip_call_id.empty()) by_sip_call_id_.erase(old.sip_call_id);
+    state->agent = std::move(state->consult);
+    state->consult = LegState{};
+    if (!state->agent.sip_call_id.empty()) by_sip_call_id_[state->agent.sip_call_id] = {id, Leg::kAgent};
+    if (state->recorder) add_record_listener(*state, state->agent);
+  }
+
+  void bridge_legs(CallState& state, LegState& a, LegState& b) {
+    if (!a.media || !b.media || state.bridged) return;
     auto link = [](const std::shared_ptr<rtp::MediaSession>& from, const std::shared_ptr<rtp::MediaSession>& to) {
       std::weak_ptr<rtp::MediaSession> target = to;
       return from->add_frame_listener([target](const rtp::AudioFrame& frame) {
@@ -355,14 +430,13 @@ class CallService::Impl final : public CallActions {
           peer->relay(std::vector<uint8_t>(frame.payload.begin(), frame.payload.end()), frame.law);
       });
     };
-    state->caller.media->set_source(nullptr);
-    state->agent.media->set_source(nullptr);
-    state->caller.media->set_bridged(true);
-    state->agent.media->set_bridged(true);
-    state->caller.bridge_listener = link(state->caller.media, state->agent.media);
-    state->agent.bridge_listener = link(state->agent.media, state->caller.media);
-    state->bridged = true;
-    if (options_.telephony.record_calls && !state->recorder) start_recording(*state);
+    a.media->set_source(nullptr);
+    b.media->set_source(nullptr);
+    a.media->set_bridged(true);
+    b.media->set_bridged(true);
+    a.bridge_listener = link(a.media, b.media);
+    b.bridge_listener = link(b.media, a.media);
+    state.bridged = true;
   }
 
   // Records both sides of a connected call to <data_dir>/recordings/<call id>.wav (stereo: caller
@@ -377,19 +451,22 @@ class CallService::Impl final : public CallActions {
       return;
     }
     state.recorder = *recorder;
-    for (LegState* l : {&state.caller, &state.agent}) {
-      std::weak_ptr<rtp::Recorder> weak = state.recorder;
-      const std::string leg_id = l->media->leg_id();
-      const rtp::Speaker speaker = l->media->speaker();
-      l->record_listener = l->media->add_frame_listener([weak, leg_id, speaker](const rtp::AudioFrame& frame) {
-        if (auto r = weak.lock()) r->on_audio(leg_id, speaker, frame.pcm, frame.time);
-      });
-    }
+    for (LegState* l : {&state.caller, &state.agent}) add_record_listener(state, *l);
+  }
+
+  static void add_record_listener(CallState& state, LegState& l) {
+    if (!l.media) return;
+    std::weak_ptr<rtp::Recorder> weak = state.recorder;
+    const std::string leg_id = l.media->leg_id();
+    const rtp::Speaker speaker = l.media->speaker();
+    l.record_listener = l.media->add_frame_listener([weak, leg_id, speaker](const rtp::AudioFrame& frame) {
+      if (auto r = weak.lock()) r->on_audio(leg_id, speaker, frame.pcm, frame.time);
+    });
   }
 
   void stop_recording(CallState& state) {
     if (!state.recorder) return;
-    for (LegState* l : {&state.caller, &state.agent}) {
+    for (LegState* l : {&state.caller, &state.agent, &state.consult}) {
       if (l->media && l->record_listener != 0) l->media->remove_frame_listener(l->record_listener);
       l->record_listener = 0;
     }
@@ -402,7 +479,7 @@ class CallService::Impl final : public CallActions {
   void unbridge(const CallId& id) override {
     CallState* state = find(id);
     if (state == nullptr || !state->bridged) return;
-    for (LegState* l : {&state->caller, &state->agent}) {
+    for (LegState* l : {&state->caller, &state->agent, &state->consult}) {
       if (l->media) {
         if (l->bridge_listener != 0) l->media->remove_frame_listener(l->bridge_listener);
         l->media->set_bridged(false);
@@ -424,6 +501,8 @@ class CallService::Impl final : public CallActions {
       l.invite->respond(480, "Temporarily Unavailable");
     }
     if (l.media) l.media->set_source(nullptr);
+    // A consult leg that ends is never reused: free its port (and its inactivity timer) now.
+    if (leg == Leg::kConsult && l.media) l.media->stop();
   }
 
   void accept_offer(const CallId& id, const AgentId& agent) override {
@@ -467,13 +546,16 @@ class CallService::Impl final : public CallActions {
     if (it != calls_.end()) {
       media["caller"] = counters_json(it->second.caller.media);
       media["agent"] = counters_json(it->second.agent.media);
+      if (it->second.consult.media) media["consult"] = counters_json(it->second.consult.media);
+      if (!it->second.previous_agents.empty()) media["previous_agents"] = it->second.previous_agents;
     }
     store_record(call, media);
     if (it == calls_.end()) return;
     unbridge(call.id);
     stop_recording(it->second);
     stop_media(it->second);
-    for (const auto& key : {it->second.caller.sip_call_id, it->second.agent.sip_call_id}) {
+    for (const auto& key :
+         {it->second.caller.sip_call_id, it->second.agent.sip_call_id, it->second.consult.sip_call_id}) {
       if (!key.empty()) by_sip_call_id_.erase(key);
     }
     calls_.erase(it);
@@ -503,6 +585,8 @@ class CallService::Impl final : public CallActions {
     OrgId org;
     LegState caller;
     LegState agent;
+    LegState consult;                   // attended transfer: agent B's leg until it replaces the agent leg
+    std::vector<json> previous_agents;  // RTP counters of agent legs replaced by a transfer
     bool bridged = false;
     std::shared_ptr<rtp::Recorder> recorder;  // when telephony.record_calls
   };
@@ -511,7 +595,14 @@ class CallService::Impl final : public CallActions {
     auto it = calls_.find(id);
     return it == calls_.end() ? nullptr : &it->second;
   }
-  static LegState& leg_of(CallState& state, Leg leg) { return leg == Leg::kCaller ? state.caller : state.agent; }
+  static LegState& leg_of(CallState& state, Leg leg) {
+    switch (leg) {
+      case Leg::kCaller: return state.caller;
+      case Leg::kAgent: return state.agent;
+      case Leg::kConsult: return state.consult;
+    }
+    return state.agent;
+  }
 
   std::shared_ptr<const rtp::WavAudio> load_prompt(const std::string& id) {
     if (auto it = prompts_.find(id); it != prompts_.end()) return it->second;
@@ -527,7 +618,8 @@ class CallService::Impl final : public CallActions {
 
   Result<std::shared_ptr<rtp::MediaSession>> new_media(const CallId& id, Leg leg) {
     rtp::MediaSessionOptions media;
-    media.leg_id = id.str() + (leg == Leg::kCaller ? ":caller" : ":agent");
+    // The consult leg is agent B: the tap and the recording hear it as the agent of this call.
+    media.leg_id = id.str() + ":" + std::string(leg_name(leg));
     media.speaker = leg == Leg::kCaller ? rtp::Speaker::kCaller : rtp::Speaker::kAgent;
     media.local_address = options_.telephony.rtp_host;
     media.ports = &ports_;
@@ -575,7 +667,7 @@ class CallService::Impl final : public CallActions {
   }
 
   void stop_media(CallState& state) {
-    for (LegState* l : {&state.caller, &state.agent}) {
+    for (LegState* l : {&state.caller, &state.agent, &state.consult}) {
       if (l->media) {
         l->media->stop();
         l->media.reset();
@@ -840,10 +932,10 @@ class CallService::Impl final : public CallActions {
       if (audio.is_ok()) apply(*l->media, *audio);
     }
     l->media->start();
-    if (leg == Leg::kAgent) {
-      flow_.on_agent_answered(id);
-    } else {
-      flow_.on_destination_answered(id);
+    switch (leg) {
+      case Leg::kAgent: flow_.on_agent_answered(id); break;
+      case Leg::kConsult: flow_.on_consult_answered(id); break;
+      case Leg::kCaller: flow_.on_destination_answered(id); break;
     }
   }
 
@@ -865,6 +957,10 @@ class CallService::Impl final : public CallActions {
     const CallId id(j.value("call_id", ""));
     const std::string type = j.value("type", event.type);
     const AgentId agent(j.value("agent_id", ""));
+    if (auto call = call_of_consult_acd_id(id)) {
+      handle_consult_routing_event(*call, type, agent, j.value("reason", type));
+      return;
+    }
     boost::asio::post(strand_,
                       [this, id, type, agent, reason = j.value("reason", type), queue = j.value("queue_id", "")] {
                         if (!calls_.contains(id)) return;  // another node's call
@@ -878,6 +974,21 @@ class CallService::Impl final : public CallActions {
                           flow_.on_routing_exit(id, reason);
                         }
                       });
+  }
+
+  // The ACD's answers about a call's consultation to a queue (its id is consult_acd_id(call)).
+  void handle_consult_routing_event(const CallId& id, const std::string& type, const AgentId& agent,
+                                    const std::string& reason) {
+    boost::asio::post(strand_, [this, id, type, agent, reason] {
+      if (!calls_.contains(id)) return;
+      if (type == "route.offered") {
+        flow_.on_consult_offered(id, agent);
+      } else if (type == "route.timeout" || type == "route.rescinded") {
+        flow_.on_consult_offer_withdrawn(id, agent);
+      } else if (type == "route.rejected" || type == "route.exited" || type == "route.voicemail") {
+        flow_.on_consult_routing_exit(id, reason);
+      }
+    });
   }
 
   void on_binding(const registrar::BindingEvent& e) {
@@ -1090,6 +1201,35 @@ void CallService::Impl::register_routes(api::Router& router) {
                const QueueId queue((*body)["queue_id"].get<std::string>());
                return action(req, [queue](CallFlow& f, const CallId& id) { return f.transfer_to_queue(id, queue); });
              });
+  router.add(
+      Method::kPost, "/api/v1/calls/{id}/consult",
+      opts("calls.handle",
+           "Attended transfer: hold the caller and consult an agent ({agent_id}) or a queue's agent ({queue_id})"),
+      [action](Request& req) {
+        auto body = req.json_body();
+        if (!body.is_ok()) return Response::error(body.status());
+        ConsultTarget target;
+        if (body->contains("agent_id") && (*body)["agent_id"].is_string()) {
+          target.agent = AgentId((*body)["agent_id"].get<std::string>());
+        }
+        if (body->contains("queue_id") && (*body)["queue_id"].is_string()) {
+          target.queue = QueueId((*body)["queue_id"].get<std::string>());
+        }
+        if (target.agent.empty() == target.queue.empty()) {
+          return Response::error(
+              invalid_argument("exactly one of queue_id or agent_id (string) is required", "invalid_consult"));
+        }
+        return action(req, [target](CallFlow& f, const CallId& id) { return f.consult(id, target); });
+      });
+  router.add(Method::kPost, "/api/v1/calls/{id}/consult/complete",
+             opts("calls.handle", "Complete an attended transfer: the caller to the consulted agent"),
+             [action](Request& req) {
+               return action(req, [](CallFlow& f, const CallId& id) { return f.complete_consult(id); });
+             });
+  router.add(Method::kPost, "/api/v1/calls/{id}/consult/cancel",
+             opts("calls.handle", "Cancel a consultation: the caller back to the agent"), [action](Request& req) {
+               return action(req, [](CallFlow& f, const CallId& id) { return f.cancel_consult(id); });
+             });
   router.add(Method::kPost, "/api/v1/calls",
              opts("calls.handle", "Originate (click-to-call): ring an agent, then dial"), [this, org_of](Request& req) {
                auto body = req.json_body();
@@ -1132,6 +1272,8 @@ void CallService::stop() {
 }
 void CallService::register_routes(api::Router& router) { impl_->register_routes(router); }
 void CallService::set_media_tap(rtp::MediaTap* tap) { impl_->set_tap(tap); }
+void CallService::set_recording_paused(const CallId& call, bool paused) { impl_->set_recording_paused(call, paused); }
+
 void CallService::on_speech(const CallId& call, const std::string& text, const std::string& intent) {
   impl_->on_speech(call, text, intent);
 }

@@ -6,7 +6,9 @@
 // on the bus (topic "call.events", key = call id); ended calls are stored (table `calls`).
 //
 // It also serves /api/v1/calls (live calls, history, hang up, hold/resume, blind transfer to a
-// queue, originate) and /api/v1/sip-accounts, under the users service's permissions.
+// queue or an agent, attended transfer: consult / consult/complete / consult/cancel, originate)
+// and /api/v1/sip-accounts, under the users service's permissions. An attended transfer's consult
+// leg is a third media leg of the call, relayed (and tapped as the agent) like the others.
 //
 // Threading: own io_context with `io_threads` threads. The CallFlow and all per-call shell state
 // live on one strand (`strand_`); SIP, media and routing callbacks are posted to it. API handlers
@@ -77,6 +79,8 @@ class CallService {
   void set_media_tap(rtp::MediaTap* tap);
   // Speech recognised on a call (from the AI service): drives speech choices in the IVR.
   void on_speech(const CallId& call, const std::string& text, const std::string& intent);
+  // In-call protection (AI service): the call's recording records silence while paused.
+  void set_recording_paused(const CallId& call, bool paused);
 
   uint16_t sip_port(ua::TransportKind transport) const;
   std::vector<CallSnapshot> live_calls();

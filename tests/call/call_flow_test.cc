@@ -1,5 +1,6 @@
 #include "telephony/call/call_flow.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -24,16 +25,26 @@ class RecordingActions final : public CallActions {
     log("enqueue " + queue.str() + (intent.empty() ? "" : " " + intent));
   }
   void ring_agent(const CallId&, const AgentId& agent) override { log("ring " + agent.str()); }
+  void ring_consult(const CallId&, const AgentId& agent) override { log("ring_consult " + agent.str()); }
+  void enqueue_consult(const CallId&, const QueueId& queue, const std::string&) override {
+    log("enqueue_consult " + queue.str());
+  }
+  void withdraw_from_acd(const CallId& acd_call, const std::string& reason) override {
+    log("withdraw " + acd_call.str() + " " + reason);
+  }
+  void bridge_consult(const CallId&) override { log("bridge_consult"); }
+  void promote_consult(const CallId&) override { log("promote"); }
   void dial_destination(const CallId&, const std::string& destination) override { log("dial " + destination); }
   void cancel_ringing(const CallId&, Leg leg) override { log("cancel " + std::string(leg_name(leg))); }
   void bridge(const CallId&) override { log("bridge"); }
   void unbridge(const CallId&) override { log("unbridge"); }
   void hang_up(const CallId&, Leg leg) override { log("bye " + std::string(leg_name(leg))); }
-  void accept_offer(const CallId&, const AgentId& agent) override { log("accept " + agent.str()); }
-  void decline_offer(const CallId&, const AgentId& agent, const std::string& reason) override {
-    log("decline " + agent.str() + " " + reason);
+  // ACD commands about a consultation's own ACD call are marked " consult".
+  void accept_offer(const CallId& id, const AgentId& agent) override { log("accept " + agent.str() + tag(id)); }
+  void decline_offer(const CallId& id, const AgentId& agent, const std::string& reason) override {
+    log("decline " + agent.str() + " " + reason + tag(id));
   }
-  void call_ended_in_acd(const CallId&) override { log("acd_ended"); }
+  void call_ended_in_acd(const CallId& id) override { log("acd_ended" + tag(id)); }
   void publish(const CallId&, const std::string& type, nlohmann::json data) override {
     events.push_back(type);
     last_data[type] = std::move(data);
@@ -50,6 +61,7 @@ class RecordingActions final : public CallActions {
 
  private:
   void log(std::string line) { actions.push_back(std::move(line)); }
+  static std::string tag(const CallId& id) { return call_of_consult_acd_id(id) ? " consult" : ""; }
 };
 
 CallFlowOptions menu_options() {
@@ -357,6 +369,278 @@ TEST_F(CallFlowTest, SnapshotJsonCarriesPhaseQueueAndAgent) {
   EXPECT_EQ(j["agent"], "agent-7");
   EXPECT_EQ(j["direction"], "inbound");
   EXPECT_TRUE(j["ended_at"].is_null());
+}
+
+// ---- attended transfer --------------------------------------------------------------------------
+
+class ConsultTest : public CallFlowTest {
+ protected:
+  // Agent A (agent-7) talks to the caller and starts a consultation with agent-8.
+  void consulting_agent() {
+    call_connected();
+    ASSERT_TRUE(flow_.consult(call_, {agent_b_, {}}).is_ok());
+    actions_.take();
+  }
+  void consult_answered() {
+    consulting_agent();
+    flow_.on_consult_answered(call_);
+    actions_.take();
+  }
+  std::vector<std::string> events_from(const std::string& first) const {
+    auto it = std::find(actions_.events.begin(), actions_.events.end(), first);
+    return {it, actions_.events.end()};
+  }
+
+  AgentId agent_b_{"agent-8"};
+};
+
+TEST_F(ConsultTest, ConsultHoldsTheCallerWithMusicAndRingsAgentB) {
+  call_connected();
+  ASSERT_TRUE(flow_.consult(call_, {agent_b_, {}}).is_ok());
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "play caller hold-music loop", "ring_consult agent-8"));
+  const auto snap = flow_.snapshot(call_);
+  EXPECT_EQ(snap->phase, CallPhase::kConsulting);
+  EXPECT_TRUE(snap->on_hold);
+  ASSERT_TRUE(snap->consult.has_value());
+  EXPECT_EQ(snap->consult->agent, agent_b_);
+  EXPECT_EQ(snap->consult->from_agent, agent_);
+  EXPECT_FALSE(snap->consult->answered);
+  EXPECT_EQ(actions_.last_data["call.consult_started"]["consult_agent"], "agent-8");
+  EXPECT_EQ(actions_.last_data["call.consult_started"]["from_agent"], "agent-7");
+}
+
+TEST_F(ConsultTest, AnsweredConsultBridgesTheTwoAgentsAndCompleteHandsTheCallerToB) {
+  consulting_agent();
+  flow_.on_consult_answered(call_);
+  EXPECT_THAT(actions_.take(), ElementsAre("bridge_consult"));
+  EXPECT_TRUE(flow_.snapshot(call_)->consult->answered);
+  ASSERT_TRUE(flow_.complete_consult(call_).is_ok());
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye agent", "acd_ended", "promote", "stop caller", "bridge"));
+  auto snap = flow_.snapshot(call_);
+  EXPECT_EQ(snap->phase, CallPhase::kConnected);
+  EXPECT_FALSE(snap->on_hold);
+  EXPECT_FALSE(snap->consult.has_value());
+  EXPECT_EQ(snap->agent, agent_b_);
+  EXPECT_THAT(snap->agents, ElementsAre(agent_, agent_b_));
+  const auto& transferred = actions_.last_data["call.transferred"];
+  EXPECT_EQ(transferred["kind"], "attended");
+  EXPECT_EQ(transferred["from_agent"], "agent-7");
+  EXPECT_EQ(transferred["to_agent"], "agent-8");
+  EXPECT_EQ(transferred["agent"], "agent-8");
+  // B talks to the caller now: the caller hanging up ends B's leg; A's ACD part ended already.
+  flow_.on_hangup(call_, Leg::kCaller);
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye agent"));
+  EXPECT_EQ(end_reason(), "caller_hangup");
+  EXPECT_THAT(events_from("call.consult_started"),
+              ElementsAre("call.consult_started", "call.consult_answered", "call.transferred", "call.ended"));
+  EXPECT_THAT(actions_.finished_calls.back().agents, ElementsAre(agent_, agent_b_));
+}
+
+TEST_F(ConsultTest, CancelWhileBRingsCancelsTheInviteAndTheCallerResumesWithA) {
+  consulting_agent();
+  ASSERT_TRUE(flow_.cancel_consult(call_).is_ok());
+  EXPECT_THAT(actions_.take(), ElementsAre("cancel consult", "stop caller", "bridge"));
+  const auto snap = flow_.snapshot(call_);
+  EXPECT_EQ(snap->phase, CallPhase::kConnected);
+  EXPECT_EQ(snap->agent, agent_);
+  EXPECT_FALSE(snap->on_hold);
+  EXPECT_EQ(actions_.last_data["call.consult_cancelled"]["reason"], "cancelled");
+  // A late answer from B (crossing the CANCEL) is hung up, not bridged.
+  flow_.on_consult_answered(call_);
+  EXPECT_THAT(actions_.take(), ElementsAre("bye consult"));
+}
+
+TEST_F(ConsultTest, CancelAfterBAnsweredHangsUpBAndResumesWithA) {
+  consult_answered();
+  ASSERT_TRUE(flow_.cancel_consult(call_).is_ok());
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye consult", "stop caller", "bridge"));
+  EXPECT_EQ(flow_.snapshot(call_)->phase, CallPhase::kConnected);
+  EXPECT_THAT(flow_.snapshot(call_)->agents, ElementsAre(agent_));
+}
+
+TEST_F(ConsultTest, BusyConsultTargetFailsTheConsultAndTheCallerGoesBackToA) {
+  consulting_agent();
+  flow_.on_consult_failed(call_, 486);
+  EXPECT_THAT(actions_.take(), ElementsAre("stop caller", "bridge"));
+  EXPECT_EQ(actions_.last_data["call.consult_failed"]["reason"], "busy");
+  EXPECT_EQ(actions_.last_data["call.consult_failed"]["sip_status"], 486);
+  EXPECT_EQ(flow_.snapshot(call_)->phase, CallPhase::kConnected);
+  EXPECT_EQ(flow_.snapshot(call_)->agent, agent_);
+  // A later failure report for the same (finished) attempt changes nothing.
+  flow_.on_consult_failed(call_, 408);
+  EXPECT_THAT(actions_.take(), IsEmpty());
+}
+
+TEST_F(ConsultTest, UnansweredConsultFailsAsNoAnswer) {
+  consulting_agent();
+  flow_.on_consult_failed(call_, 408);
+  EXPECT_EQ(actions_.last_data["call.consult_failed"]["reason"], "no_answer");
+}
+
+TEST_F(ConsultTest, BHangingUpEndsTheConsultAndTheCallerGoesBackToA) {
+  consult_answered();
+  flow_.on_hangup(call_, Leg::kConsult);
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "stop caller", "bridge"));  // no BYE to a gone leg
+  EXPECT_EQ(actions_.last_data["call.consult_cancelled"]["reason"], "consult_hangup");
+  EXPECT_EQ(flow_.snapshot(call_)->phase, CallPhase::kConnected);
+}
+
+TEST_F(ConsultTest, CallerHangingUpWhileBRingsEndsEveryLeg) {
+  consulting_agent();
+  flow_.on_hangup(call_, Leg::kCaller);
+  EXPECT_THAT(actions_.take(), ElementsAre("cancel consult", "bye agent", "acd_ended"));
+  EXPECT_EQ(end_reason(), "abandoned_during_consult");
+  EXPECT_EQ(flow_.size(), 0U);
+}
+
+TEST_F(ConsultTest, CallerHangingUpWhileTheAgentsTalkEndsEveryLeg) {
+  consult_answered();
+  flow_.on_hangup(call_, Leg::kCaller);
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye consult", "bye agent", "acd_ended"));
+  EXPECT_EQ(end_reason(), "abandoned_during_consult");
+}
+
+TEST_F(ConsultTest, AHangingUpAfterBAnsweredCompletesTheTransfer) {
+  consult_answered();
+  flow_.on_hangup(call_, Leg::kAgent);
+  EXPECT_THAT(actions_.take(), ElementsAre("acd_ended", "unbridge", "promote", "stop caller", "bridge"));
+  EXPECT_EQ(flow_.snapshot(call_)->agent, agent_b_);
+  EXPECT_EQ(actions_.last_data["call.transferred"]["initiator_left"], true);
+  EXPECT_EQ(actions_.last_data["call.transferred"]["kind"], "attended");
+}
+
+TEST_F(ConsultTest, AHangingUpWhileBRingsCompletesWhenBAnswers) {
+  consulting_agent();
+  flow_.on_hangup(call_, Leg::kAgent);
+  EXPECT_THAT(actions_.take(), ElementsAre("acd_ended"));
+  EXPECT_TRUE(flow_.snapshot(call_)->consult->initiator_left);
+  flow_.on_consult_answered(call_);
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "promote", "stop caller", "bridge"));
+  EXPECT_EQ(flow_.snapshot(call_)->phase, CallPhase::kConnected);
+  EXPECT_EQ(flow_.snapshot(call_)->agent, agent_b_);
+}
+
+TEST_F(ConsultTest, AHangingUpAndBNotAnsweringQueuesTheCallerAgain) {
+  consulting_agent();
+  flow_.on_hangup(call_, Leg::kAgent);
+  actions_.take();
+  flow_.on_consult_failed(call_, 486);
+  EXPECT_THAT(actions_.take(), ElementsAre("play caller hold-music loop", "enqueue support technical_support"));
+  EXPECT_EQ(flow_.snapshot(call_)->phase, CallPhase::kQueued);
+  EXPECT_TRUE(flow_.snapshot(call_)->agent.empty());
+}
+
+TEST_F(ConsultTest, ConsultToAQueueAsksTheAcdAndAcceptsItsOffer) {
+  call_connected();
+  ASSERT_TRUE(flow_.consult(call_, {{}, QueueId("billing")}).is_ok());
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "play caller hold-music loop", "enqueue_consult billing"));
+  flow_.on_consult_offered(call_, agent_b_);
+  EXPECT_THAT(actions_.take(), ElementsAre("ring_consult agent-8"));
+  flow_.on_consult_answered(call_);
+  EXPECT_THAT(actions_.take(), ElementsAre("accept agent-8 consult", "bridge_consult"));
+  ASSERT_TRUE(flow_.complete_consult(call_).is_ok());
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye agent", "acd_ended", "promote", "stop caller", "bridge"));
+  EXPECT_EQ(actions_.last_data["call.transferred"]["to_queue"], "billing");
+  flow_.on_hangup(call_, Leg::kAgent);  // B's part in the ACD ends with the call
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye caller", "acd_ended consult"));
+  EXPECT_EQ(end_reason(), "agent_hangup");
+}
+
+TEST_F(ConsultTest, QueueConsultDeclinesABusyAgentAndRingsTheNextOffer) {
+  call_connected();
+  ASSERT_TRUE(flow_.consult(call_, {{}, QueueId("billing")}).is_ok());
+  flow_.on_consult_offered(call_, agent_b_);
+  actions_.take();
+  flow_.on_consult_failed(call_, 486);
+  EXPECT_THAT(actions_.take(), ElementsAre("decline agent-8 busy consult"));
+  EXPECT_EQ(flow_.snapshot(call_)->phase, CallPhase::kConsulting);
+  flow_.on_consult_offered(call_, AgentId("agent-9"));
+  EXPECT_THAT(actions_.take(), ElementsAre("ring_consult agent-9"));
+  flow_.on_consult_offered(call_, AgentId("agent-10"));  // one at a time
+  EXPECT_THAT(actions_.take(), ElementsAre("decline agent-10 call_not_waiting consult"));
+  flow_.on_consult_offer_withdrawn(call_, AgentId("agent-9"));
+  EXPECT_THAT(actions_.take(), ElementsAre("cancel consult"));
+  flow_.on_consult_offered(call_, agent_);  // A cannot be consulted about their own call
+  EXPECT_THAT(actions_.take(), ElementsAre("decline agent-7 same_agent consult"));
+}
+
+TEST_F(ConsultTest, AcdGivingUpOnAQueueConsultFailsItAndCancelWithdrawsIt) {
+  call_connected();
+  ASSERT_TRUE(flow_.consult(call_, {{}, QueueId("billing")}).is_ok());
+  actions_.take();
+  flow_.on_consult_routing_exit(call_, "queue_empty");
+  EXPECT_THAT(actions_.take(), ElementsAre("stop caller", "bridge"));
+  EXPECT_EQ(actions_.last_data["call.consult_failed"]["reason"], "queue_empty");
+  ASSERT_TRUE(flow_.consult(call_, {{}, QueueId("billing")}).is_ok());
+  actions_.take();
+  ASSERT_TRUE(flow_.cancel_consult(call_).is_ok());
+  EXPECT_THAT(actions_.take(), ElementsAre("withdraw call-1:consult cancelled", "stop caller", "bridge"));
+}
+
+TEST_F(ConsultTest, CommandsOutOfTurnAreRefusedWithStableCodes) {
+  call_ringing_agent();
+  EXPECT_EQ(flow_.consult(call_, {agent_b_, {}}).code(), "invalid_call_state");
+  flow_.on_agent_answered(call_);
+  EXPECT_EQ(flow_.consult(call_, {}).code(), "invalid_consult");
+  EXPECT_EQ(flow_.consult(call_, {agent_b_, QueueId("billing")}).code(), "invalid_consult");
+  EXPECT_EQ(flow_.consult(call_, {agent_, {}}).code(), "same_agent");
+  EXPECT_EQ(flow_.complete_consult(call_).code(), "no_consult");
+  EXPECT_EQ(flow_.cancel_consult(call_).code(), "no_consult");
+  EXPECT_EQ(flow_.consult(CallId("nope"), {agent_b_, {}}).code(), "call_not_found");
+  ASSERT_TRUE(flow_.consult(call_, {agent_b_, {}}).is_ok());
+  EXPECT_EQ(flow_.consult(call_, {AgentId("agent-9"), {}}).code(), "consult_in_progress");
+  EXPECT_EQ(flow_.complete_consult(call_).code(), "consult_not_answered");
+  EXPECT_EQ(flow_.hold(call_, false).code(), "invalid_call_state");
+  EXPECT_EQ(flow_.transfer_to_queue(call_, QueueId("billing")).code(), "invalid_call_state");
+}
+
+TEST_F(ConsultTest, HangupThroughTheApiDuringAConsultEndsAllThreeLegs) {
+  consult_answered();
+  ASSERT_TRUE(flow_.hang_up(call_).is_ok());
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye consult", "bye agent", "bye caller", "acd_ended"));
+  EXPECT_EQ(end_reason(), "hangup_by_api");
+}
+
+TEST_F(ConsultTest, SilentConsultLegFailsTheConsultOnlyButASilentCallerEndsTheCall) {
+  consult_answered();
+  flow_.on_media_timeout(call_, Leg::kConsult);
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye consult", "stop caller", "bridge"));
+  EXPECT_EQ(actions_.last_data["call.consult_failed"]["reason"], "media_timeout");
+  ASSERT_TRUE(flow_.consult(call_, {agent_b_, {}}).is_ok());
+  actions_.take();
+  flow_.on_media_timeout(call_, Leg::kCaller);
+  EXPECT_THAT(actions_.take(), ElementsAre("cancel consult", "bye caller", "bye agent", "acd_ended"));
+  EXPECT_EQ(end_reason(), "media_timeout");
+}
+
+TEST_F(ConsultTest, AgentPuttingTheCallerOnHoldFirstStillConsultsAndResumes) {
+  call_connected();
+  ASSERT_TRUE(flow_.hold(call_, true).is_ok());
+  actions_.take();
+  ASSERT_TRUE(flow_.consult(call_, {agent_b_, {}}).is_ok());
+  EXPECT_THAT(actions_.take(), ElementsAre("ring_consult agent-8"));  // music already plays
+  ASSERT_TRUE(flow_.cancel_consult(call_).is_ok());
+  EXPECT_THAT(actions_.take(), ElementsAre("cancel consult", "stop caller", "bridge"));
+  EXPECT_FALSE(flow_.snapshot(call_)->on_hold);
+}
+
+TEST_F(ConsultTest, SnapshotJsonShowsTheConsultationAndEveryAgent) {
+  consult_answered();
+  nlohmann::json j = flow_.snapshot(call_)->to_json();
+  EXPECT_EQ(j["phase"], "consulting");
+  EXPECT_EQ(j["consult"]["agent"], "agent-8");
+  EXPECT_EQ(j["consult"]["answered"], true);
+  ASSERT_TRUE(flow_.complete_consult(call_).is_ok());
+  j = flow_.snapshot(call_)->to_json();
+  EXPECT_TRUE(j["consult"].is_null());
+  EXPECT_EQ(j["agents"], nlohmann::json::array({"agent-7", "agent-8"}));
+}
+
+TEST(ConsultAcdId, RoundTripsAndIgnoresOtherIds) {
+  EXPECT_EQ(consult_acd_id(CallId("c-1")).str(), "c-1:consult");
+  EXPECT_EQ(call_of_consult_acd_id(CallId("c-1:consult")), CallId("c-1"));
+  EXPECT_EQ(call_of_consult_acd_id(CallId("c-1")), std::nullopt);
+  EXPECT_EQ(call_of_consult_acd_id(CallId(":consult")), std::nullopt);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <random>
 #include <regex>
@@ -163,17 +164,29 @@ class CallCenter {
     return std::nullopt;
   }
 
-  // Registers agent7 from `port` with digest (SIPp, MD5). True when the registrar said 200.
-  bool register_agent(uint16_t port) {
-    const std::string csv = dir_.path() + "/agent.csv";
-    std::ofstream(csv) << "SEQUENTIAL\nagent7;\n";
+  // A second agent for transfers: a queue of its own (so the ACD never offers it the caller's
+  // "sales" call), a routing profile and a SIP account `username`.
+  bool add_agent(const std::string& agent_id, const std::string& username, const std::string& queue) {
+    const HttpReply q = request("POST", "/api/v1/queues", json{{"id", queue}, {"name", queue}});
+    const HttpReply profile = request("PUT", "/api/v1/agents/" + agent_id + "/routing-profile",
+                                      json{{"name", agent_id}, {"queues", json::array({json{{"queue", queue}}})}});
+    const HttpReply account =
+        request("PUT", "/api/v1/sip-accounts/" + username, json{{"agent_id", agent_id}, {"password", kAgentPassword}});
+    return q.status == 201 && profile.status == 200 && account.status == 201;
+  }
+
+  // Registers `username` (agent7: agent-7's phone) from `port` with digest (SIPp, MD5). True when
+  // the registrar said 200.
+  bool register_agent(uint16_t port, const std::string& username = "agent7") {
+    const std::string csv = dir_.path() + "/" + username + ".csv";
+    std::ofstream(csv) << "SEQUENTIAL\n" << username << ";\n";
     RunResult r = testing::run({"sipp",
                                 "-sf",
                                 kScenarios + "/register.xml",
                                 "-inf",
                                 csv,
                                 "-au",
-                                "agent7",
+                                username,
                                 "-ap",
                                 kAgentPassword,
                                 target(),
@@ -190,19 +203,45 @@ class CallCenter {
     return r.exit_code == 0;
   }
 
-  // SIPp as the agent's phone on `port`, running `scenario` for one call (echoing RTP).
-  Subprocess start_agent(const std::string& scenario, uint16_t port) {
-    const std::string log = dir_.path() + "/agent-" + scenario + ".log";
+  // SIPp as the agent's phone on `port`, running `scenario` for one call (echoing RTP). `slot`
+  // (0..3) keeps the media ports of several phones apart.
+  Subprocess start_agent(const std::string& scenario, uint16_t port, int slot = 0) {
+    const std::string log = dir_.path() + "/agent-" + std::to_string(slot) + "-" + scenario + ".log";
     return Subprocess::start({"sh", "-c",
-                              "exec sipp -sf " + kScenarios + "/" + scenario + " -i 127.0.0.1 -p " +
-                                  std::to_string(port) + " -m 1 -rtp_echo -mp " + std::to_string(rtp_base_ - 1000) +
+                              "exec sipp -sf " + local_scenario(scenario) + " -i 127.0.0.1 -p " + std::to_string(port) +
+                                  " -m 1 -rtp_echo -mp " + std::to_string(rtp_base_ - 1000 + slot * 200) +
                                   " -nostdin -timeout 60s -timeout_error >" + log + " 2>&1"});
   }
 
-  // SIPp as the caller: dials, presses 1 after the welcome prompt, talks, hangs up after `talk`.
-  RunResult call(const std::string& scenario, std::chrono::milliseconds talk) {
-    // The scenario plays pcap/*.pcap relative to its directory: give it one with links to
-    // Debian's sip-tester captures (digit 1 as RFC 4733 events; G.711 A-law speech).
+  // SIPp as the caller in the background (see call()).
+  Subprocess start_call(const std::string& scenario, std::chrono::milliseconds talk) {
+    return Subprocess::start({"sh", "-c",
+                              "exec sipp -sf " + local_scenario(scenario) + " -s 100 " + target() +
+                                  " -i 127.0.0.1 -p " + std::to_string(free_port()) + " -mp " +
+                                  std::to_string(rtp_base_ - 2000) + " -m 1 -d " + std::to_string(talk.count()) +
+                                  " -nostdin -timeout 90s -timeout_error -trace_err -error_file " + dir_.path() +
+                                  "/caller-errors.log >" + dir_.path() + "/caller.log 2>&1"});
+  }
+
+  // A live call of this organisation for which `pred` holds, polling up to `timeout`.
+  std::optional<json> wait_for_call(const std::function<bool(const json&)>& pred,
+                                    std::chrono::milliseconds timeout = 20s) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      HttpReply live = request("GET", "/api/v1/calls");
+      if (live.status == 200) {
+        for (const auto& call : live.body["calls"]) {
+          if (pred(call)) return call;
+        }
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    return std::nullopt;
+  }
+
+  // The scenario copied to the temp dir with its pcap/*.pcap pointing at links to Debian's
+  // sip-tester captures (digit 1 as RFC 4733 events; G.711 A-law speech).
+  std::string local_scenario(const std::string& scenario) {
     const std::string pcap = dir_.path() + "/pcap";
     std::filesystem::create_directories(pcap);
     std::error_code ec;
@@ -213,11 +252,17 @@ class CallCenter {
     xml = std::regex_replace(xml, std::regex("\"pcap/"), "\"" + pcap + "/");
     const std::string local = dir_.path() + "/" + scenario;
     std::ofstream(local) << xml;
-    return testing::run(
-        {"sh", "-c",
-         "exec sipp -sf " + local + " -s 100 " + target() + " -i 127.0.0.1 -p " + std::to_string(free_port()) +
-             " -mp " + std::to_string(rtp_base_ - 2000) + " -m 1 -d " + std::to_string(talk.count()) +
-             " -nostdin -timeout 60s -timeout_error -trace_err -error_file " + dir_.path() + "/caller-errors.log"});
+    return local;
+  }
+
+  // SIPp as the caller: dials, presses 1 after the welcome prompt, talks, hangs up after `talk`.
+  RunResult call(const std::string& scenario, std::chrono::milliseconds talk) {
+    return testing::run({"sh", "-c",
+                         "exec sipp -sf " + local_scenario(scenario) + " -s 100 " + target() + " -i 127.0.0.1 -p " +
+                             std::to_string(free_port()) + " -mp " + std::to_string(rtp_base_ - 2000) + " -m 1 -d " +
+                             std::to_string(talk.count()) +
+                             " -nostdin -timeout 60s -timeout_error -trace_err -error_file " + dir_.path() +
+                             "/caller-errors.log"});
   }
 
   std::string caller_errors() {
@@ -438,6 +483,182 @@ TEST_F(CallEndToEndTest, BaresipSoftphoneRegistersAnswersAndExchangesMedia) {
   EXPECT_GT(media["caller"]["packets_sent"].get<int64_t>(), 50) << media.dump();     // the agent, relayed
   phone.send_signal(SIGTERM);
   phone.wait(5s);
+}
+
+// ---- attended transfer and click-to-call ---------------------------------------------------------
+
+// Agent A (agent-7, SIPp) talking to the caller, agent B (agent-8, SIPp running `b_scenario`)
+// registered: the setup of every attended-transfer test. The caller talks for about 20 s + `talk`.
+class AttendedTransfer {
+ public:
+  AttendedTransfer(CallCenter& center, const std::string& b_scenario, std::chrono::milliseconds talk)
+      : center_(center) {
+    const uint16_t a_port = free_port();
+    const uint16_t b_port = free_port();
+    if (!center.add_agent("agent-8", "agent8", "support")) error = "agent-8 not created";
+    if (!center.register_agent(a_port) || !center.register_agent(b_port, "agent8")) error += "registration failed";
+    a.emplace(center.start_agent("agent_answer.xml", a_port, 0));
+    b.emplace(center.start_agent(b_scenario, b_port, 1));
+    caller.emplace(center.start_call("caller_long.xml", talk));
+    auto live =
+        center.wait_for_call([](const json& c) { return c["phase"] == "connected" && c["agent"] == "agent-7"; });
+    if (!live) {
+      error += "the caller never reached agent A";
+      return;
+    }
+    id = (*live)["id"].get<std::string>();
+    // Let the caller and A talk first: A's phone echoes the caller's speech through Vontres.
+    const auto until = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < until) {
+      HttpReply call = center.request("GET", "/api/v1/calls/" + id);
+      if (call.status == 200 && call.body["media"]["agent"]["packets_received"].get<int64_t>() > 20) return;
+      std::this_thread::sleep_for(100ms);
+    }
+    error += "no speech between the caller and agent A";
+  }
+  HttpReply post(const std::string& what, const json& body = json::object()) {
+    return center_.request("POST", "/api/v1/calls/" + id + what, body);
+  }
+  std::optional<json> wait_for(const std::function<bool(const json&)>& pred) {
+    return center_.wait_for_call([&](const json& c) { return c["id"] == id && pred(c); });
+  }
+
+  std::string error;
+  std::string id;
+  std::optional<Subprocess> a;
+  std::optional<Subprocess> b;
+  std::optional<Subprocess> caller;
+
+ private:
+  CallCenter& center_;
+};
+
+TEST_F(CallEndToEndTest, AttendedTransferCompletedHandsTheCallerToTheConsultedAgent) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  AttendedTransfer t(center, "agent_answer.xml", 2s);
+  ASSERT_EQ(t.error, "");
+  HttpReply consult = t.post("/consult", {{"agent_id", "agent-8"}});
+  ASSERT_EQ(consult.status, 202) << consult.body.dump();
+  auto consulting =
+      t.wait_for([](const json& c) { return !c["consult"].is_null() && c["consult"]["answered"] == true; });
+  ASSERT_TRUE(consulting.has_value()) << "agent B never answered the consultation";
+  EXPECT_EQ((*consulting)["phase"], "consulting");
+  EXPECT_TRUE((*consulting)["on_hold"].get<bool>());
+  EXPECT_EQ(t.post("/consult").status, 400);  // neither agent_id nor queue_id
+  HttpReply complete = t.post("/consult/complete");
+  ASSERT_EQ(complete.status, 202) << complete.body.dump();
+  // Agent A's leg is released: its phone gets the BYE while the caller talks on with B.
+  EXPECT_EQ(t.a->wait(15s), 0) << "agent A's phone did not get a BYE";
+  auto with_b = t.wait_for([](const json& c) { return c["phase"] == "connected" && c["agent"] == "agent-8"; });
+  ASSERT_TRUE(with_b.has_value());
+  EXPECT_EQ(t.caller->wait(60s), 0) << center.caller_errors();
+  EXPECT_EQ(t.b->wait(20s), 0) << "agent B's phone did not get the caller's BYE";
+
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["end_reason"], "caller_hangup") << record->dump(2);
+  EXPECT_EQ((*record)["agent"], "agent-8");
+  EXPECT_EQ((*record)["agents"], json::array({"agent-7", "agent-8"}));
+  for (const char* event : {"call.answered", "call.consult_started", "call.consult_answered", "call.transferred"}) {
+    EXPECT_TRUE(contains((*record)["events"], event)) << event << " missing in " << (*record)["events"].dump();
+  }
+  // The caller's speech reached B through Vontres after the transfer and B's echo came back.
+  const json& media = (*record)["media"];
+  EXPECT_GT(media["agent"]["packets_sent"].get<int64_t>(), 50) << media.dump();
+  EXPECT_GT(media["agent"]["packets_received"].get<int64_t>(), 50) << media.dump();
+  EXPECT_GT(media["caller"]["packets_received"].get<int64_t>(), 100) << media.dump();
+  ASSERT_EQ(media["previous_agents"].size(), 1U) << media.dump();
+  EXPECT_GT(media["previous_agents"][0]["packets_received"].get<int64_t>(), 20) << media.dump();  // A's part
+}
+
+TEST_F(CallEndToEndTest, CancelledConsultationReleasesAgentBAndTheCallerResumesWithA) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  AttendedTransfer t(center, "agent_answer.xml", 2s);
+  ASSERT_EQ(t.error, "");
+  ASSERT_EQ(t.post("/consult", {{"agent_id", "agent-8"}}).status, 202);
+  ASSERT_TRUE(t.wait_for([](const json& c) { return !c["consult"].is_null() && c["consult"]["answered"] == true; }));
+  HttpReply cancel = t.post("/consult/cancel");
+  ASSERT_EQ(cancel.status, 202) << cancel.body.dump();
+  EXPECT_EQ(t.b->wait(15s), 0) << "agent B's phone did not get a BYE";
+  auto back = t.wait_for([](const json& c) { return c["phase"] == "connected" && c["consult"].is_null(); });
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ((*back)["agent"], "agent-7");
+  EXPECT_FALSE((*back)["on_hold"].get<bool>());
+  EXPECT_EQ(t.post("/consult/complete").status, 409);  // nothing to complete any more
+  EXPECT_EQ(t.caller->wait(60s), 0) << center.caller_errors();
+  EXPECT_EQ(t.a->wait(20s), 0) << "agent A's phone did not get the caller's BYE";
+
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["end_reason"], "caller_hangup") << record->dump(2);
+  EXPECT_EQ((*record)["agent"], "agent-7");
+  EXPECT_EQ((*record)["agents"], json::array({"agent-7"}));
+  EXPECT_TRUE(contains((*record)["events"], "call.consult_cancelled")) << (*record)["events"].dump();
+  EXPECT_FALSE(contains((*record)["events"], "call.transferred"));
+  EXPECT_GT((*record)["media"]["agent"]["packets_received"].get<int64_t>(), 50) << (*record)["media"].dump();
+}
+
+TEST_F(CallEndToEndTest, ConsultingABusyAgentFailsAndTheCallerResumesWithA) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  AttendedTransfer t(center, "agent_busy.xml", 2s);
+  ASSERT_EQ(t.error, "");
+  ASSERT_EQ(t.post("/consult", {{"agent_id", "agent-8"}}).status, 202);
+  EXPECT_EQ(t.b->wait(15s), 0) << "agent B's phone did not see INVITE, 486, ACK";
+  auto back = t.wait_for([](const json& c) { return contains(c["events"], "call.consult_failed"); });
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ((*back)["phase"], "connected");
+  EXPECT_EQ((*back)["agent"], "agent-7");
+  EXPECT_EQ(t.caller->wait(60s), 0) << center.caller_errors();
+  EXPECT_EQ(t.a->wait(20s), 0);
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["end_reason"], "caller_hangup") << record->dump(2);
+  EXPECT_EQ((*record)["agent"], "agent-7");
+  EXPECT_TRUE(contains((*record)["events"], "call.consult_failed"));
+}
+
+// Click-to-call: the agent's phone rings first; once it answers Vontres dials the destination (a
+// SIP URI, here another SIPp on 127.0.0.1), bridges the two and relays media both ways. The far
+// party hangs up, which ends the agent's leg too.
+TEST_F(CallEndToEndTest, ClickToCallRingsTheAgentThenTheDestinationAndBridgesThem) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  const uint16_t agent_port = free_port();
+  const uint16_t destination_port = free_port();
+  ASSERT_TRUE(center.register_agent(agent_port));
+  Subprocess agent = center.start_agent("agent_answer.xml", agent_port, 0);
+  Subprocess destination = center.start_agent("callee_talks_hangs_up.xml", destination_port, 1);
+  const std::string to = "sip:+15550199@127.0.0.1:" + std::to_string(destination_port);
+  EXPECT_EQ(center.request("POST", "/api/v1/calls", json{{"agent_id", "agent-7"}}).status, 400);
+  HttpReply originated = center.request("POST", "/api/v1/calls", json{{"agent_id", "agent-7"}, {"destination", to}});
+  ASSERT_EQ(originated.status, 201) << originated.body.dump();
+  const std::string id = originated.body["call_id"].get<std::string>();
+  auto connected = center.wait_for_call([&](const json& c) { return c["id"] == id && c["phase"] == "connected"; });
+  ASSERT_TRUE(connected.has_value());
+  EXPECT_EQ((*connected)["direction"], "outbound");
+  EXPECT_EQ(destination.wait(30s), 0) << "the destination did not answer, talk and hang up";
+  EXPECT_EQ(agent.wait(20s), 0) << "the agent's phone did not get a BYE after the destination hung up";
+
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["id"], id);
+  EXPECT_EQ((*record)["direction"], "outbound");
+  EXPECT_EQ((*record)["to"], to);
+  EXPECT_EQ((*record)["agent"], "agent-7");
+  EXPECT_EQ((*record)["end_reason"], "caller_hangup") << record->dump(2);  // the far party hung up
+  EXPECT_FALSE((*record)["answered_at"].is_null());
+  for (const char* event : {"call.started", "call.agent_connected", "call.answered", "call.ended"}) {
+    EXPECT_TRUE(contains((*record)["events"], event)) << event << " missing in " << (*record)["events"].dump();
+  }
+  // "caller" is the destination's leg here: its speech went to the agent, whose echo came back.
+  const json& media = (*record)["media"];
+  EXPECT_GT(media["caller"]["packets_received"].get<int64_t>(), 100) << media.dump();
+  EXPECT_GT(media["agent"]["packets_sent"].get<int64_t>(), 100) << media.dump();
+  EXPECT_GT(media["agent"]["packets_received"].get<int64_t>(), 50) << media.dump();
+  EXPECT_GT(media["caller"]["packets_sent"].get<int64_t>(), 50) << media.dump();
 }
 
 }  // namespace

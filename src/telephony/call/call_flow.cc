@@ -46,7 +46,26 @@ std::string decline_reason(int sip_status) {
 
 }  // namespace
 
-std::string_view leg_name(Leg leg) { return leg == Leg::kCaller ? "caller" : "agent"; }
+std::string_view leg_name(Leg leg) {
+  switch (leg) {
+    case Leg::kCaller: return "caller";
+    case Leg::kAgent: return "agent";
+    case Leg::kConsult: return "consult";
+  }
+  return "unknown";
+}
+
+namespace {
+constexpr std::string_view kConsultSuffix = ":consult";
+}  // namespace
+
+CallId consult_acd_id(const CallId& call) { return CallId(call.str() + std::string(kConsultSuffix)); }
+
+std::optional<CallId> call_of_consult_acd_id(const CallId& acd_call) {
+  const std::string& id = acd_call.str();
+  if (id.size() <= kConsultSuffix.size() || !id.ends_with(kConsultSuffix)) return std::nullopt;
+  return CallId(id.substr(0, id.size() - kConsultSuffix.size()));
+}
 
 std::string_view call_phase_name(CallPhase phase) {
   switch (phase) {
@@ -54,6 +73,7 @@ std::string_view call_phase_name(CallPhase phase) {
     case CallPhase::kQueued: return "queued";
     case CallPhase::kRinging: return "ringing";
     case CallPhase::kConnected: return "connected";
+    case CallPhase::kConsulting: return "consulting";
     case CallPhase::kEnded: return "ended";
   }
   return "unknown";
@@ -69,6 +89,7 @@ std::string_view end_reason_name(EndReason reason) {
     case EndReason::kHangupByApi: return "hangup_by_api";
     case EndReason::kTransferFailed: return "transfer_failed";
     case EndReason::kDestinationFailed: return "destination_failed";
+    case EndReason::kAbandonedDuringConsult: return "abandoned_during_consult";
     case EndReason::kError: return "error";
   }
   return "unknown";
@@ -115,6 +136,18 @@ nlohmann::json CallSnapshot::to_json() const {
       {"agent_attempts", agent_attempts},
       {"events", events},
   };
+  nlohmann::json agent_list = nlohmann::json::array();
+  for (const auto& a : agents) agent_list.push_back(a.str());
+  j["agents"] = std::move(agent_list);
+  if (consult) {
+    j["consult"] = {{"agent", consult->agent.str()},
+                    {"queue", consult->queue.str()},
+                    {"from_agent", consult->from_agent.str()},
+                    {"answered", consult->answered},
+                    {"initiator_left", consult->initiator_left}};
+  } else {
+    j["consult"] = nullptr;
+  }
   j["end_reason"] = end_reason ? nlohmann::json(end_reason_name(*end_reason)) : nlohmann::json(nullptr);
   return j;
 }
@@ -286,7 +319,9 @@ void CallFlow::on_offer_withdrawn(const CallId& id, const AgentId& agent) {
 void CallFlow::on_routing_exit(const CallId& id, const std::string& reason) {
   Call* call = find(id);
   if (call == nullptr || call->leaving) return;
-  if (call->snap.phase == CallPhase::kConnected) return;  // the ACD is done with a connected call
+  if (call->snap.phase == CallPhase::kConnected || call->snap.phase == CallPhase::kConsulting) {
+    return;  // the ACD is done with a connected call
+  }
   call->in_acd = false;
   if (call->snap.phase == CallPhase::kRinging) actions_.cancel_ringing(id, Leg::kAgent);
   publish(*call, "call.not_routed", {{"reason", reason}});
@@ -303,6 +338,7 @@ void CallFlow::on_agent_answered(const CallId& id) {
   }
   call->agent_leg_up = true;
   if (call->snap.direction == CallDirection::kOutbound) {
+    call->snap.agents.push_back(call->snap.agent);
     call->destination_ringing = true;
     actions_.dial_destination(id, call->destination);
     publish(*call, "call.agent_connected");
@@ -316,6 +352,7 @@ void CallFlow::on_agent_answered(const CallId& id) {
   }
   actions_.bridge(id);
   call->snap.phase = CallPhase::kConnected;
+  call->snap.agents.push_back(call->snap.agent);
   call->snap.agent_answered_at = clock_.now();
   const TimePoint since = call->snap.queued_at.value_or(call->snap.started_at);
   publish(*call, "call.answered", {{"wait_ms", millis_between(since, *call->snap.agent_answered_at)}});
@@ -370,6 +407,13 @@ void CallFlow::on_hangup(const CallId& id, Leg leg) {
     return;
   }
   const bool outbound = call->snap.direction == CallDirection::kOutbound;
+  if (leg == Leg::kConsult) {
+    // Agent B hung up: the consultation is over and the caller goes back to A.
+    if (call->snap.phase == CallPhase::kConsulting && call->consult && call->consult->answered) {
+      finish_consult(*call, "call.consult_cancelled", {{"reason", "consult_hangup"}}, true);
+    }
+    return;
+  }
   switch (call->snap.phase) {
     case CallPhase::kIvr:
     case CallPhase::kQueued: end(*call, EndReason::kAbandoned); return;
@@ -389,6 +433,26 @@ void CallFlow::on_hangup(const CallId& id, Leg leg) {
       actions_.hang_up(id, other);
       end(*call, leg == Leg::kCaller ? EndReason::kCallerHangup : EndReason::kAgentHangup);
       return;
+    case CallPhase::kConsulting: {
+      Consult& consult = *call->consult;
+      if (leg == Leg::kCaller) {
+        const bool agent_here = !consult.initiator_left;
+        teardown_consult(*call, "caller_hangup");
+        if (agent_here) actions_.hang_up(id, Leg::kAgent);
+        end(*call, EndReason::kAbandonedDuringConsult);
+        return;
+      }
+      // Agent A hung up: as a PBX does, that completes the transfer (now, or when B answers).
+      consult.initiator_left = true;
+      call->agent_leg_up = false;
+      if (call->in_acd) {
+        actions_.call_ended_in_acd(id);  // A's part is over (wrap-up)
+        call->in_acd = false;
+      }
+      publish_consult(*call, "call.consult_initiator_left");
+      if (consult.answered) complete(*call);
+      return;
+    }
     case CallPhase::kEnded: return;
   }
 }
@@ -396,6 +460,13 @@ void CallFlow::on_hangup(const CallId& id, Leg leg) {
 void CallFlow::on_media_timeout(const CallId& id, Leg leg) {
   Call* call = find(id);
   if (call == nullptr) return;
+  if (leg == Leg::kConsult) {
+    // Agent B's leg went silent: the consultation fails, the call goes on.
+    if (call->snap.phase == CallPhase::kConsulting && call->consult->answered) {
+      finish_consult(*call, "call.consult_failed", {{"reason", "media_timeout"}});
+    }
+    return;
+  }
   publish(*call, "call.media_timeout", {{"leg", leg_name(leg)}});
   switch (call->snap.phase) {
     case CallPhase::kConnected:
@@ -403,6 +474,13 @@ void CallFlow::on_media_timeout(const CallId& id, Leg leg) {
       actions_.hang_up(id, Leg::kCaller);
       actions_.hang_up(id, Leg::kAgent);
       break;
+    case CallPhase::kConsulting: {
+      const bool agent_here = !call->consult->initiator_left;
+      teardown_consult(*call, "media_timeout");
+      actions_.hang_up(id, Leg::kCaller);
+      if (agent_here) actions_.hang_up(id, Leg::kAgent);
+      break;
+    }
     case CallPhase::kRinging:
       if (call->agent_leg_up) {
         actions_.hang_up(id, Leg::kAgent);
@@ -442,6 +520,13 @@ Status CallFlow::hang_up(const CallId& id) {
       actions_.hang_up(id, Leg::kAgent);
       actions_.hang_up(id, Leg::kCaller);
       break;
+    case CallPhase::kConsulting: {
+      const bool agent_here = !call->consult->initiator_left;
+      teardown_consult(*call, "hangup_by_api");
+      if (agent_here) actions_.hang_up(id, Leg::kAgent);
+      actions_.hang_up(id, Leg::kCaller);
+      break;
+    }
     case CallPhase::kRinging:
       if (call->agent_leg_up) {
         actions_.hang_up(id, Leg::kAgent);
@@ -481,7 +566,7 @@ Status CallFlow::transfer_to_queue(const CallId& id, const QueueId& queue) {
   call->agent_leg_up = false;
   call->snap.agent = AgentId();
   call->snap.on_hold = false;
-  publish(*call, "call.transferred", {{"from_agent", from.str()}, {"to_queue", queue.str()}});
+  publish(*call, "call.transferred", {{"from_agent", from.str()}, {"to_queue", queue.str()}, {"kind", "blind"}});
   queue_call(*call, queue, call->snap.intent);
   return Status::ok();
 }
@@ -505,9 +590,215 @@ Status CallFlow::transfer_to_agent(const CallId& id, const AgentId& agent) {
   call->direct = true;
   ++call->snap.agent_attempts;
   actions_.play(id, Leg::kCaller, options_.hold_music, true);
-  publish(*call, "call.transferred", {{"from_agent", from.str()}, {"to_agent", agent.str()}});
+  publish(*call, "call.transferred", {{"from_agent", from.str()}, {"to_agent", agent.str()}, {"kind", "blind"}});
   actions_.ring_agent(id, agent);
   return Status::ok();
+}
+
+// ---- attended transfer ----
+
+void CallFlow::publish_consult(Call& call, const std::string& type, nlohmann::json data) {
+  if (call.consult) {
+    if (!call.consult->agent.empty()) data["consult_agent"] = call.consult->agent.str();
+    if (!call.consult->queue.empty()) data["consult_queue"] = call.consult->queue.str();
+    data["from_agent"] = call.consult->from_agent.str();
+  }
+  publish(call, type, std::move(data));
+}
+
+Status CallFlow::consult(const CallId& id, const ConsultTarget& target) {
+  Call* call = find(id);
+  if (call == nullptr) return not_found("no live call " + id.str(), "call_not_found");
+  if (call->snap.phase == CallPhase::kConsulting) {
+    return failed_precondition("a consultation is already in progress", "consult_in_progress");
+  }
+  if (call->snap.direction != CallDirection::kInbound || call->snap.phase != CallPhase::kConnected) {
+    return failed_precondition("only a connected inbound call can be transferred", "invalid_call_state");
+  }
+  if (target.agent.empty() == target.queue.empty()) {
+    return invalid_argument("exactly one of agent or queue is required", "invalid_consult");
+  }
+  if (!target.agent.empty() && target.agent == call->snap.agent) {
+    return invalid_argument("the call is already with this agent", "same_agent");
+  }
+  if (!call->snap.on_hold) {
+    actions_.unbridge(id);
+    actions_.play(id, Leg::kCaller, options_.hold_music, true);
+  }
+  call->snap.on_hold = true;
+  call->snap.phase = CallPhase::kConsulting;
+  call->consult = Consult{};
+  Consult& consult = *call->consult;
+  consult.agent = target.agent;
+  consult.queue = target.queue;
+  consult.from_agent = call->snap.agent;
+  publish_consult(*call, "call.consult_started");
+  if (!target.agent.empty()) {
+    consult.ringing = true;
+    actions_.ring_consult(id, target.agent);
+  } else {
+    consult.acd = Consult::Acd::kWaiting;
+    actions_.enqueue_consult(id, target.queue, call->snap.intent);
+  }
+  return Status::ok();
+}
+
+Status CallFlow::complete_consult(const CallId& id) {
+  Call* call = find(id);
+  if (call == nullptr) return not_found("no live call " + id.str(), "call_not_found");
+  if (call->snap.phase != CallPhase::kConsulting) return failed_precondition("no consultation", "no_consult");
+  if (!call->consult->answered) {
+    return failed_precondition("the consulted agent has not answered", "consult_not_answered");
+  }
+  complete(*call);
+  return Status::ok();
+}
+
+Status CallFlow::cancel_consult(const CallId& id) {
+  Call* call = find(id);
+  if (call == nullptr) return not_found("no live call " + id.str(), "call_not_found");
+  if (call->snap.phase != CallPhase::kConsulting) return failed_precondition("no consultation", "no_consult");
+  finish_consult(*call, "call.consult_cancelled", {{"reason", "cancelled"}});
+  return Status::ok();
+}
+
+void CallFlow::complete(Call& call) {
+  const CallId id = call.snap.id;
+  Consult consult = *call.consult;
+  actions_.unbridge(id);
+  if (!consult.initiator_left) actions_.hang_up(id, Leg::kAgent);
+  if (call.in_acd) {
+    actions_.call_ended_in_acd(id);  // agent A's part is complete (wrap-up)
+    call.in_acd = false;
+  }
+  if (consult.acd == Consult::Acd::kConnected) call.acd_call_after_transfer = consult_acd_id(id);
+  actions_.promote_consult(id);
+  actions_.stop_playing(id, Leg::kCaller);
+  actions_.bridge(id);
+  call.consult.reset();
+  call.snap.phase = CallPhase::kConnected;
+  call.snap.on_hold = false;
+  call.snap.agent = consult.agent;
+  call.snap.agents.push_back(consult.agent);
+  call.agent_leg_up = true;
+  nlohmann::json data = {{"from_agent", consult.from_agent.str()},
+                         {"to_agent", consult.agent.str()},
+                         {"kind", "attended"},
+                         {"initiator_left", consult.initiator_left}};
+  if (!consult.queue.empty()) data["to_queue"] = consult.queue.str();
+  publish(call, "call.transferred", std::move(data));
+}
+
+void CallFlow::teardown_consult(Call& call, const std::string& reason, bool leg_gone) {
+  if (!call.consult) return;
+  const CallId id = call.snap.id;
+  const Consult& consult = *call.consult;
+  if (consult.ringing) actions_.cancel_ringing(id, Leg::kConsult);
+  if (consult.answered) {
+    actions_.unbridge(id);
+    if (!leg_gone) actions_.hang_up(id, Leg::kConsult);
+  }
+  if (consult.acd == Consult::Acd::kWaiting) {
+    actions_.withdraw_from_acd(consult_acd_id(id), reason);
+  } else if (consult.acd == Consult::Acd::kConnected) {
+    actions_.call_ended_in_acd(consult_acd_id(id));  // B's part is over (wrap-up)
+  }
+  call.consult.reset();
+}
+
+void CallFlow::finish_consult(Call& call, const std::string& event, nlohmann::json data, bool leg_gone) {
+  const bool initiator_left = call.consult->initiator_left;
+  const std::string reason = data.value("reason", event);
+  publish_consult(call, event, std::move(data));
+  teardown_consult(call, reason, leg_gone);
+  if (initiator_left) {
+    // Agent A is gone: the caller (still hearing music) waits in the call's queue again.
+    call.snap.agent = AgentId();
+    call.snap.on_hold = false;
+    queue_call(call, call.snap.queue, call.snap.intent);
+    return;
+  }
+  actions_.stop_playing(call.snap.id, Leg::kCaller);
+  actions_.bridge(call.snap.id);
+  call.snap.phase = CallPhase::kConnected;
+  call.snap.on_hold = false;
+}
+
+void CallFlow::on_consult_answered(const CallId& id) {
+  Call* call = find(id);
+  if (call == nullptr) return;  // the shell BYEs an answer for a call it no longer has
+  if (call->snap.phase != CallPhase::kConsulting || !call->consult->ringing) {
+    actions_.hang_up(id, Leg::kConsult);
+    return;
+  }
+  Consult& consult = *call->consult;
+  consult.ringing = false;
+  consult.answered = true;
+  if (consult.acd == Consult::Acd::kWaiting) {
+    actions_.accept_offer(consult_acd_id(id), consult.agent);
+    consult.acd = Consult::Acd::kConnected;
+  }
+  publish_consult(*call, "call.consult_answered");
+  if (consult.initiator_left) {
+    complete(*call);
+    return;
+  }
+  actions_.bridge_consult(id);
+}
+
+void CallFlow::on_consult_failed(const CallId& id, int sip_status) {
+  Call* call = find(id);
+  if (call == nullptr || call->snap.phase != CallPhase::kConsulting || !call->consult->ringing) return;
+  Consult& consult = *call->consult;
+  consult.ringing = false;
+  if (consult.acd == Consult::Acd::kWaiting) {
+    // A queue consultation: the ACD offers the next agent (or gives up: on_consult_routing_exit).
+    publish_consult(*call, "call.consult_ringing_stopped",
+                    {{"reason", decline_reason(sip_status)}, {"sip_status", sip_status}});
+    actions_.decline_offer(consult_acd_id(id), consult.agent, decline_reason(sip_status));
+    consult.agent = AgentId();
+    return;
+  }
+  finish_consult(*call, "call.consult_failed", {{"reason", decline_reason(sip_status)}, {"sip_status", sip_status}});
+}
+
+void CallFlow::on_consult_offered(const CallId& id, const AgentId& agent) {
+  Call* call = find(id);
+  if (call == nullptr || call->snap.phase != CallPhase::kConsulting || call->consult->acd != Consult::Acd::kWaiting ||
+      call->consult->ringing || call->consult->answered) {
+    actions_.decline_offer(consult_acd_id(id), agent, "call_not_waiting");
+    return;
+  }
+  if (agent == call->consult->from_agent) {
+    actions_.decline_offer(consult_acd_id(id), agent, "same_agent");
+    return;
+  }
+  call->consult->agent = agent;
+  call->consult->ringing = true;
+  actions_.ring_consult(id, agent);
+  publish_consult(*call, "call.consult_ringing");
+}
+
+void CallFlow::on_consult_offer_withdrawn(const CallId& id, const AgentId& agent) {
+  Call* call = find(id);
+  if (call == nullptr || call->snap.phase != CallPhase::kConsulting || !call->consult->ringing ||
+      call->consult->acd != Consult::Acd::kWaiting || call->consult->agent != agent) {
+    return;
+  }
+  actions_.cancel_ringing(id, Leg::kConsult);
+  call->consult->ringing = false;
+  publish_consult(*call, "call.consult_ringing_stopped", {{"reason", "offer_withdrawn"}});
+  call->consult->agent = AgentId();
+}
+
+void CallFlow::on_consult_routing_exit(const CallId& id, const std::string& reason) {
+  Call* call = find(id);
+  if (call == nullptr || call->snap.phase != CallPhase::kConsulting || call->consult->acd != Consult::Acd::kWaiting ||
+      call->consult->answered) {
+    return;
+  }
+  call->consult->acd = Consult::Acd::kNone;  // the ACD is done with it
+  finish_consult(*call, "call.consult_failed", {{"reason", reason}});
 }
 
 Status CallFlow::originate(const CallId& id, const OrgId& org, const AgentId& agent, const std::string& destination) {
@@ -563,6 +854,10 @@ void CallFlow::end(Call& call, EndReason reason) {
     actions_.call_ended_in_acd(call.snap.id);
     call.in_acd = false;
   }
+  if (call.acd_call_after_transfer) {
+    actions_.call_ended_in_acd(*call.acd_call_after_transfer);
+    call.acd_call_after_transfer.reset();
+  }
   const TimePoint now = clock_.now();
   call.snap.phase = CallPhase::kEnded;
   call.snap.ended_at = now;
@@ -583,13 +878,22 @@ void CallFlow::end(Call& call, EndReason reason) {
 std::optional<CallSnapshot> CallFlow::snapshot(const CallId& id) const {
   auto it = calls_.find(id);
   if (it == calls_.end()) return std::nullopt;
-  return it->second.snap;
+  return view(it->second);
+}
+
+CallSnapshot CallFlow::view(const Call& call) const {
+  CallSnapshot out = call.snap;
+  if (call.consult) {
+    out.consult = ConsultSnapshot{call.consult->agent, call.consult->queue, call.consult->from_agent,
+                                  call.consult->answered, call.consult->initiator_left};
+  }
+  return out;
 }
 
 std::vector<CallSnapshot> CallFlow::calls() const {
   std::vector<CallSnapshot> out;
   out.reserve(calls_.size());
-  for (const auto& [id, call] : calls_) out.push_back(call.snap);
+  for (const auto& [id, call] : calls_) out.push_back(view(call));
   return out;
 }
 

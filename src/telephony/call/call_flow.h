@@ -10,6 +10,14 @@
 // An agent who does not answer or is busy sends the call back to the ACD (decline); a caller who
 // hangs up before an agent answers is an abandoned call.
 //
+// Attended (consultative) transfer: while the caller talks to agent A, consult() puts the caller
+// on hold (music) and rings a third "consult" leg to agent B (named, rung directly) or to an agent
+// the ACD picks from a queue (a separate ACD call, consult_acd_id()); B answering bridges A with B.
+// complete_consult() bridges the caller with B and releases A; cancel_consult(), B failing or B
+// hanging up gives the caller back to A. A hanging up during the consult completes the transfer
+// (at once if B has answered, else when B answers; B failing then queues the caller again). The
+// caller hanging up ends every leg (abandoned_during_consult).
+//
 // Thread-safety: none; the shell calls every method from one strand. Time comes from the Clock.
 #pragma once
 
@@ -28,24 +36,27 @@
 
 namespace vontres::telephony {
 
-enum class Leg { kCaller, kAgent };
+// kConsult: the third leg of an attended transfer (agent B), until it becomes the agent leg.
+enum class Leg { kCaller, kAgent, kConsult };
 std::string_view leg_name(Leg leg);
 
-enum class CallPhase { kIvr, kQueued, kRinging, kConnected, kEnded };
+// kConsulting: the caller is on hold while the agent consults another agent (attended transfer).
+enum class CallPhase { kIvr, kQueued, kRinging, kConnected, kConsulting, kEnded };
 std::string_view call_phase_name(CallPhase phase);
 
 enum class CallDirection { kInbound, kOutbound };
 
 // Why a call ended; the string form is the `reason` of call.ended.
 enum class EndReason {
-  kCallerHangup,       // the caller hung up after talking to an agent
-  kAgentHangup,        // the agent hung up
-  kAbandoned,          // the caller hung up in the IVR, in the queue or while an agent was ringing
-  kNoAgent,            // the ACD could not take the call (no queue, queue full, nobody staffed, exited)
-  kMediaTimeout,       // no RTP on a leg for telephony.rtp_inactivity_timeout
-  kHangupByApi,        // a supervisor or agent ended it through the API
-  kTransferFailed,     // the transfer target could not be reached and the caller was not recovered
-  kDestinationFailed,  // outbound: the dialled party did not answer / was busy
+  kCallerHangup,            // the caller hung up after talking to an agent
+  kAgentHangup,             // the agent hung up
+  kAbandoned,               // the caller hung up in the IVR, in the queue or while an agent was ringing
+  kNoAgent,                 // the ACD could not take the call (no queue, queue full, nobody staffed, exited)
+  kMediaTimeout,            // no RTP on a leg for telephony.rtp_inactivity_timeout
+  kHangupByApi,             // a supervisor or agent ended it through the API
+  kTransferFailed,          // the transfer target could not be reached and the caller was not recovered
+  kDestinationFailed,       // outbound: the dialled party did not answer / was busy
+  kAbandonedDuringConsult,  // the caller hung up on hold while the agent consulted another agent
   kError,
 };
 std::string_view end_reason_name(EndReason reason);
@@ -74,6 +85,26 @@ struct CallFlowOptions {
 };
 CallFlowOptions call_flow_options_from_config(const TelephonyConfig& config);
 
+// The id under which a call's consultation to a queue waits in the ACD ("<call id>:consult"), and
+// back: the call a consult ACD id belongs to (nullopt for any other id).
+CallId consult_acd_id(const CallId& call);
+std::optional<CallId> call_of_consult_acd_id(const CallId& acd_call);
+
+// Whom an attended transfer consults: exactly one of them is set.
+struct ConsultTarget {
+  AgentId agent;
+  QueueId queue;
+};
+
+// A consultation in progress, as the API shows it.
+struct ConsultSnapshot {
+  AgentId agent;  // empty while the ACD looks for an agent of `queue`
+  QueueId queue;
+  AgentId from_agent;
+  bool answered = false;
+  bool initiator_left = false;  // agent A hung up: the transfer completes when B answers
+};
+
 struct InboundCall {
   CallId id;
   OrgId org;  // the organisation whose number was dialled
@@ -96,6 +127,8 @@ struct CallSnapshot {
   QueueId queue;
   std::string intent;
   AgentId agent;
+  std::vector<AgentId> agents;  // every agent who talked with the caller, in order (transfers)
+  std::optional<ConsultSnapshot> consult;
   bool on_hold = false;
   std::string digits;  // DTMF received in the IVR
   TimePoint started_at;
@@ -119,11 +152,21 @@ class CallActions {
   // Queue the call in the ACD (queue may be empty: routing rules decide from the intent).
   virtual void enqueue(const CallId& call, const QueueId& queue, const std::string& intent) = 0;
   virtual void ring_agent(const CallId& call, const AgentId& agent) = 0;
+  // Attended transfer: ring `agent`'s phone on Leg::kConsult.
+  virtual void ring_consult(const CallId& call, const AgentId& agent) = 0;
+  // Attended transfer to a queue: ask the ACD for an agent of `queue` under consult_acd_id(call);
+  // its offers come back as on_consult_offered().
+  virtual void enqueue_consult(const CallId& call, const QueueId& queue, const std::string& intent) = 0;
+  // Remove a call that is not connected from the ACD (route.exited with `reason`).
+  virtual void withdraw_from_acd(const CallId& acd_call, const std::string& reason) = 0;
   // Outbound only: call the far party once the agent's leg is up.
   virtual void dial_destination(const CallId& call, const std::string& destination) = 0;
   virtual void cancel_ringing(const CallId& call, Leg leg) = 0;  // CANCEL an unanswered INVITE
-  virtual void bridge(const CallId& call) = 0;
-  virtual void unbridge(const CallId& call) = 0;
+  virtual void bridge(const CallId& call) = 0;                   // caller <-> agent
+  virtual void bridge_consult(const CallId& call) = 0;           // agent <-> consult (the caller is on hold)
+  virtual void unbridge(const CallId& call) = 0;                 // undoes either bridge
+  // The consult leg becomes the agent leg (the old agent leg has been hung up or is gone).
+  virtual void promote_consult(const CallId& call) = 0;
   virtual void hang_up(const CallId& call, Leg leg) = 0;  // BYE an answered leg
   // ACD feedback.
   virtual void accept_offer(const CallId& call, const AgentId& agent) = 0;
@@ -175,6 +218,21 @@ class CallFlow {
   // `agent`'s phone rings (outside the ACD's offers); busy or no answer queues the caller again in
   // the call's queue.
   Status transfer_to_agent(const CallId& call, const AgentId& agent);
+  // Attended transfer (see the file comment). Errors: "call_not_found"; "invalid_call_state" (not
+  // a connected inbound call), "consult_in_progress"; invalid_argument "invalid_consult" (not
+  // exactly one target), "same_agent".
+  Status consult(const CallId& call, const ConsultTarget& target);
+  // Errors: "call_not_found", "no_consult", "consult_not_answered".
+  Status complete_consult(const CallId& call);
+  // Errors: "call_not_found", "no_consult".
+  Status cancel_consult(const CallId& call);
+  // Consult leg / consult ACD call outcomes (same contract as the agent leg's).
+  void on_consult_answered(const CallId& call);
+  void on_consult_failed(const CallId& call, int sip_status);
+  void on_consult_offered(const CallId& call, const AgentId& agent);
+  void on_consult_offer_withdrawn(const CallId& call, const AgentId& agent);
+  void on_consult_routing_exit(const CallId& call, const std::string& reason);
+
   // Outbound (click-to-call): ring `agent` first, then dial `destination` and bridge.
   Status originate(const CallId& call, const OrgId& org, const AgentId& agent, const std::string& destination);
 
@@ -187,8 +245,20 @@ class CallFlow {
   size_t size() const { return calls_.size(); }
 
  private:
+  struct Consult {
+    enum class Acd { kNone, kWaiting, kConnected };  // the consult ACD call's state
+    AgentId agent;
+    QueueId queue;
+    AgentId from_agent;
+    bool ringing = false;
+    bool answered = false;
+    bool initiator_left = false;
+    Acd acd = Acd::kNone;
+  };
   struct Call {
     CallSnapshot snap;
+    std::optional<Consult> consult;
+    std::optional<CallId> acd_call_after_transfer;  // a queue consult's ACD call, now the call's
     int ivr_attempts = 0;
     bool menu_playing = false;
     std::optional<TimePoint> menu_deadline;
@@ -204,6 +274,13 @@ class CallFlow {
   void choose(Call& call, const IvrOption& option, const std::string& how);
   void queue_call(Call& call, const QueueId& queue, const std::string& intent);
   void end(Call& call, EndReason reason);
+  // Ends the consult leg and its ACD call; `leg_gone`: B already hung up.
+  void teardown_consult(Call& call, const std::string& reason, bool leg_gone = false);
+  // teardown_consult, then the caller back to agent A (or to the queue if A has left); publishes `event`.
+  void finish_consult(Call& call, const std::string& event, nlohmann::json data, bool leg_gone = false);
+  void complete(Call& call);
+  void publish_consult(Call& call, const std::string& type, nlohmann::json data = nlohmann::json::object());
+  CallSnapshot view(const Call& call) const;
   void publish(Call& call, const std::string& type, nlohmann::json data = nlohmann::json::object());
   const IvrOption* option_for_speech(const std::string& text, const std::string& intent) const;
 
