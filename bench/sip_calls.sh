@@ -6,6 +6,7 @@
 #   (b) the ceiling: SIPp's own `uas` scenario answering the same calls (no media processing).
 # For each it sweeps call rates (calls/s) and reports the highest rate at which >= 99.9 % of the
 # calls completed, then the ratio (a)/(b). Concurrent calls = rate x call duration. Asserts nothing.
+# A quick sweep in x2 steps; bench/sip_capacity.sh bisects the rate and sweeps concurrent calls.
 #
 # Usage: bench/sip_calls.sh [BINARY]     (default build/src/vontres)
 # Env: RATES ("10 20 40 80 160"), SECONDS_PER_RATE (10), HOLD_MS (call length after answer, 3000)

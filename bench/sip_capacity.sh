@@ -3,7 +3,8 @@
 #   (a) Vontres: a throw-away `vontres serve` answers, plays the IVR prompts over RTP, takes the
 #       DTMF choice and queues the call (music on hold) until the caller (SIPp, sending G.711
 #       speech from a pcap) hangs up;
-#   (b) the ceiling: SIPp's own `uas` scenario answering the same calls and echoing their RTP.
+#   (b) the ceiling: SIPp's own `uas` scenario answering the same calls (for the concurrency
+#       sweep a second one that also echoes the RTP: `-rtp_echo`).
 # Two measurements, each for (a) and (b), reported as Markdown tables with the ratio (a)/(b):
 #   1. call rate: the highest calls/s at which >= 99.9 % of the placed calls complete. Doubles the
 #      rate from RATE_START until a rate fails, then bisects between the last good and the first bad
@@ -11,7 +12,7 @@
 #   2. concurrency: the most simultaneous calls (about 31 s each, RTP both ways all along) at which
 #      >= 99.9 % complete. Doubles the number of calls from CONC_START (placed at the callee's own
 #      best rate from 1., so they overlap), then bisects CONC_BISECT times.
-# The CPU time the callee used per call is reported next to each step. Asserts nothing; the figures
+# The CPU time the callee and the SIPp caller used per call is reported next to each step. Asserts nothing; the figures
 # depend on what else runs on the machine (SIPp itself runs here too).
 #
 # Usage: bench/sip_capacity.sh [BINARY]      (default build/src/vontres)
@@ -74,10 +75,13 @@ token="$(curl -sf -H 'Content-Type: application/json' \
 curl -sf -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
   --data '{"id":"bench","name":"Bench"}' http://127.0.0.1:15081/api/v1/queues
 
-# (b) SIPp's uas, echoing RTP.
-sipp -sn uas -i 127.0.0.1 -p 15090 -rtp_echo -mp 15100 -mi 127.0.0.1 -nostdin >/dev/null 2>&1 &
+# (b) SIPp's uas: plain for the call rate, echoing RTP for the concurrency sweep.
+sipp -sn uas -i 127.0.0.1 -p 15090 -nostdin >/dev/null 2>&1 &
 uas_pid=$!
 pids+=("$uas_pid")
+sipp -sn uas -i 127.0.0.1 -p 15091 -rtp_echo -mp 15100 -mi 127.0.0.1 -nostdin >/dev/null 2>&1 &
+uas_echo_pid=$!
+pids+=("$uas_echo_pid")
 sleep 1
 
 cpu_ms() { awk -v t="$ticks" '{ printf "%d", ($14 + $15) * 1000 / t }' "/proc/$1/stat"; }
@@ -90,16 +94,21 @@ read_stats() {
              END { print ok + 0, failed + 0, peak + 0 }' "$1"
 }
 
-# sipp_run PID TARGET SCENARIO CALLS RATE HOLD_MS TIMEOUT_S -> "ok failed peak cpu_ms_per_call"
+# sipp_run PID TARGET SCENARIO CALLS RATE HOLD_MS TIMEOUT_S
+#   -> "ok failed peak callee_cpu_ms_per_call caller_cpu_ms_per_call"
 sipp_run() {
   local pid="$1" target="$2" scenario="$3" calls="$4" rate="$5" hold_ms="$6" timeout_s="$7"
-  local stats="$work/stats-$RANDOM$RANDOM.csv" before after
+  local stats="$work/stats-$RANDOM$RANDOM.csv" before after TIMEFORMAT='%U %S'
   before="$(cpu_ms "$pid")"
-  sipp -sf "$scenario" -s 100 "$target" -i 127.0.0.1 -p 0 -mp $((50000 + RANDOM % 2000)) -r "$rate" -m "$calls" \
-    -l "$calls" -d "$hold_ms" -nostdin -timeout "${timeout_s}s" -trace_stat -stf "$stats" -fd 1 >/dev/null 2>&1 || true
+  # SIPp can hang at its -timeout while pcap players are still running: `timeout` ends it then.
+  { time timeout -k 5 $((timeout_s + 10)) sipp -sf "$scenario" -s 100 "$target" -i 127.0.0.1 -p 0 \
+      -mp $((50000 + RANDOM % 2000)) -r "$rate" -m "$calls" -l "$calls" -d "$hold_ms" -nostdin \
+      -timeout "${timeout_s}s" -trace_stat -stf "$stats" -fd 1 >/dev/null 2>&1; } 2>"$work/caller-time" || true
   after="$(cpu_ms "$pid")"
   read -r ok failed peak < <(read_stats "$stats")
-  echo "$ok $failed $peak $(awk -v a="$before" -v b="$after" -v n="$calls" 'BEGIN { printf "%.2f", (b - a) / n }')"
+  read -r user sys < "$work/caller-time"
+  echo "$ok $failed $peak $(awk -v a="$before" -v b="$after" -v u="$user" -v s="$sys" -v n="$calls" \
+    'BEGIN { printf "%.2f %.2f", (b - a) / n, (u + s) * 1000 / n }')"
 }
 
 passes() { (( $1 * 1000 >= $2 * 999 )); }  # completed placed
@@ -107,12 +116,13 @@ passes() { (( $1 * 1000 >= $2 * 999 )); }  # completed placed
 # rate_step NAME PID TARGET RATE -> exit status: passed?  Appends a table row.
 rate_step() {
   local name="$1" pid="$2" target="$3" rate="$4" calls=$(($4 * seconds))
-  read -r ok failed peak cpu < <(sipp_run "$pid" "$target" "$work/caller.xml" "$calls" "$rate" "$hold" \
-    $((seconds + hold / 1000 + 30)))
+  read -r ok failed peak cpu caller_cpu < <(sipp_run "$pid" "$target" "$work/caller.xml" "$calls" "$rate" "$hold" \
+    $((seconds + hold / 1000 + 18)))
   local pct
   pct="$(awk -v a="$ok" -v b="$calls" 'BEGIN { printf "%.1f", 100 * a / b }')"
-  echo "| $name | $rate | $calls | $ok | $pct % | $peak | $cpu |" >> "$work/rate-rows.md"
-  echo "  $name rate=$rate/s: $ok of $calls completed ($failed failed), peak $peak concurrent, $cpu ms CPU/call" >&2
+  echo "| $name | $rate | $calls | $ok | $pct % | $peak | $cpu | $caller_cpu |" >> "$work/rate-rows.md"
+  echo "  $name rate=$rate/s: $ok of $calls completed ($failed failed), peak $peak concurrent," \
+    "$cpu ms CPU/call (caller $caller_cpu)" >&2
   passes "$ok" "$calls"
 }
 
@@ -134,12 +144,13 @@ best_rate() {
 # conc_step NAME PID TARGET CALLS RAMP -> passed?  Appends a table row.
 conc_step() {
   local name="$1" pid="$2" target="$3" calls="$4" ramp="$5"
-  read -r ok failed peak cpu < <(sipp_run "$pid" "$target" "$work/caller_long.xml" "$calls" "$ramp" 0 \
-    $((calls / ramp + call_seconds + 40)))
+  read -r ok failed peak cpu caller_cpu < <(sipp_run "$pid" "$target" "$work/caller_long.xml" "$calls" "$ramp" 0 \
+    $((calls / ramp + call_seconds + 20)))
   local pct
   pct="$(awk -v a="$ok" -v b="$calls" 'BEGIN { printf "%.1f", 100 * a / b }')"
-  echo "| $name | $calls | $ramp | $ok | $pct % | $peak | $cpu |" >> "$work/conc-rows.md"
-  echo "  $name $calls calls at $ramp/s: $ok completed ($failed failed), peak $peak concurrent, $cpu ms CPU/call" >&2
+  echo "| $name | $calls | $ramp | $ok | $pct % | $peak | $cpu | $caller_cpu |" >> "$work/conc-rows.md"
+  echo "  $name $calls calls at $ramp/s: $ok completed ($failed failed), peak $peak concurrent," \
+    "$cpu ms CPU/call (caller $caller_cpu)" >&2
   passes "$ok" "$calls"
 }
 
@@ -168,8 +179,8 @@ if [[ -z "${SKIP_RATE:-}" ]]; then
   u_rate=$(best_rate sipp-uas "$uas_pid" 127.0.0.1:15090)
   echo
   echo "### Call rate with >= 99.9 % of calls completed (${seconds} s per step, calls last ${hold} ms after the answer + 3 s IVR)"
-  echo "| callee | calls/s | placed | completed | share | peak concurrent | callee CPU ms/call |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| callee | calls/s | placed | completed | share | peak concurrent | callee CPU ms/call | SIPp caller CPU ms/call |"
+  echo "|---|---|---|---|---|---|---|---|"
   cat "$work/rate-rows.md"
   echo
   echo "| | vontres | sipp uas | ratio |"
@@ -181,14 +192,14 @@ else
 fi
 if [[ -z "${SKIP_CONCURRENCY:-}" ]]; then
   v_conc=$(best_concurrency vontres "$vontres_pid" 127.0.0.1:15080 "$((v_rate > 10 ? v_rate : 10))")
-  u_conc=$(best_concurrency sipp-uas "$uas_pid" 127.0.0.1:15090 "$((u_rate > 10 ? u_rate : 10))")
+  u_conc=$(best_concurrency sipp-uas-echo "$uas_echo_pid" 127.0.0.1:15091 "$((u_rate > 10 ? u_rate : 10))")
   echo
   echo "### Concurrent calls with RTP (~${call_seconds} s each, G.711 both ways) with >= 99.9 % completed"
-  echo "| callee | calls | placed at calls/s | completed | share | peak concurrent | callee CPU ms/call |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| callee | calls | placed at calls/s | completed | share | peak concurrent | callee CPU ms/call | SIPp caller CPU ms/call |"
+  echo "|---|---|---|---|---|---|---|---|"
   cat "$work/conc-rows.md"
   echo
-  echo "| | vontres | sipp uas | ratio |"
+  echo "| | vontres | sipp uas -rtp_echo | ratio |"
   echo "|---|---|---|---|"
   echo "| most concurrent calls with >= 99.9 % completed | $v_conc | $u_conc | $(ratio "$v_conc" "$u_conc") |"
 fi
