@@ -1,5 +1,6 @@
 #include "app/services.h"
 
+#include "ai/service/ai_service.h"
 #include "routing/service.h"
 #include "telephony/call_service.h"
 #include "users/users_service.h"
@@ -13,6 +14,7 @@ std::vector<store::Migration> Services::migrations() {
   for (auto& m : users::UsersService::migrations()) all.push_back(std::move(m));
   for (auto& m : routing::RoutingService::migrations()) all.push_back(std::move(m));
   for (auto& m : telephony::CallService::migrations()) all.push_back(std::move(m));
+  for (auto& m : ai::service::AiService::migrations()) all.push_back(std::move(m));
   return all;
 }
 
@@ -34,6 +36,25 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
   services->routing_->register_routes(router);
   services->routing_->start_timer();
 
+  if (config.ai.enabled) {
+    ai::service::AiServiceOptions options;
+    options.ai = config.ai;
+    for (const auto& option : config.telephony.ivr_options) {
+      for (const auto& phrase : option.phrases) options.ivr_phrases.push_back(phrase);
+    }
+    options.knowledge_dir =
+        config.ai.knowledge_dir.empty() ? ai::service::default_share_dir("knowledge") : config.ai.knowledge_dir;
+    if (!config.ai.intent_examples_file.empty()) {
+      options.intent_examples_file = config.ai.intent_examples_file;
+    } else if (auto dir = ai::service::default_share_dir("intents"); !dir.empty()) {
+      options.intent_examples_file = dir + "/examples.csv";
+    }
+    options.node_id = config.service_name;
+    options.metrics = metrics;
+    VONTRES_ASSIGN_OR_RETURN(services->ai_,
+                             ai::service::AiService::create(clock, *platform.bus, *platform.store, std::move(options)));
+    services->ai_->register_routes(router);
+  }
   if (config.telephony.enabled) {
     telephony::CallServiceOptions options;
     options.telephony = config.telephony;
@@ -45,8 +66,13 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
     services->telephony_ = std::make_unique<telephony::CallService>(clock, *platform.bus, *platform.store,
                                                                     *services->routing_, std::move(options));
     services->telephony_->register_routes(router);
+    if (services->ai_) {
+      services->telephony_->set_media_tap(services->ai_.get());
+      services->ai_->attach(services->telephony_.get());
+    }
     VONTRES_RETURN_IF_ERROR(services->telephony_->start());
   }
+  if (services->ai_) VONTRES_RETURN_IF_ERROR(services->ai_->start());
   return services;
 }
 
@@ -54,6 +80,7 @@ api::Authenticator* Services::authenticator() { return &users_->authenticator();
 
 void Services::stop() {
   if (telephony_) telephony_->stop();
+  if (ai_) ai_->stop();
   if (routing_) routing_->stop_timer();
 }
 

@@ -24,6 +24,9 @@ class RoutingService;
 namespace vontres::telephony {
 class CallService;
 }
+namespace vontres::ai::service {
+class AiService;
+}
 
 namespace vontres::app {
 
@@ -48,6 +51,8 @@ class Services {
   routing::RoutingService& routing() { return *routing_; }
   // Null when telephony is disabled.
   telephony::CallService* telephony() { return telephony_.get(); }
+  // Null when the AI service is disabled.
+  ai::service::AiService* ai() { return ai_.get(); }
   // Stops background work; call after the HTTP server has drained. Idempotent; the destructor
   // calls it too.
   void stop();
@@ -56,6 +61,7 @@ class Services {
   Services() = default;
   std::unique_ptr<users::UsersService> users_;
   std::unique_ptr<routing::RoutingService> routing_;
+  std::unique_ptr<ai::service::AiService> ai_;  // declared before telephony_: destroyed after it
   std::unique_ptr<telephony::CallService> telephony_;
 };
 
