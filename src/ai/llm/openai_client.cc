@@ -218,14 +218,19 @@ struct OpenAiClient::Impl {
             {"User-Agent", options.user_agent}};
   }
 
+  // A fresh multipart boundary per request (hex of the jitter generator's next draw).
   std::string next_boundary() {
     const std::lock_guard lock(rng_mutex);
-    uint64_t state = rng;
-    const std::chrono::milliseconds value = backoff_delay(0, milliseconds(1), milliseconds(1), state);
-    rng = state ^ static_cast<uint64_t>(value.count());
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(state));
-    return std::string("vontres-boundary-") + hex;
+    uint64_t draw = 0;
+    for (int i = 0; i < 4; ++i) {
+      draw = (draw << 16U) ^
+             static_cast<uint64_t>(backoff_delay(0, milliseconds(65535), milliseconds(65535), rng).count());
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string boundary = "vontres-boundary-";
+    for (int shift = 60; shift >= 0; shift -= 4)
+      boundary.push_back(kHex[(draw >> static_cast<unsigned>(shift)) & 0xFU]);
+    return boundary;
   }
 
   milliseconds jittered_backoff(int attempt) {

@@ -217,16 +217,17 @@ Result<HttpResponse> perform_http(const Endpoint& endpoint, const HttpRequest& r
   Outcome outcome;
   asio::io_context io;
   auto* context = tls != nullptr && endpoint.tls ? static_cast<ssl::context*>(tls->native()) : nullptr;
-  asio::co_spawn(io, run(endpoint, message, deadline, context, on_body, outcome), [&outcome](std::exception_ptr error) {
-    outcome.finished = true;
-    if (error) {
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        outcome.status = internal_error(std::string("HTTP exchange failed: ") + e.what(), "llm_unavailable");
-      }
-    }
-  });
+  asio::co_spawn(
+      io, run(endpoint, message, deadline, context, on_body, outcome), [&outcome](const std::exception_ptr& error) {
+        outcome.finished = true;
+        if (error) {
+          try {
+            std::rethrow_exception(error);
+          } catch (const std::exception& e) {
+            outcome.status = internal_error(std::string("HTTP exchange failed: ") + e.what(), "llm_unavailable");
+          }
+        }
+      });
   // Backstop for the steps a stream expiry does not cover (name resolution): stop at the deadline.
   io.run_until(deadline + std::chrono::milliseconds(50));
   if (!outcome.finished) return deadline_exceeded("request did not complete before the deadline", "llm_timeout");
