@@ -180,6 +180,13 @@ int run_wer(int argc, char** argv) {
   return 0;
 }
 
+double rss_mb() {
+  std::ifstream statm("/proc/self/statm");
+  double pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * 4096.0 / (1024.0 * 1024.0);
+}
+
 int run_live(int argc, char** argv) {
   const size_t legs = std::stoul(arg(argc, argv, "--live"));
   const auto utterances = load_manifest(arg(argc, argv, "--manifest"));
@@ -195,6 +202,12 @@ int run_live(int argc, char** argv) {
     call.insert(call.end(), 8000, 0);
   }
   auto engine = make_engine(grammar);
+  {
+    // Load the decoders before the clock starts (a slot's first stream loads its model).
+    std::vector<std::unique_ptr<stt::Stream>> warm;
+    for (size_t i = 0; i < legs; ++i) warm.push_back(std::move(engine->open_stream(*mode, 8000, {})).value());
+  }
+  std::printf("decoders=%zu rss_mb=%.0f\n", legs, rss_mb());
   stt::LiveTranscriber transcriber(
       *engine, {.max_streams = legs, .workers = workers, .max_lag = std::chrono::milliseconds(3000)},
       vontres::SystemClock::instance());

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <optional>
 
 #include "ai/stt/engine.h"
 #include "ai/stt/resampler.h"
@@ -19,6 +21,7 @@ namespace vontres::ai::stt {
 namespace {
 
 constexpr int kDecoderRate = 16000;  // the en-us acoustic model's rate
+constexpr int kTelephoneRate = 8000;
 constexpr const char* kOpenSearch = "open";
 constexpr const char* kGrammarSearch = "grammar";
 
@@ -62,14 +65,26 @@ std::string clean_hypothesis(const char* hyp) {
 
 struct ModelPaths {
   std::string hmm, dict, lm;
+  std::vector<std::pair<std::string, std::string>> feat_params;  // "-name value" lines of hmm/feat.params
 };
+
+std::vector<std::pair<std::string, std::string>> read_feat_params(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::ifstream in(path);
+  std::string name, value;
+  while (in >> name >> value) {
+    if (!name.empty() && name[0] == '-') out.emplace_back(name, value);
+  }
+  return out;
+}
 
 class PocketSphinxEngine;
 
 class PocketSphinxStream final : public Stream {
  public:
-  PocketSphinxStream(PocketSphinxEngine& engine, DecoderPtr decoder, std::unique_ptr<Resampler> resampler, Mode mode,
-                     bool grammar_available, const PocketSphinxOptions& options, HypothesisHandler handler);
+  PocketSphinxStream(PocketSphinxEngine& engine, DecoderPtr decoder, std::unique_ptr<Resampler> to_telephone,
+                     std::unique_ptr<Resampler> resampler, Mode mode, bool grammar_available,
+                     const PocketSphinxOptions& options, HypothesisHandler handler);
   ~PocketSphinxStream() override;
   Status feed(std::span<const int16_t> pcm) override;
   Status finish() override;
@@ -88,9 +103,11 @@ class PocketSphinxStream final : public Stream {
 
   PocketSphinxEngine& engine_;
   DecoderPtr decoder_;
-  std::unique_ptr<Resampler> resampler_;
+  std::unique_ptr<Resampler> to_telephone_;  // wideband input -> 8 kHz (null for 8 kHz input)
+  std::unique_ptr<Resampler> resampler_;     // 8 kHz -> 16 kHz
+  std::vector<int16_t> narrowband_;
   bool grammar_available_;
-  Mode active_mode_ = Mode::kOpen;
+  std::optional<Mode> active_mode_;  // the decoder's search; unknown for a borrowed decoder
   Mode pending_mode_;
   HypothesisHandler handler_;
   Endpointer endpointer_;
@@ -110,11 +127,39 @@ class PocketSphinxEngine final : public Engine {
       : options_(std::move(options)), paths_(std::move(paths)), jsgf_(std::move(jsgf)) {}
 
   Result<DecoderPtr> create_decoder() const {
+    // The model's feat.params is read here and passed as arguments (with -featparams /dev/null):
+    // left to PocketSphinx it would override -cmninit, see below.
+    std::vector<std::pair<std::string, std::string>> settings;
+    for (const auto& setting : paths_.feat_params) {  // only what this decoder knows (not e.g. -model)
+      for (const arg_t* a = ps_args(); a->name != nullptr; ++a) {
+        if (setting.first == a->name) settings.push_back(setting);
+      }
+    }
+    auto set = [&settings](const std::string& name, const std::string& value) {
+      auto it = std::find_if(settings.begin(), settings.end(), [&](const auto& s) { return s.first == name; });
+      if (it != settings.end()) {
+        it->second = value;
+      } else {
+        settings.emplace_back(name, value);
+      }
+    };
+    set("-hmm", paths_.hmm);
+    set("-dict", paths_.dict);
+    set("-featparams", "/dev/null");
+    set("-logfn", "/dev/null");
+    set("-samprate", "16000");
+    set("-bestpath", "yes");
     // Dither: 8 kHz call audio upsampled to 16 kHz has an empty 4-8 kHz band, whose log mel energies
     // would otherwise be -inf-like outliers for a 16 kHz model; a fixed seed keeps runs reproducible.
-    std::vector<std::string> args = {"-hmm",  paths_.hmm,  "-dict", paths_.dict, "-logfn", "/dev/null", "-samprate",
-                                     "16000", "-bestpath", "yes",   "-dither",   "yes",    "-seed",     "1"};
-    for (const auto& [name, value] : options_.decoder_args) {
+    set("-dither", "yes");
+    set("-seed", "1");
+    // Live cepstral mean normalisation starts from the means it converges to on 8 kHz G.711 speech
+    // upsampled to 16 kHz: the model's default (wideband audio) made the first utterance of every
+    // new decoder come out empty in grammar mode.
+    set("-cmninit", "47.9,23.7,-35.3,43.4,-23.6,-2.0,9.2,-31.8,15.3,-9.1,1.3,7.0,-13.1");
+    for (const auto& [name, value] : options_.decoder_args) set(name, value);
+    std::vector<std::string> args;
+    for (auto& [name, value] : settings) {
       args.push_back(name);
       args.push_back(value);
     }
@@ -127,14 +172,17 @@ class PocketSphinxEngine final : public Engine {
     if (!config) return internal_error("pocketsphinx rejected its configuration", "stt_decoder_failed");
     DecoderPtr ps(ps_init(config.get()));
     if (!ps) return internal_error("pocketsphinx could not load the model in " + paths_.hmm, "stt_decoder_failed");
-    if (ps_set_lm_file(ps.get(), kOpenSearch, paths_.lm.c_str()) != 0) {
-      return internal_error("pocketsphinx could not load the language model " + paths_.lm, "stt_decoder_failed");
-    }
+    // The trigram LM (most of a decoder's ~90 MB) is loaded by the first open-mode utterance
+    // (load_language_model), so slots that only ever decode grammars stay small.
     if (!jsgf_.empty() && ps_set_jsgf_string(ps.get(), kGrammarSearch, jsgf_.c_str()) != 0) {
       return internal_error("pocketsphinx rejected the JSGF grammar", "stt_grammar_invalid");
     }
-    if (ps_set_search(ps.get(), kOpenSearch) != 0) return internal_error("no open search", "stt_decoder_failed");
     return ps;
+  }
+
+  // REQUIRES: no utterance in progress on `ps`.
+  bool load_language_model(ps_decoder_t* ps) const {
+    return ps_get_lm(ps, kOpenSearch) != nullptr || ps_set_lm_file(ps, kOpenSearch, paths_.lm.c_str()) == 0;
   }
 
   Result<DecoderPtr> acquire() {
@@ -159,10 +207,17 @@ class PocketSphinxEngine final : public Engine {
     if (sample_rate < 8000 || sample_rate > 48000) {
       return invalid_argument("sample rate must be 8000..48000 Hz", "invalid_sample_rate");
     }
-    VONTRES_ASSIGN_OR_RETURN(auto resampler, Resampler::create(sample_rate, kDecoderRate));
+    // Everything is decoded as telephone-band audio (the decoders' CMN start values are tuned for it,
+    // see create_decoder): wider input is band-limited to 8 kHz first, then brought to 16 kHz.
+    std::unique_ptr<Resampler> to_telephone;
+    if (sample_rate != kTelephoneRate) {
+      VONTRES_ASSIGN_OR_RETURN(to_telephone, Resampler::create(sample_rate, kTelephoneRate));
+    }
+    VONTRES_ASSIGN_OR_RETURN(auto resampler, Resampler::create(kTelephoneRate, kDecoderRate));
     VONTRES_ASSIGN_OR_RETURN(auto decoder, acquire());
-    return std::unique_ptr<Stream>(std::make_unique<PocketSphinxStream>(
-        *this, std::move(decoder), std::move(resampler), mode, !jsgf_.empty(), options_, std::move(handler)));
+    return std::unique_ptr<Stream>(
+        std::make_unique<PocketSphinxStream>(*this, std::move(decoder), std::move(to_telephone), std::move(resampler),
+                                             mode, !jsgf_.empty(), options_, std::move(handler)));
   }
 
  private:
@@ -174,10 +229,12 @@ class PocketSphinxEngine final : public Engine {
 };
 
 PocketSphinxStream::PocketSphinxStream(PocketSphinxEngine& engine, DecoderPtr decoder,
-                                       std::unique_ptr<Resampler> resampler, Mode mode, bool grammar_available,
-                                       const PocketSphinxOptions& options, HypothesisHandler handler)
+                                       std::unique_ptr<Resampler> to_telephone, std::unique_ptr<Resampler> resampler,
+                                       Mode mode, bool grammar_available, const PocketSphinxOptions& options,
+                                       HypothesisHandler handler)
     : engine_(engine),
       decoder_(std::move(decoder)),
+      to_telephone_(std::move(to_telephone)),
       resampler_(std::move(resampler)),
       grammar_available_(grammar_available),
       pending_mode_((mode == Mode::kGrammar && !grammar_available) ? Mode::kOpen : mode),
@@ -186,9 +243,7 @@ PocketSphinxStream::PocketSphinxStream(PocketSphinxEngine& engine, DecoderPtr de
                   Endpointer::Listener{[this](int64_t s) { on_start(s); },
                                        [this](std::span<const int16_t> pcm) { on_audio(pcm); },
                                        [this](int64_t e, EndReason) { on_end(e); }}),
-      partial_interval_samples_(std::max<int64_t>(1, options.partial_interval.count() * kDecoderRate / 1000)) {
-  ps_set_search(decoder_.get(), kOpenSearch);
-}
+      partial_interval_samples_(std::max<int64_t>(1, options.partial_interval.count() * kDecoderRate / 1000)) {}
 
 PocketSphinxStream::~PocketSphinxStream() {
   if (in_utterance_) ps_end_utt(decoder_.get());
@@ -197,6 +252,11 @@ PocketSphinxStream::~PocketSphinxStream() {
 
 Status PocketSphinxStream::feed(std::span<const int16_t> pcm) {
   resampled_.clear();
+  if (to_telephone_) {
+    narrowband_.clear();
+    to_telephone_->process(pcm, narrowband_);
+    pcm = narrowband_;
+  }
   resampler_->process(pcm, resampled_);
   endpointer_.feed(resampled_);
   return std::exchange(status_, Status::ok());
@@ -210,7 +270,8 @@ Status PocketSphinxStream::finish() {
 void PocketSphinxStream::on_start(int64_t start_sample) {
   ps_decoder_t* ps = decoder_.get();
   if (pending_mode_ != active_mode_) {
-    if (ps_set_search(ps, pending_mode_ == Mode::kGrammar ? kGrammarSearch : kOpenSearch) == 0) {
+    const bool ready = pending_mode_ == Mode::kGrammar || engine_.load_language_model(ps);
+    if (ready && ps_set_search(ps, pending_mode_ == Mode::kGrammar ? kGrammarSearch : kOpenSearch) == 0) {
       active_mode_ = pending_mode_;
     } else if (status_.is_ok()) {
       status_ = internal_error("cannot switch the decoder's search", "stt_decoder_failed");
@@ -271,13 +332,14 @@ Result<std::unique_ptr<Engine>> make_pocketsphinx_engine(const PocketSphinxOptio
   silence_library_logging();
   namespace fs = std::filesystem;
   const std::string dir = options.model_dir.empty() ? "/usr/share/pocketsphinx/model/en-us" : options.model_dir;
-  ModelPaths paths{dir + "/en-us", dir + "/cmudict-en-us.dict", dir + "/en-us.lm.bin"};
+  ModelPaths paths{dir + "/en-us", dir + "/cmudict-en-us.dict", dir + "/en-us.lm.bin", {}};
   for (const auto& p : {paths.hmm + "/mdef", paths.dict, paths.lm}) {
     std::error_code ec;
     if (!fs::exists(p, ec)) {
       return not_found("PocketSphinx model file missing: " + p + " (install pocketsphinx-en-us)", "stt_model_missing");
     }
   }
+  paths.feat_params = read_feat_params(paths.hmm + "/feat.params");
   auto engine = std::make_unique<PocketSphinxEngine>(options, paths, "");
   // The first decoder validates the model and filters the grammar against its dictionary.
   VONTRES_ASSIGN_OR_RETURN(auto first, engine->create_decoder());
@@ -294,7 +356,6 @@ Result<std::unique_ptr<Engine>> make_pocketsphinx_engine(const PocketSphinxOptio
     if (ps_set_jsgf_string(ps, kGrammarSearch, jsgf.c_str()) != 0) {
       return internal_error("pocketsphinx rejected the JSGF grammar", "stt_grammar_invalid");
     }
-    ps_set_search(ps, kOpenSearch);
     engine->set_jsgf(std::move(jsgf));
   }
   engine->add_idle(std::move(first));
