@@ -324,7 +324,10 @@ class CallService::Impl final : public CallActions {
   // decides. A queue consultation goes through the ACD instead (enqueue_consult).
   void ring_consult(const CallId& id, const AgentId& agent) override {
     ring(id, agent, Leg::kConsult, [this, id](int status) {
-      boost::asio::post(strand_, [this, id, status] { flow_.on_consult_failed(id, status); });
+      boost::asio::post(strand_, [this, id, status] {
+        if (CallState* state = find(id); state != nullptr && state->consult.media) state->consult.media->stop();
+        flow_.on_consult_failed(id, status);
+      });
     });
   }
 
@@ -385,6 +388,7 @@ class CallService::Impl final : public CallActions {
     if (!l.branch.empty() && !l.answered) {
       stack_->cancel(l.branch);
       l.cancelled = true;
+      if (leg == Leg::kConsult && l.media) l.media->stop();
     }
   }
 
@@ -820,6 +824,7 @@ class CallService::Impl final : public CallActions {
       tx.respond(200, "OK");
       l.bye_sent = true;  // the dialog is over; never send our own BYE
       flow_.on_hangup(id, leg);
+      if (leg == Leg::kConsult && l.media) l.media->stop();  // a consult leg is never reused
     } else if (method == "INVITE") {
       on_reinvite(tx, *state, leg);
     } else if (method == "INFO") {
@@ -882,6 +887,10 @@ class CallService::Impl final : public CallActions {
       return;
     }
     LegState& l = leg_of(state, leg);
+    // A leg rung again (next agent, another consultation) forgets the last attempt's Call-ID and
+    // port; a late answer to that attempt is told apart by its Call-ID in on_leg_response.
+    if (!l.sip_call_id.empty()) by_sip_call_id_.erase(l.sip_call_id);
+    if (l.media) l.media->stop();
     l = LegState{};
     l.media = *media;
     l.sdp = std::make_unique<sdp::OfferAnswer>(local_media(**media), session_ids_++);
@@ -908,6 +917,7 @@ class CallService::Impl final : public CallActions {
     if (status < 200) return;
     CallState* state = find(id);
     LegState* l = state == nullptr ? nullptr : &leg_of(*state, leg);
+    if (l != nullptr && response.header("Call-ID").value_or("") != l->sip_call_id) l = nullptr;  // an older attempt
     if (status >= 300) {
       if (l != nullptr && !l->cancelled && !l->answered) fail(status);
       return;
@@ -916,7 +926,8 @@ class CallService::Impl final : public CallActions {
     auto dialog = ua::Dialog::from_uac(l != nullptr ? l->request : sip::Message::request("INVITE", ""), response);
     if (!dialog.is_ok()) return;
     ua::Destination to = l != nullptr ? l->destination : ua::Destination{};
-    if (auto hop = ua::destination_for_uri(dialog->next_hop()); hop.is_ok() && leg == Leg::kCaller) to = *hop;
+    if (auto hop = ua::destination_for_uri(dialog->next_hop()); hop.is_ok() && (leg == Leg::kCaller || l == nullptr))
+      to = *hop;
     (void)stack_->send_ack(dialog->make_request("ACK"), to);
     if (l == nullptr || l->cancelled || l->answered) {
       if (l == nullptr || l->cancelled)

@@ -572,6 +572,31 @@ TEST_F(CallEndToEndTest, AttendedTransferCompletedHandsTheCallerToTheConsultedAg
   EXPECT_GT(media["previous_agents"][0]["packets_received"].get<int64_t>(), 20) << media.dump();  // A's part
 }
 
+// A consultation to a queue: the ACD picks the agent (agent-8, the only member of "support") under
+// the consultation's own ACD call, and its offer rings B's phone.
+TEST_F(CallEndToEndTest, AttendedTransferToAQueueRingsTheAgentTheAcdOffers) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  AttendedTransfer t(center, "agent_answer.xml", 1s);
+  ASSERT_EQ(t.error, "");
+  ASSERT_EQ(t.post("/consult", {{"queue_id", "support"}}).status, 202);
+  auto consulting =
+      t.wait_for([](const json& c) { return !c["consult"].is_null() && c["consult"]["answered"] == true; });
+  ASSERT_TRUE(consulting.has_value()) << "the ACD's agent never answered the consultation";
+  EXPECT_EQ((*consulting)["consult"]["agent"], "agent-8");
+  EXPECT_EQ((*consulting)["consult"]["queue"], "support");
+  ASSERT_EQ(t.post("/consult/complete").status, 202);
+  EXPECT_EQ(t.a->wait(15s), 0) << "agent A's phone did not get a BYE";
+  EXPECT_EQ(t.caller->wait(60s), 0) << center.caller_errors();
+  EXPECT_EQ(t.b->wait(20s), 0);
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["end_reason"], "caller_hangup") << record->dump(2);
+  EXPECT_EQ((*record)["agents"], json::array({"agent-7", "agent-8"}));
+  EXPECT_TRUE(contains((*record)["events"], "call.consult_ringing")) << (*record)["events"].dump();
+  EXPECT_TRUE(contains((*record)["events"], "call.transferred"));
+}
+
 TEST_F(CallEndToEndTest, CancelledConsultationReleasesAgentBAndTheCallerResumesWithA) {
   CallCenter center;
   ASSERT_EQ(center.error(), "");
