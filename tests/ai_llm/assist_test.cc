@@ -99,12 +99,13 @@ TEST_P(AssistFallbackTest, FallsBackToTheKb) {
     case Failure::kEmptyAnswer: server_.enqueue(sse_reply({delta_event("  "), "data: [DONE]\n\n"})); break;
   }
   OpenAiClient client(options(), clock_);
-  SuggestionAssistant assistant(client, milliseconds(300));
+  // Only the timeout case runs into the budget; the others fail on their own, well within it.
+  SuggestionAssistant assistant(client, GetParam() == Failure::kTimeout ? milliseconds(300) : milliseconds(10000));
   const auto out = assistant.suggest(recent_, kb_);
   EXPECT_FALSE(out.from_llm);
   EXPECT_EQ(out.article_id, "cards");
   EXPECT_EQ(out.text, "Block the card first, then order a new one.");
-  EXPECT_GE(server_.connections(), 1);
+  EXPECT_GE(client.attempts(), 1U);  // it did try (the server may not have accepted yet when the budget ran out)
 }
 
 INSTANTIATE_TEST_SUITE_P(EachFailure, AssistFallbackTest,
