@@ -9,6 +9,8 @@
 //   no flags: Google Benchmark micro-benchmarks (resampler, VAD, G.711 path).
 #include <benchmark/benchmark.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -69,6 +71,12 @@ std::vector<Utterance> load_manifest(const std::string& path) {
     out.push_back(std::move(u));
   }
   return out;
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 std::vector<std::string> read_lines(const std::string& path) {
@@ -135,7 +143,7 @@ int run_wer(int argc, char** argv) {
   auto engine = make_engine(grammar);
   struct Totals {
     size_t errors = 0, words = 0, sentences = 0, exact = 0;
-    double audio = 0, decode = 0;
+    double audio = 0, decode = 0, cpu = 0;
   };
   std::map<std::string, Totals> by_voice;
   const bool verbose = has_flag(argc, argv, "--verbose");
@@ -151,11 +159,13 @@ int run_wer(int argc, char** argv) {
     });
     if (!stream) return 1;
     const auto started = std::chrono::steady_clock::now();
+    const double cpu_started = thread_cpu_seconds();
     std::span<const int16_t> pcm(u.pcm8k);
     for (size_t i = 0; i < pcm.size(); i += 160)
       (void)(*stream)->feed(pcm.subspan(i, std::min<size_t>(160, pcm.size() - i)));
     (void)(*stream)->finish();
     const double decode = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double cpu = thread_cpu_seconds() - cpu_started;
     const auto ref = stt::normalize_words(u.reference);
     const auto hyp = stt::normalize_words(text);
     const size_t errors = edit_distance(ref, hyp);
@@ -167,15 +177,17 @@ int run_wer(int argc, char** argv) {
       t.exact += errors == 0 ? 1 : 0;
       t.audio += static_cast<double>(u.pcm8k.size()) / 8000.0;
       t.decode += decode;
+      t.cpu += cpu;
     }
     if (verbose) std::cout << "  [" << u.voice << "] ref: " << u.reference << "\n  hyp: " << text << "\n";
   }
-  std::printf("%-8s %-10s %10s %8s %8s %10s %8s\n", "mode", "voice", "utterances", "words", "WER", "sent.acc", "RTF");
+  std::printf("%-8s %-10s %10s %8s %8s %10s %8s %8s\n", "mode", "voice", "utterances", "words", "WER", "sent.acc",
+              "RTF(cpu)", "RTF(wall)");
   for (const auto& [voice, t] : by_voice) {
-    std::printf("%-8s %-10s %10zu %8zu %7.1f%% %9.1f%% %8.3f\n", std::string(stt::mode_name(*mode)).c_str(),
-                voice.c_str(), t.sentences, t.words,
-                100.0 * static_cast<double>(t.errors) / static_cast<double>(t.words),
-                100.0 * static_cast<double>(t.exact) / static_cast<double>(t.sentences), t.decode / t.audio);
+    std::printf(
+        "%-8s %-10s %10zu %8zu %7.1f%% %9.1f%% %8.3f %8.3f\n", std::string(stt::mode_name(*mode)).c_str(),
+        voice.c_str(), t.sentences, t.words, 100.0 * static_cast<double>(t.errors) / static_cast<double>(t.words),
+        100.0 * static_cast<double>(t.exact) / static_cast<double>(t.sentences), t.cpu / t.audio, t.decode / t.audio);
   }
   return 0;
 }

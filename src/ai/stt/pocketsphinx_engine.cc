@@ -4,6 +4,7 @@
 // share the acoustic model between decoders, so each decoder loads its own copy (measured in
 // docs/stt.md); decoders are kept after their stream ends and reused, never freed per utterance.
 #include <pocketsphinx.h>
+#include <sphinxbase/ckd_alloc.h>
 #include <sphinxbase/err.h>
 
 #include <algorithm>
@@ -33,7 +34,7 @@ struct ConfigDeleter {
   void operator()(cmd_ln_t* config) const { cmd_ln_free_r(config); }
 };
 struct CStringDeleter {
-  void operator()(char* s) const { std::free(s); }  // NOLINT(cppcoreguidelines-no-malloc)
+  void operator()(char* s) const { ckd_free(s); }  // ps_lookup_word allocates with ckd_salloc
 };
 
 void silence_library_logging() {
