@@ -392,9 +392,8 @@ TEST_F(KamailioDispatchTest, RestartedNodeIsProbedBackIntoRotation) {
 }
 
 // RFC 3261 12.1.1: a UAS copies Record-Route into its 2xx so the caller's in-dialog requests
-// follow the edge. Vontres' 200 OK does not yet (src/telephony/ua make_response); the edge
-// relays Route-less in-dialog requests to a node of the set meanwhile. Enable when fixed.
-TEST_F(KamailioDispatchTest, DISABLED_AnsweringNodeCopiesTheEdgesRecordRouteIntoTheOk) {
+// follow the edge (ua::make_response does it for 1xx/2xx to INVITE).
+TEST_F(KamailioDispatchTest, AnsweringNodeCopiesTheEdgesRecordRouteIntoTheOk) {
   const std::string trace = edge_->dir() + "/messages.log";
   RunResult caller = edge_->call(1, "record-route", "-trace_msg -message_file " + trace);
   ASSERT_EQ(caller.exit_code, 0) << caller.out << edge_->caller_errors();

@@ -100,6 +100,24 @@ TEST(TransportRulesTest, KeepAliveIsOnlyCrlf) {
   EXPECT_FALSE(is_keepalive("\r\nX"));
 }
 
+TEST(MakeResponseTest, DialogCreatingResponsesToInviteCarryTheRecordRouteSet) {
+  auto invite = request("INVITE");
+  invite.add_header("Record-Route", "<sip:edge.example;lr>");
+  invite.add_header("Record-Route", "<sip:10.0.0.9;lr>");
+  for (int status : {180, 200}) {
+    auto response = make_response(invite, status, {}, "t");
+    auto routes = response.headers_named("Record-Route");
+    ASSERT_EQ(routes.size(), 2u) << status;
+    EXPECT_EQ(routes[0], "<sip:edge.example;lr>");
+    EXPECT_EQ(routes[1], "<sip:10.0.0.9;lr>");
+  }
+  EXPECT_TRUE(make_response(invite, 100).headers_named("Record-Route").empty());
+  EXPECT_TRUE(make_response(invite, 486, {}, "t").headers_named("Record-Route").empty());
+  auto options = request("OPTIONS");
+  options.add_header("Record-Route", "<sip:edge.example;lr>");
+  EXPECT_TRUE(make_response(options, 200).headers_named("Record-Route").empty());
+}
+
 TEST(ReliableResponsesTest, RetransmitsUntilAckDoublingToT2) {
   ManualClock clock;
   const TimePoint start = clock.now();

@@ -91,6 +91,11 @@ sip::Message make_response(const sip::Message& request, int status, std::string_
   }
   if (auto call_id = request.header("Call-ID")) response.add_header("Call-ID", std::string(*call_id));
   if (auto cseq = request.header("CSeq")) response.add_header("CSeq", std::string(*cseq));
+  // RFC 3261 12.1.1: a response that establishes a dialog (1xx with a tag, 2xx to INVITE) carries
+  // the request's Record-Route values, so the caller's in-dialog requests follow the proxies.
+  if (status > 100 && status < 300 && request.method() == "INVITE") {
+    for (auto route : request.headers_named("Record-Route")) response.add_header("Record-Route", std::string(route));
+  }
   if (status == 100) {
     if (auto timestamp = request.header("Timestamp")) response.add_header("Timestamp", std::string(*timestamp));
   }
