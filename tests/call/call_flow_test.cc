@@ -397,7 +397,8 @@ class ConsultTest : public CallFlowTest {
 TEST_F(ConsultTest, ConsultHoldsTheCallerWithMusicAndRingsAgentB) {
   call_connected();
   ASSERT_TRUE(flow_.consult(call_, {agent_b_, {}}).is_ok());
-  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "play caller hold-music loop", "ring_consult agent-8"));
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "play caller hold-music loop", "play agent hold-music loop",
+                                           "ring_consult agent-8"));
   const auto snap = flow_.snapshot(call_);
   EXPECT_EQ(snap->phase, CallPhase::kConsulting);
   EXPECT_TRUE(snap->on_hold);
@@ -412,7 +413,7 @@ TEST_F(ConsultTest, ConsultHoldsTheCallerWithMusicAndRingsAgentB) {
 TEST_F(ConsultTest, AnsweredConsultBridgesTheTwoAgentsAndCompleteHandsTheCallerToB) {
   consulting_agent();
   flow_.on_consult_answered(call_);
-  EXPECT_THAT(actions_.take(), ElementsAre("bridge_consult"));
+  EXPECT_THAT(actions_.take(), ElementsAre("stop agent", "bridge_consult"));
   EXPECT_TRUE(flow_.snapshot(call_)->consult->answered);
   ASSERT_TRUE(flow_.complete_consult(call_).is_ok());
   EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye agent", "acd_ended", "promote", "stop caller", "bridge"));
@@ -439,7 +440,7 @@ TEST_F(ConsultTest, AnsweredConsultBridgesTheTwoAgentsAndCompleteHandsTheCallerT
 TEST_F(ConsultTest, CancelWhileBRingsCancelsTheInviteAndTheCallerResumesWithA) {
   consulting_agent();
   ASSERT_TRUE(flow_.cancel_consult(call_).is_ok());
-  EXPECT_THAT(actions_.take(), ElementsAre("cancel consult", "stop caller", "bridge"));
+  EXPECT_THAT(actions_.take(), ElementsAre("cancel consult", "stop caller", "stop agent", "bridge"));
   const auto snap = flow_.snapshot(call_);
   EXPECT_EQ(snap->phase, CallPhase::kConnected);
   EXPECT_EQ(snap->agent, agent_);
@@ -453,7 +454,7 @@ TEST_F(ConsultTest, CancelWhileBRingsCancelsTheInviteAndTheCallerResumesWithA) {
 TEST_F(ConsultTest, CancelAfterBAnsweredHangsUpBAndResumesWithA) {
   consult_answered();
   ASSERT_TRUE(flow_.cancel_consult(call_).is_ok());
-  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye consult", "stop caller", "bridge"));
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye consult", "stop caller", "stop agent", "bridge"));
   EXPECT_EQ(flow_.snapshot(call_)->phase, CallPhase::kConnected);
   EXPECT_THAT(flow_.snapshot(call_)->agents, ElementsAre(agent_));
 }
@@ -461,7 +462,7 @@ TEST_F(ConsultTest, CancelAfterBAnsweredHangsUpBAndResumesWithA) {
 TEST_F(ConsultTest, BusyConsultTargetFailsTheConsultAndTheCallerGoesBackToA) {
   consulting_agent();
   flow_.on_consult_failed(call_, 486);
-  EXPECT_THAT(actions_.take(), ElementsAre("stop caller", "bridge"));
+  EXPECT_THAT(actions_.take(), ElementsAre("stop caller", "stop agent", "bridge"));
   EXPECT_EQ(actions_.last_data["call.consult_failed"]["reason"], "busy");
   EXPECT_EQ(actions_.last_data["call.consult_failed"]["sip_status"], 486);
   EXPECT_EQ(flow_.snapshot(call_)->phase, CallPhase::kConnected);
@@ -480,7 +481,7 @@ TEST_F(ConsultTest, UnansweredConsultFailsAsNoAnswer) {
 TEST_F(ConsultTest, BHangingUpEndsTheConsultAndTheCallerGoesBackToA) {
   consult_answered();
   flow_.on_hangup(call_, Leg::kConsult);
-  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "stop caller", "bridge"));  // no BYE to a gone leg
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "stop caller", "stop agent", "bridge"));  // no BYE to a gone leg
   EXPECT_EQ(actions_.last_data["call.consult_cancelled"]["reason"], "consult_hangup");
   EXPECT_EQ(flow_.snapshot(call_)->phase, CallPhase::kConnected);
 }
@@ -533,11 +534,12 @@ TEST_F(ConsultTest, AHangingUpAndBNotAnsweringQueuesTheCallerAgain) {
 TEST_F(ConsultTest, ConsultToAQueueAsksTheAcdAndAcceptsItsOffer) {
   call_connected();
   ASSERT_TRUE(flow_.consult(call_, {{}, QueueId("billing")}).is_ok());
-  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "play caller hold-music loop", "enqueue_consult billing"));
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "play caller hold-music loop", "play agent hold-music loop",
+                                           "enqueue_consult billing"));
   flow_.on_consult_offered(call_, agent_b_);
   EXPECT_THAT(actions_.take(), ElementsAre("ring_consult agent-8"));
   flow_.on_consult_answered(call_);
-  EXPECT_THAT(actions_.take(), ElementsAre("accept agent-8 consult", "bridge_consult"));
+  EXPECT_THAT(actions_.take(), ElementsAre("accept agent-8 consult", "stop agent", "bridge_consult"));
   ASSERT_TRUE(flow_.complete_consult(call_).is_ok());
   EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye agent", "acd_ended", "promote", "stop caller", "bridge"));
   EXPECT_EQ(actions_.last_data["call.transferred"]["to_queue"], "billing");
@@ -569,12 +571,12 @@ TEST_F(ConsultTest, AcdGivingUpOnAQueueConsultFailsItAndCancelWithdrawsIt) {
   ASSERT_TRUE(flow_.consult(call_, {{}, QueueId("billing")}).is_ok());
   actions_.take();
   flow_.on_consult_routing_exit(call_, "queue_empty");
-  EXPECT_THAT(actions_.take(), ElementsAre("stop caller", "bridge"));
+  EXPECT_THAT(actions_.take(), ElementsAre("stop caller", "stop agent", "bridge"));
   EXPECT_EQ(actions_.last_data["call.consult_failed"]["reason"], "queue_empty");
   ASSERT_TRUE(flow_.consult(call_, {{}, QueueId("billing")}).is_ok());
   actions_.take();
   ASSERT_TRUE(flow_.cancel_consult(call_).is_ok());
-  EXPECT_THAT(actions_.take(), ElementsAre("withdraw call-1:consult cancelled", "stop caller", "bridge"));
+  EXPECT_THAT(actions_.take(), ElementsAre("withdraw call-1:consult cancelled", "stop caller", "stop agent", "bridge"));
 }
 
 TEST_F(ConsultTest, CommandsOutOfTurnAreRefusedWithStableCodes) {
@@ -604,7 +606,7 @@ TEST_F(ConsultTest, HangupThroughTheApiDuringAConsultEndsAllThreeLegs) {
 TEST_F(ConsultTest, SilentConsultLegFailsTheConsultOnlyButASilentCallerEndsTheCall) {
   consult_answered();
   flow_.on_media_timeout(call_, Leg::kConsult);
-  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye consult", "stop caller", "bridge"));
+  EXPECT_THAT(actions_.take(), ElementsAre("unbridge", "bye consult", "stop caller", "stop agent", "bridge"));
   EXPECT_EQ(actions_.last_data["call.consult_failed"]["reason"], "media_timeout");
   ASSERT_TRUE(flow_.consult(call_, {agent_b_, {}}).is_ok());
   actions_.take();
@@ -618,9 +620,10 @@ TEST_F(ConsultTest, AgentPuttingTheCallerOnHoldFirstStillConsultsAndResumes) {
   ASSERT_TRUE(flow_.hold(call_, true).is_ok());
   actions_.take();
   ASSERT_TRUE(flow_.consult(call_, {agent_b_, {}}).is_ok());
-  EXPECT_THAT(actions_.take(), ElementsAre("ring_consult agent-8"));  // music already plays
+  EXPECT_THAT(actions_.take(),
+              ElementsAre("play agent hold-music loop", "ring_consult agent-8"));  // caller: music plays
   ASSERT_TRUE(flow_.cancel_consult(call_).is_ok());
-  EXPECT_THAT(actions_.take(), ElementsAre("cancel consult", "stop caller", "bridge"));
+  EXPECT_THAT(actions_.take(), ElementsAre("cancel consult", "stop caller", "stop agent", "bridge"));
   EXPECT_FALSE(flow_.snapshot(call_)->on_hold);
 }
 

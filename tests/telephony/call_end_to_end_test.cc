@@ -645,6 +645,24 @@ TEST_F(CallEndToEndTest, ConsultingABusyAgentFailsAndTheCallerResumesWithA) {
   EXPECT_TRUE(contains((*record)["events"], "call.consult_failed"));
 }
 
+// The caller hangs up on hold while B's phone still rings: B gets a CANCEL, A a BYE.
+TEST_F(CallEndToEndTest, CallerHangingUpDuringAConsultationEndsEveryLeg) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  AttendedTransfer t(center, "agent_noanswer.xml", 1s);
+  ASSERT_EQ(t.error, "");
+  ASSERT_EQ(t.post("/consult", {{"agent_id", "agent-8"}}).status, 202);
+  ASSERT_TRUE(t.wait_for([](const json& c) { return c["phase"] == "consulting"; }));
+  EXPECT_EQ(t.caller->wait(60s), 0) << center.caller_errors();
+  EXPECT_EQ(t.b->wait(20s), 0) << "agent B's ringing phone did not get a CANCEL";
+  EXPECT_EQ(t.a->wait(20s), 0) << "agent A's phone did not get a BYE";
+  auto record = center.last_record();
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ((*record)["end_reason"], "abandoned_during_consult") << record->dump(2);
+  EXPECT_EQ((*record)["agent"], "agent-7");
+  EXPECT_TRUE(contains((*record)["events"], "call.consult_started"));
+}
+
 // Click-to-call: the agent's phone rings first; once it answers Vontres dials the destination (a
 // SIP URI, here another SIPp on 127.0.0.1), bridges the two and relays media both ways. The far
 // party hangs up, which ends the agent's leg too.

@@ -633,6 +633,8 @@ Status CallFlow::consult(const CallId& id, const ConsultTarget& target) {
   consult.queue = target.queue;
   consult.from_agent = call->snap.agent;
   publish_consult(*call, "call.consult_started");
+  // A hears the music too until B answers (no silent, seemingly dead line while B rings).
+  actions_.play(id, Leg::kAgent, options_.hold_music, true);
   if (!target.agent.empty()) {
     consult.ringing = true;
     actions_.ring_consult(id, target.agent);
@@ -719,6 +721,7 @@ void CallFlow::finish_consult(Call& call, const std::string& event, nlohmann::js
     return;
   }
   actions_.stop_playing(call.snap.id, Leg::kCaller);
+  actions_.stop_playing(call.snap.id, Leg::kAgent);
   actions_.bridge(call.snap.id);
   call.snap.phase = CallPhase::kConnected;
   call.snap.on_hold = false;
@@ -743,6 +746,7 @@ void CallFlow::on_consult_answered(const CallId& id) {
     complete(*call);
     return;
   }
+  actions_.stop_playing(id, Leg::kAgent);
   actions_.bridge_consult(id);
 }
 
