@@ -2,17 +2,14 @@
 
 #include <openssl/ssl.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
-#include <exception>
+#include <optional>
 
 namespace vontres::ai::llm::detail {
 
@@ -24,7 +21,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxBufferedBody = std::size_t{16} << 20;
 
 std::string lower(std::string_view text) {
@@ -49,87 +45,79 @@ struct Outcome {
   bool finished = false;
 };
 
+// One request/response on an established stream, as a chain of completion handlers (no C++20
+// coroutines: clang's ASan + debug-info builds cannot assemble their frames, "Cannot represent a
+// difference across sections"). Lives on perform_http's stack, which outlives the io_context.
 template <typename Stream>
-asio::awaitable<void> exchange(Stream& stream, const http::request<http::string_body>& request,
-                               std::chrono::steady_clock::time_point deadline,
-                               const std::function<bool(const HttpResponse&, std::string_view)>& on_body,
-                               Outcome& out) {
-  beast::get_lowest_layer(stream).expires_at(deadline);
-  if (auto [ec, n] = co_await http::async_write(stream, request, kTuple); ec) {
-    out.status = map_error(ec, "write");
-    co_return;
+class Exchange {
+ public:
+  Exchange(Stream& stream, const http::request<http::string_body>& request,
+           std::chrono::steady_clock::time_point deadline,
+           const std::function<bool(const HttpResponse&, std::string_view)>& on_body, Outcome& out)
+      : stream_(stream), request_(request), deadline_(deadline), on_body_(on_body), out_(out) {
+    parser_.body_limit(kMaxBufferedBody);
   }
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxBufferedBody);
-  if (auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kTuple); ec) {
-    out.status = map_error(ec, "read header");
-    co_return;
-  }
-  HttpResponse& response = out.response;
-  response.status = static_cast<int>(parser.get().result_int());
-  for (const auto& field : parser.get()) {
-    response.headers[lower(field.name_string())] = std::string(field.value());
-  }
-  const bool stream_body = on_body && response.status >= 200 && response.status < 300;
-  if (!stream_body) {
-    if (auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple); ec) {
-      out.status = map_error(ec, "read body");
-      co_return;
-    }
-    response.body = std::move(parser.get().body());
-    co_return;
-  }
-  parser.body_limit(boost::none);
-  while (!parser.is_done()) {
-    auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kTuple);
-    std::string& body = parser.get().body();
-    if (!body.empty()) {
-      const bool more = on_body(response, body);
-      body.clear();
-      if (!more) co_return;
-    }
-    if (ec) {
-      out.status = map_error(ec, "read body");
-      co_return;
-    }
-  }
-}
 
-asio::awaitable<void> run(const Endpoint& endpoint, const http::request<http::string_body>& request,
-                          std::chrono::steady_clock::time_point deadline, ssl::context* tls,
-                          const std::function<bool(const HttpResponse&, std::string_view)>& on_body, Outcome& out) {
-  auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(endpoint.host, endpoint.port, kTuple);
-  if (resolve_ec) {
-    out.status = map_error(resolve_ec, "resolve");
-    co_return;
+  void start() {
+    beast::get_lowest_layer(stream_).expires_at(deadline_);
+    http::async_write(stream_, request_, [this](const boost::system::error_code& ec, std::size_t) {
+      if (ec) return fail(ec, "write");
+      http::async_read_header(stream_, buffer_, parser_,
+                              [this](const boost::system::error_code& ec2, std::size_t) { on_header(ec2); });
+    });
   }
-  beast::tcp_stream tcp_stream(executor);
-  tcp_stream.expires_at(deadline);
-  if (auto [ec, connected] = co_await tcp_stream.async_connect(endpoints, kTuple); ec) {
-    out.status = map_error(ec, "connect");
-    co_return;
+
+ private:
+  void fail(const boost::system::error_code& ec, std::string_view during) {
+    out_.status = map_error(ec, during);
+    out_.finished = true;
   }
-  tcp_stream.socket().set_option(tcp::no_delay(true));
-  if (tls == nullptr) {
-    co_await exchange(tcp_stream, request, deadline, on_body, out);
-    co_return;
+
+  void on_header(const boost::system::error_code& ec) {
+    if (ec) return fail(ec, "read header");
+    HttpResponse& response = out_.response;
+    response.status = static_cast<int>(parser_.get().result_int());
+    for (const auto& field : parser_.get()) response.headers[lower(field.name_string())] = std::string(field.value());
+    if (!on_body_ || response.status < 200 || response.status >= 300) {
+      http::async_read(stream_, buffer_, parser_, [this](const boost::system::error_code& ec2, std::size_t) {
+        if (ec2) return fail(ec2, "read body");
+        out_.response.body = std::move(parser_.get().body());
+        out_.finished = true;
+      });
+      return;
+    }
+    parser_.body_limit(boost::none);
+    read_more();
   }
-  beast::ssl_stream<beast::tcp_stream> tls_stream(std::move(tcp_stream), *tls);
-  if (SSL_set_tlsext_host_name(tls_stream.native_handle(), endpoint.host.c_str()) != 1) {
-    out.status = unavailable("cannot set TLS SNI host name", "llm_unavailable");
-    co_return;
+
+  void read_more() {
+    if (parser_.is_done()) {
+      out_.finished = true;
+      return;
+    }
+    http::async_read_some(stream_, buffer_, parser_, [this](const boost::system::error_code& ec, std::size_t) {
+      std::string& body = parser_.get().body();
+      if (!body.empty()) {
+        const bool more = on_body_(out_.response, body);
+        body.clear();
+        if (!more) {
+          out_.finished = true;
+          return;
+        }
+      }
+      if (ec) return fail(ec, "read body");
+      read_more();
+    });
   }
-  tls_stream.set_verify_callback(ssl::host_name_verification(endpoint.host));
-  beast::get_lowest_layer(tls_stream).expires_at(deadline);
-  if (auto [ec] = co_await tls_stream.async_handshake(ssl::stream_base::client, kTuple); ec) {
-    out.status = map_error(ec, "TLS handshake");
-    co_return;
-  }
-  co_await exchange(tls_stream, request, deadline, on_body, out);
-}
+
+  Stream& stream_;
+  const http::request<http::string_body>& request_;
+  std::chrono::steady_clock::time_point deadline_;
+  const std::function<bool(const HttpResponse&, std::string_view)>& on_body_;
+  Outcome& out_;
+  beast::flat_buffer buffer_;
+  http::response_parser<http::string_body> parser_;
+};
 
 }  // namespace
 
@@ -217,17 +205,46 @@ Result<HttpResponse> perform_http(const Endpoint& endpoint, const HttpRequest& r
   Outcome outcome;
   asio::io_context io;
   auto* context = tls != nullptr && endpoint.tls ? static_cast<ssl::context*>(tls->native()) : nullptr;
-  asio::co_spawn(
-      io, run(endpoint, message, deadline, context, on_body, outcome), [&outcome](const std::exception_ptr& error) {
-        outcome.finished = true;
-        if (error) {
-          try {
-            std::rethrow_exception(error);
-          } catch (const std::exception& e) {
-            outcome.status = internal_error(std::string("HTTP exchange failed: ") + e.what(), "llm_unavailable");
-          }
-        }
-      });
+  tcp::resolver resolver(io);
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  std::optional<Exchange<beast::tcp_stream>> plain_exchange;
+  std::optional<Exchange<beast::ssl_stream<beast::tcp_stream>>> secure_exchange;
+  const auto fail = [&outcome](const boost::system::error_code& ec, std::string_view during) {
+    outcome.status = map_error(ec, during);
+    outcome.finished = true;
+  };
+  beast::tcp_stream* lowest = nullptr;
+  if (context != nullptr) {
+    secure.emplace(io, *context);
+    lowest = &beast::get_lowest_layer(*secure);
+    if (SSL_set_tlsext_host_name(secure->native_handle(), endpoint.host.c_str()) != 1) {
+      return unavailable("cannot set TLS SNI host name", "llm_unavailable");
+    }
+    secure->set_verify_callback(ssl::host_name_verification(endpoint.host));
+    secure_exchange.emplace(*secure, message, deadline, on_body, outcome);
+  } else {
+    plain.emplace(io);
+    lowest = &*plain;
+    plain_exchange.emplace(*plain, message, deadline, on_body, outcome);
+  }
+  const auto on_connected = [&](const boost::system::error_code& ec, const tcp::endpoint&) {
+    if (ec) return fail(ec, "connect");
+    boost::system::error_code ignored;
+    lowest->socket().set_option(tcp::no_delay(true), ignored);
+    if (!secure) return plain_exchange->start();
+    lowest->expires_at(deadline);
+    secure->async_handshake(ssl::stream_base::client, [&](const boost::system::error_code& ec2) {
+      if (ec2) return fail(ec2, "TLS handshake");
+      secure_exchange->start();
+    });
+  };
+  resolver.async_resolve(endpoint.host, endpoint.port,
+                         [&](const boost::system::error_code& ec, const tcp::resolver::results_type& results) {
+                           if (ec) return fail(ec, "resolve");
+                           lowest->expires_at(deadline);
+                           lowest->async_connect(results, on_connected);
+                         });
   // Backstop for the steps a stream expiry does not cover (name resolution): stop at the deadline.
   io.run_until(deadline + std::chrono::milliseconds(50));
   if (!outcome.finished) return deadline_exceeded("request did not complete before the deadline", "llm_timeout");
