@@ -1,5 +1,5 @@
-// Reads WAV files of any common encoding into mono 16-bit PCM for transcription: RIFF/RIFX-free
-// little-endian RIFF with format PCM 8-bit (unsigned), 16/24/32-bit signed, IEEE float 32/64-bit,
+// Reads WAV files of any common encoding into mono 16-bit PCM for transcription: little-endian RIFF
+// with format PCM 8-bit (unsigned), 16/24/32-bit signed, IEEE float 32/64-bit,
 // G.711 mu-law and A-law, and WAVE_FORMAT_EXTENSIBLE wrapping those; any sample rate. Multi-channel
 // files are mixed down to mono by averaging the channels. Errors: "wav_malformed",
 // "wav_unsupported", "wav_io".
