@@ -298,6 +298,8 @@ class AiService::Impl {
     int64_t seq = 0;
     std::set<std::string> handoff_sent;
     bool transferred = false;
+    // What an agent joining the call should see at once: the intent, suggestions, script progress.
+    std::vector<std::pair<std::string, json>> context;
   };
 
   struct Subscriber {
@@ -513,7 +515,7 @@ class AiService::Impl {
     }
   }
 
-  void publish(const CallCtx& ctx, const std::string& type, json data) {
+  void publish(CallCtx& ctx, const std::string& type, json data) {
     data["at"] = format_rfc3339(clock_.now());
     if (!ctx.org.empty()) data["org_id"] = ctx.org;
     bus::Event event;
@@ -529,15 +531,32 @@ class AiService::Impl {
                 {{"call_id", ctx.id}, {"type", type}, {"code", std::string(published.status().code())}});
     }
     events_published_->Increment();
+    if (type == "ai.intent" || type == "ai.suggestion" || type == "ai.script_progress") {
+      if (ctx.context.size() >= 32) ctx.context.erase(ctx.context.begin());
+      ctx.context.emplace_back(type, data);
+    }
     fan_out(ctx, type, data);
   }
 
-  void fan_out(const CallCtx& ctx, const std::string& type, const json& data) {
+  // On the strand, when an agent answers: what was found before they joined (in the IVR or the
+  // queue), to that agent's desktop only, marked as a replay.
+  void replay_context(const CallCtx& ctx) {
+    for (const auto& [type, data] : ctx.context) {
+      json copy = data;
+      copy["for_agent"] = ctx.agent;
+      copy["replay"] = true;
+      fan_out(ctx, type, copy, true);
+    }
+  }
+
+  // `agents_only`: only subscribers following an agent (a replay supervisors have already seen).
+  void fan_out(const CallCtx& ctx, const std::string& type, const json& data, bool agents_only = false) {
     const std::string message = json{{"type", type}, {"data", data}}.dump();
     const std::string for_agent = data.value("for_agent", std::string());
     std::lock_guard lock(hub_mutex_);
     for (const auto& sub : subscribers_) {
       if (sub.org != ctx.org) continue;
+      if (agents_only && sub.agent_id.empty()) continue;
       bool match = false;
       if (!sub.call_id.empty()) {
         match = sub.call_id == ctx.id;
@@ -619,8 +638,10 @@ class AiService::Impl {
     } else if (type == "call.answered") {
       ctx->phase = Phase::kConnected;
       const std::string agent = agent_of(call_id);
-      boost::asio::post(ctx->strand, [ctx, agent] {
-        if (!agent.empty()) ctx->agent = agent;
+      boost::asio::post(ctx->strand, [this, ctx, agent] {
+        if (agent.empty()) return;
+        ctx->agent = agent;
+        replay_context(*ctx);
       });
       if (transcriber_) transcriber_->set_mode(stream_id(call_id, Side::kCaller), conversation_mode_);
     } else if (type == "call.transferred") {
