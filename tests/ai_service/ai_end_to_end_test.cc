@@ -27,6 +27,7 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include "support/peers.h"
 #include "support/subprocess.h"
 #include "telephony/rtp/g711.h"
 #include "telephony/rtp/wav.h"
@@ -35,6 +36,8 @@ namespace vontres {
 namespace {
 
 using nlohmann::json;
+using testing::free_port;
+using testing::have_program;
 using testing::RunResult;
 using testing::Subprocess;
 using testing::TempDir;
@@ -48,29 +51,6 @@ const std::string kTelephonyScenarios = std::string(VONTRES_SOURCE_DIR) + "/test
 const std::string kScenarios = std::string(VONTRES_SOURCE_DIR) + "/tests/ai_service/scenarios";
 constexpr const char* kAdminPassword = "an-admin-password-for-tests";
 constexpr const char* kAgentPassword = "agent-sip-password-123";
-
-bool have_program(const std::string& name) { return testing::run({"sh", "-c", "command -v " + name}).exit_code == 0; }
-
-uint16_t free_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int udp = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        getsockname(udp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      close(udp);
-      continue;
-    }
-    int tcp_socket = socket(AF_INET, SOCK_STREAM, 0);
-    const bool tcp_free = bind(tcp_socket, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    close(tcp_socket);
-    close(udp);
-    if (tcp_free && ntohs(addr.sin_port) < 60000) return ntohs(addr.sin_port);
-  }
-  return 0;
-}
 
 // 8 kHz mono PCM of `text` spoken by espeak-ng (sox resamples), empty on failure.
 std::vector<int16_t> speak(const std::string& dir, const std::string& name, const std::string& text) {

@@ -24,12 +24,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/peers.h"
 #include "support/subprocess.h"
 
 namespace vontres {
 namespace {
 
 using nlohmann::json;
+using testing::free_port;
+using testing::have_program;
 using testing::RunResult;
 using testing::Subprocess;
 using testing::TempDir;
@@ -40,30 +43,8 @@ const std::string kSourceDir = VONTRES_SOURCE_DIR;
 const std::string kScenarios = kSourceDir + "/tests/deploy/scenarios";
 const std::string kEdgeConfig = kSourceDir + "/deploy/kamailio/kamailio.cfg";
 constexpr const char* kAdminPassword = "an-admin-password-for-tests";
-
-bool have_program(const std::string& name) { return testing::run({"sh", "-c", "command -v " + name}).exit_code == 0; }
-
-// A port free for both UDP and TCP right now (the OS picks it).
-uint16_t free_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int udp = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        getsockname(udp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      close(udp);
-      continue;
-    }
-    int tcp = socket(AF_INET, SOCK_STREAM, 0);
-    const bool tcp_free = bind(tcp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    close(tcp);
-    close(udp);
-    if (tcp_free && ntohs(addr.sin_port) < 40000) return ntohs(addr.sin_port);
-  }
-  return 0;
-}
+// SIP and HTTP ports stay below the nodes' RTP ranges.
+constexpr uint16_t kSignallingPortsBelow = 40000;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -87,7 +68,10 @@ uint16_t rtp_base() { return static_cast<uint16_t>(40000 + (getpid() % 100) * 20
 // admin and the queue the IVR leads to (so that its calls are stored under the admin's org).
 class Node {
  public:
-  Node(std::string name, uint16_t rtp_min) : name_(std::move(name)), sip_port_(free_port()), http_port_(free_port()) {
+  Node(std::string name, uint16_t rtp_min)
+      : name_(std::move(name)),
+        sip_port_(free_port(kSignallingPortsBelow)),
+        http_port_(free_port(kSignallingPortsBelow)) {
     config_ = dir_.path() + "/vontres.yaml";
     std::ofstream(config_) << "data_dir: " << dir_.path() << "/data\n"
                            << "http: {listen: 127.0.0.1:" << http_port_ << "}\n"
@@ -195,7 +179,7 @@ using RoutingLog = std::map<std::string, std::map<std::string, std::set<uint16_t
 // every second.
 class Edge {
  public:
-  explicit Edge(const std::vector<const Node*>& nodes) : port_(free_port()) {
+  explicit Edge(const std::vector<const Node*>& nodes) : port_(free_port(kSignallingPortsBelow)) {
     const std::string list = dir_.path() + "/dispatcher.list";
     std::ofstream out(list);
     for (const Node* node : nodes) {
@@ -211,9 +195,9 @@ class Edge {
                                list + "\"' -A PING_INTERVAL=1 -A CHILDREN=2 2>'" + log_ + "'"}));
     // Ready when the edge answers an OPTIONS addressed to itself.
     for (int attempt = 0; attempt < 50; ++attempt) {
-      RunResult probe =
-          testing::run({"sipp", "-sf", kScenarios + "/options.xml", target(), "-i", "127.0.0.1", "-p",
-                        std::to_string(free_port()), "-m", "1", "-nostdin", "-timeout", "2s", "-timeout_error"});
+      RunResult probe = testing::run({"sipp", "-sf", kScenarios + "/options.xml", target(), "-i", "127.0.0.1", "-p",
+                                      std::to_string(free_port(kSignallingPortsBelow)), "-m", "1", "-nostdin",
+                                      "-timeout", "2s", "-timeout_error"});
       if (probe.exit_code == 0) return;
       if (process_->wait(0ms)) break;
     }
@@ -256,8 +240,9 @@ class Edge {
                                                   "\"" + pcap + "/");
     return testing::run({"sh", "-c",
                          "exec sipp -sf " + scenario + " -s 100 " + target() + " -i 127.0.0.1 -p " +
-                             std::to_string(free_port()) + " -mp " + std::to_string(rtp_base() + 100) + " -m " +
-                             std::to_string(calls) + " -r 10 -l " + std::to_string(calls) + " -cid_str %u-" + batch +
+                             std::to_string(free_port(kSignallingPortsBelow)) + " -mp " +
+                             std::to_string(rtp_base() + 100) + " -m " + std::to_string(calls) + " -r 10 -l " +
+                             std::to_string(calls) + " -cid_str %u-" + batch +
                              "@vontres.test -d 1000 -nostdin -timeout 50s -timeout_error -trace_err -error_file " +
                              dir_.path() + "/caller-errors.log " + extra_args});
   }

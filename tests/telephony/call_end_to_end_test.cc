@@ -23,12 +23,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/peers.h"
 #include "support/subprocess.h"
 
 namespace vontres {
 namespace {
 
 using nlohmann::json;
+using testing::free_port;
+using testing::have_program;
 using testing::RunResult;
 using testing::Subprocess;
 using testing::TempDir;
@@ -38,31 +41,6 @@ const std::string kBinary = VONTRES_BINARY;
 const std::string kScenarios = std::string(VONTRES_SOURCE_DIR) + "/tests/telephony/scenarios";
 constexpr const char* kAdminPassword = "an-admin-password-for-tests";
 constexpr const char* kAgentPassword = "agent-sip-password-123";
-
-bool have_program(const std::string& name) { return testing::run({"sh", "-c", "command -v " + name}).exit_code == 0; }
-
-// A port free for both UDP and TCP right now (the OS picks it).
-uint16_t free_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int udp = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof(addr);
-    if (bind(udp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        getsockname(udp, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      close(udp);
-      continue;
-    }
-    int tcp = socket(AF_INET, SOCK_STREAM, 0);
-    const bool tcp_free = bind(tcp, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    close(tcp);
-    close(udp);
-    if (tcp_free && ntohs(addr.sin_port) < 60000) return ntohs(addr.sin_port);
-  }
-  return 0;
-}
 
 struct HttpReply {
   int status = 0;
