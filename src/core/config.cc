@@ -350,6 +350,7 @@ const std::vector<KeySpec>& key_table() {
       {"telephony.sip_t4", section_duration(&Config::telephony, &TelephonyConfig::sip_t4)},
       {"telephony.ivr_options", NodeSetter(set_ivr_options)},
       {"telephony.ivr_default_queue", section_string(&Config::telephony, &TelephonyConfig::ivr_default_queue)},
+      {"telephony.default_org", section_string(&Config::telephony, &TelephonyConfig::default_org)},
       {"telephony.ivr_menu_timeout", section_duration(&Config::telephony, &TelephonyConfig::ivr_menu_timeout)},
       {"telephony.ivr_max_attempts", section_int(&Config::telephony, &TelephonyConfig::ivr_max_attempts)},
       {"telephony.numbers", NodeSetter(set_numbers)},

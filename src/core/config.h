@@ -171,8 +171,13 @@ struct TelephonyConfig {
   std::string ivr_default_queue;  // no choice after ivr_max_attempts: this queue; empty: first option's
   std::chrono::milliseconds ivr_menu_timeout{6'000};
   int ivr_max_attempts = 2;
-  // Dialled number (Request-URI user) -> queue, skipping the IVR.
+  // Dialled number (Request-URI user) -> queue of the default organisation, skipping the IVR.
+  // Organisations claim numbers of their own through /api/v1/numbers.
   std::map<std::string, std::string> numbers;
+  // The organisation (id or name) that inbound calls to a number no organisation has claimed
+  // belong to: they get the IVR and `numbers` above. Empty: the only organisation when there is
+  // exactly one; with several, such calls are refused (404) and logged.
+  std::string default_org;
 };
 
 // AI service (issue 6): live transcription, sentiment, intent, suggestions, redaction, summaries.

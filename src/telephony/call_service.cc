@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 
 #include "core/log.h"
+#include "telephony/numbers.h"
 #include "telephony/registrar/accounts.h"
 #include "telephony/registrar/digest.h"
 #include "telephony/registrar/registrar.h"
@@ -89,6 +90,7 @@ class CallService::Impl final : public CallActions {
                static_cast<uint16_t>(options_.telephony.rtp_port_max)),
         flow_(clock, *this, call_flow_options_from_config(options_.telephony)),
         accounts_(store, clock),
+        numbers_(store, clock),
         accounts_api_(accounts_, options_.telephony.realm, [this](const std::string& username) {
           // A deleted or disabled account's phone is unreachable at once, not at its expiry.
           if (registrar_) registrar_->remove_user(username);
@@ -113,6 +115,7 @@ class CallService::Impl final : public CallActions {
 
   Status start() {
     const auto& t = options_.telephony;
+    VONTRES_RETURN_IF_ERROR(numbers_.load());
     registrar::DigestServerOptions digest_options;
     digest_options.realm = t.realm;
     digest_options.secret = registrar::random_bytes(32);
@@ -354,7 +357,8 @@ class CallService::Impl final : public CallActions {
     CallState* state = find(id);
     if (state == nullptr) return;
     std::optional<registrar::Binding> binding;
-    if (auto user = agent_users_.find(agent.str()); user != agent_users_.end()) {
+    // Agent ids are an organisation's own: the call's organisation picks the phone.
+    if (auto user = agent_users_.find({state->org.str(), agent.str()}); user != agent_users_.end()) {
       auto bindings = registrar_->lookup(user->second);
       if (!bindings.empty()) binding = bindings.front();
     }
@@ -732,6 +736,16 @@ class CallService::Impl final : public CallActions {
       reject(tx, 488, "Not Acceptable Here", "malformed SDP");
       return;
     }
+    const InboundTarget target = target_for_inbound(request);
+    if (target.org.empty()) {
+      // Nobody owns the dialled number: answering would store a call that no organisation sees.
+      log_.warn("inbound call refused: no organisation owns the dialled number",
+                {{"vontres.dialled", user_of(request.request_uri())},
+                 {"source.address", tx.source().address},
+                 {"vontres.sip.call_id", sip_call_id}});
+      reject(tx, 404, "Not Found", "no organisation for the dialled number");
+      return;
+    }
     const CallId id(ids_.next());
     auto media = new_media(id, Leg::kCaller);
     if (!media.is_ok()) {
@@ -755,7 +769,7 @@ class CallService::Impl final : public CallActions {
     }
     CallState& state = calls_[id];
     state.id = id;
-    state.org = org_for_inbound(request);
+    state.org = target.org;
     LegState& caller = state.caller;
     caller.media = *media;
     caller.sdp = std::move(negotiator);
@@ -776,23 +790,48 @@ class CallService::Impl final : public CallActions {
     inbound.from = std::string(request.header("From").value_or(""));
     inbound.to = std::string(request.header("To").value_or(""));
     inbound.dialled = user_of(request.request_uri());
+    inbound.queue = target.queue;
     flow_.on_inbound(inbound);
   }
 
-  // The organisation of an inbound call: the one owning the queue its number or IVR leads to.
-  OrgId org_for_inbound(const sip::Message& request) {
-    const auto& t = options_.telephony;
-    std::string queue;
-    if (auto n = t.numbers.find(user_of(request.request_uri())); n != t.numbers.end()) {
-      queue = n->second;
-    } else if (!t.ivr_default_queue.empty()) {
-      queue = t.ivr_default_queue;
-    } else if (!t.ivr_options.empty()) {
-      queue = t.ivr_options.front().queue;
+  // Who an inbound call belongs to: the organisation that claimed the dialled number (and its
+  // queue), else the default organisation with the configured numbers and IVR. An empty org: nobody.
+  struct InboundTarget {
+    OrgId org;
+    std::optional<QueueId> queue;
+  };
+  InboundTarget target_for_inbound(const sip::Message& request) {
+    if (auto claimed = numbers_.resolve(user_of(request.request_uri()))) return {claimed->org, claimed->queue};
+    return {default_org(), std::nullopt};
+  }
+
+  // On the strand. telephony.default_org (an id or a name), else the only organisation; resolved
+  // through the users service at most every few seconds (organisations come and go rarely).
+  OrgId default_org() {
+    constexpr auto kRecheck = std::chrono::seconds(5);
+    const TimePoint now = clock_.now();
+    if (default_org_ && now - default_org_checked_ < kRecheck) return *default_org_;
+    default_org_checked_ = now;
+    default_org_ = OrgId();
+    if (!options_.organisations) return *default_org_;
+    auto orgs = options_.organisations();
+    if (!orgs.is_ok()) {
+      log_.error("organisations not readable", {{"error", orgs.status().to_string()}});
+      default_org_.reset();
+      return OrgId();
     }
-    if (queue.empty()) return {};
-    auto view = routing_.run([&](routing::Engine& engine) { return engine.queue_view(QueueId(queue), 0); });
-    return view.is_ok() ? view->config.org : OrgId();
+    const std::string& wanted = options_.telephony.default_org;
+    if (wanted.empty()) {
+      if (orgs->size() == 1) default_org_ = OrgId(orgs->front().id);
+      return *default_org_;
+    }
+    for (const auto& org : *orgs) {
+      if (org.id == wanted || org.name == wanted) default_org_ = OrgId(org.id);
+    }
+    if (default_org_->empty()) {
+      log_.warn("telephony.default_org names no organisation", {{"vontres.default_org", wanted}});
+    }
+    return *default_org_;
   }
 
   static ua::Destination destination_of(const ua::Dialog& dialog, const ua::Peer& fallback) {
@@ -1004,13 +1043,14 @@ class CallService::Impl final : public CallActions {
 
   void on_binding(const registrar::BindingEvent& e) {
     boost::asio::post(strand_, [this, e] {
-      if (!e.agent_id.empty()) agent_users_[e.agent_id] = e.username;
+      if (!e.agent_id.empty()) agent_users_[{e.org_id, e.agent_id}] = e.username;
     });
     if (!options_.telephony.ready_on_register || e.agent_id.empty()) return;
     const AgentId agent(e.agent_id);
+    const OrgId org(e.org_id);
     const bool reachable = e.remaining_bindings > 0;
     Status s = routing_.run([&](routing::Engine& engine) {
-      return engine.set_presence(agent, reachable ? routing::Presence::kAvailable : routing::Presence::kOffline,
+      return engine.set_presence(org, agent, reachable ? routing::Presence::kAvailable : routing::Presence::kOffline,
                                  reachable ? "" : "phone_unregistered");
     });
     if (!s.is_ok()) {
@@ -1073,7 +1113,29 @@ class CallService::Impl final : public CallActions {
     return result.value_or(unavailable("the call service did not answer in time", "telephony_busy"));
   }
 
+  bool queue_exists(const OrgId& org, const QueueId& queue) {
+    return routing_.run([&](routing::Engine& engine) { return engine.queue_view(org, queue, 0).is_ok(); });
+  }
+
+  // An agent id names one of `org`'s agents when the ACD knows it there or one of the
+  // organisation's SIP accounts is bound to it. Errors: not_found "agent_not_found".
+  Status check_agent(const std::string& org, const AgentId& agent) {
+    if (agent.empty() || routing_.run([&](routing::Engine& engine) { return engine.agent(OrgId(org), agent).is_ok(); })) {
+      return agent.empty() ? not_found("no agent", "agent_not_found") : Status::ok();
+    }
+    VONTRES_ASSIGN_OR_RETURN(auto accounts, accounts_.list(org));
+    for (const auto& account : accounts) {
+      if (account.agent_id == agent.str()) return Status::ok();
+    }
+    return not_found("no agent " + agent.str(), "agent_not_found");
+  }
+  Status check_queue(const std::string& org, const QueueId& queue) {
+    if (queue_exists(OrgId(org), queue)) return Status::ok();
+    return not_found("no queue " + queue.str(), "queue_not_found");
+  }
+
   Result<CallId> originate(const std::string& org, const AgentId& agent, const std::string& destination) {
+    VONTRES_RETURN_IF_ERROR(check_agent(org, agent));
     auto to = ua::destination_for_uri(destination);
     if (!to.is_ok())
       return invalid_argument("destination must be a SIP URI with a numeric host", "invalid_destination");
@@ -1113,6 +1175,7 @@ class CallService::Impl final : public CallActions {
   rtp::PortAllocator ports_;
   CallFlow flow_;  // on strand_
   registrar::StoreCredentialStore accounts_;
+  NumberDirectory numbers_;
   registrar::SipAccountsApi accounts_api_;
   std::unique_ptr<registrar::DigestServer> digest_;
   std::unique_ptr<registrar::Registrar> registrar_;
@@ -1124,9 +1187,11 @@ class CallService::Impl final : public CallActions {
   // Strand-only state.
   std::map<CallId, CallState> calls_;
   std::map<std::string, std::pair<CallId, Leg>> by_sip_call_id_;
-  std::map<std::string, std::string> agent_users_;  // agent id -> SIP username
+  std::map<std::pair<std::string, std::string>, std::string> agent_users_;  // (org, agent id) -> SIP username
   std::map<std::string, std::shared_ptr<const rtp::WavAudio>> prompts_;
   uint64_t session_ids_ = 1;
+  std::optional<OrgId> default_org_;     // strand-only: the last resolution, re-checked after a while
+  TimePoint default_org_checked_{};      // strand-only
   prometheus::Gauge* active_gauge_ = nullptr;
   prometheus::Family<prometheus::Counter>* ended_family_ = nullptr;
   prometheus::Counter* rejected_ = nullptr;
@@ -1179,8 +1244,14 @@ void CallService::Impl::register_routes(api::Router& router) {
                out["media"] = media_counters(id);
                return Response::json(200, out);
              });
-  auto action = [this, org_of](Request& req, const std::function<Status(CallFlow&, const CallId&)>& body) {
+  // `target`: the agent or queue the command names, checked against the caller's organisation.
+  auto action = [this, org_of](Request& req, const std::function<Status(CallFlow&, const CallId&)>& body,
+                               const AgentId& agent = {}, const QueueId& queue = {}) {
     const CallId id(req.path_params.at("id"));
+    Status target = Status::ok();
+    if (!agent.empty()) target = check_agent(org_of(req), agent);
+    if (!queue.empty()) target = check_queue(org_of(req), queue);
+    if (!target.is_ok()) return Response::error(target);
     Status s = command(id, org_of(req), [&](CallFlow& flow) { return body(flow, id); });
     if (!s.is_ok()) return Response::error(s);
     return Response::json(202, {{"call_id", id.str()}, {"accepted", true}});
@@ -1207,10 +1278,12 @@ void CallService::Impl::register_routes(api::Router& router) {
                }
                if (to_agent) {
                  const AgentId agent((*body)["agent_id"].get<std::string>());
-                 return action(req, [agent](CallFlow& f, const CallId& id) { return f.transfer_to_agent(id, agent); });
+                 return action(
+                     req, [agent](CallFlow& f, const CallId& id) { return f.transfer_to_agent(id, agent); }, agent);
                }
                const QueueId queue((*body)["queue_id"].get<std::string>());
-               return action(req, [queue](CallFlow& f, const CallId& id) { return f.transfer_to_queue(id, queue); });
+               return action(
+                   req, [queue](CallFlow& f, const CallId& id) { return f.transfer_to_queue(id, queue); }, {}, queue);
              });
   router.add(
       Method::kPost, "/api/v1/calls/{id}/consult",
@@ -1230,7 +1303,8 @@ void CallService::Impl::register_routes(api::Router& router) {
           return Response::error(
               invalid_argument("exactly one of queue_id or agent_id (string) is required", "invalid_consult"));
         }
-        return action(req, [target](CallFlow& f, const CallId& id) { return f.consult(id, target); });
+        return action(
+            req, [target](CallFlow& f, const CallId& id) { return f.consult(id, target); }, target.agent, target.queue);
       });
   router.add(Method::kPost, "/api/v1/calls/{id}/consult/complete",
              opts("calls.handle", "Complete an attended transfer: the caller to the consulted agent"),
@@ -1256,6 +1330,7 @@ void CallService::Impl::register_routes(api::Router& router) {
                return Response::json(201, {{"call_id", id->str()}});
              });
   accounts_api_.register_routes(router);
+  numbers_.register_routes(router, [this](const OrgId& org, const QueueId& queue) { return queue_exists(org, queue); });
 }
 
 // ---- CallService -----------------------------------------------------------------------------
@@ -1268,6 +1343,7 @@ CallService::~CallService() { stop(); }
 
 std::vector<store::Migration> CallService::migrations() {
   std::vector<store::Migration> out = registrar::StoreCredentialStore::migrations();
+  for (auto& m : NumberDirectory::migrations()) out.push_back(std::move(m));
   out.push_back({"telephony", 1, "call records",
                  "CREATE TABLE calls (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, sip_call_id TEXT, direction TEXT, "
                  "from_uri TEXT, to_uri TEXT, dialled TEXT, queue_id TEXT, intent TEXT, agent_id TEXT, "

@@ -277,7 +277,7 @@ class KamailioDispatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!have_program("sipp") || !have_program("kamailio")) {
-      GTEST_SKIP() << "sipp (sip-tester) or kamailio is not installed: run scripts/install-deps";
+      GTEST_FAIL() << "sipp (sip-tester) or kamailio is not installed: run scripts/install-deps";
     }
     a_.emplace("node-a", rtp_base());
     ASSERT_EQ(a_->error(), "");
