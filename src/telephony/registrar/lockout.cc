@@ -15,7 +15,7 @@ constexpr Duration kHistoryGrace = std::chrono::hours(24);
 
 }  // namespace
 
-AuthLockout::AuthLockout(const Clock& clock, LockoutOptions options) : clock_(clock), options_(std::move(options)) {}
+AuthLockout::AuthLockout(const Clock& clock, LockoutOptions options) : clock_(clock), options_(options) {}
 
 std::optional<Duration> AuthLockout::locked(std::string_view account, std::string_view source) const {
   if (!options_.enabled) return std::nullopt;
