@@ -244,7 +244,8 @@ class CallService::Impl final : public CallActions {
     const auto c = media->counters();
     return {{"packets_sent", c.packets_sent}, {"packets_received", c.packets_received},
             {"packets_lost", c.packets_lost}, {"jitter_ms", c.jitter_ms},
-            {"dtmf_events", c.dtmf_events},   {"malformed", c.malformed}};
+            {"dtmf_events", c.dtmf_events},   {"malformed", c.malformed},
+            {"withheld", c.withheld}};
   }
 
   json media_counters(const CallId& id) {
