@@ -567,6 +567,17 @@ TEST_F(RegistrarLockoutTest, RoutineChallengesAndStaleNoncesAreNotCounted) {
                                    Flow{"198.51.100.9", 1, "UDP"});
     EXPECT_EQ(bare.response.status(), 401);
   }
+  // Credentials on an expired nonce (a phone that slept) are stale, not wrong.
+  Phone p = phone("alice", "sleepy");
+  p.flow.ip = "198.51.100.9";
+  ASSERT_EQ(send(p, {"<sip:alice@10.0.0.5>"}).response.status(), 200);
+  clock_.advance(10min);
+  for (int i = 0; i < 6; ++i) {
+    auto request = make_register("alice", {"<sip:alice@10.0.0.5>"}, p.call_id, p.cseq++);
+    request.add_header("Authorization", p.client.authorization("REGISTER", request.request_uri())->value);
+    auto stale = registrar_->handle(request, p.flow);
+    EXPECT_EQ(stale.status.code(), "digest_stale") << i;
+  }
   EXPECT_EQ(right("alice").response.status(), 200);
 }
 
