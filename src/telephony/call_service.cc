@@ -24,6 +24,7 @@
 #include "telephony/sdp/offer_answer.h"
 #include "telephony/sdp/session_description.h"
 #include "telephony/ua/dialog.h"
+#include "telephony/ua/source_limits.h"
 
 namespace vontres::telephony {
 
@@ -123,7 +124,21 @@ class CallService::Impl final : public CallActions {
     auto digest = registrar::DigestServer::create(digest_options, clock_);
     if (!digest.is_ok()) return digest.status();
     digest_ = std::move(digest).value();
-    registrar_ = std::make_unique<registrar::Registrar>(clock_, *digest_, accounts_);
+    auto trusted = ua::AddressSet::parse(t.sip_trusted_sources);
+    if (!trusted.is_ok()) return trusted.status();
+    trusted_ = *trusted;
+    ua::SourceCallLimits call_limits;
+    call_limits.max_concurrent = t.max_calls_per_source;
+    call_limits.invites_per_second = t.invites_per_second_per_source;
+    call_limits.burst = 2 * t.invites_per_second_per_source;
+    source_limiter_.emplace(clock_, call_limits, trusted_);
+    registrar::RegistrarOptions registrar_options;
+    registrar_options.lockout.max_failures_per_account = t.register_max_failures_per_account;
+    registrar_options.lockout.max_failures_per_source = t.register_max_failures_per_source;
+    registrar_options.lockout.failure_window = t.register_failure_window;
+    registrar_options.lockout.lockout_base = t.register_lockout_base;
+    registrar_options.lockout.lockout_max = t.register_lockout_max;
+    registrar_ = std::make_unique<registrar::Registrar>(clock_, *digest_, accounts_, registrar_options);
     registrar_->add_listener([this](const registrar::BindingEvent& e) { on_binding(e); });
 
     ua::SipStackConfig config;
@@ -140,6 +155,10 @@ class CallService::Impl final : public CallActions {
     VONTRES_RETURN_IF_ERROR(add_listener(t.sip_tls, ua::TransportKind::kTls));
     config.transport.tls_certificate_file = t.tls_cert_file;
     config.transport.tls_private_key_file = t.tls_key_file;
+    config.transport.max_connections = t.sip_tcp_max_connections;
+    config.transport.max_connections_per_source = t.sip_tcp_max_connections_per_source;
+    config.transport.idle_timeout = t.sip_tcp_idle_timeout;
+    config.transport.trusted_sources = trusted_;
     config.timers.t1 = t.sip_t1;
     config.timers.t2 = t.sip_t2;
     config.timers.t4 = t.sip_t4;
@@ -228,7 +247,8 @@ class CallService::Impl final : public CallActions {
     const auto c = media->counters();
     return {{"packets_sent", c.packets_sent}, {"packets_received", c.packets_received},
             {"packets_lost", c.packets_lost}, {"jitter_ms", c.jitter_ms},
-            {"dtmf_events", c.dtmf_events},   {"malformed", c.malformed}};
+            {"dtmf_events", c.dtmf_events},   {"malformed", c.malformed},
+            {"withheld", c.withheld}};
   }
 
   json media_counters(const CallId& id) {
@@ -272,8 +292,25 @@ class CallService::Impl final : public CallActions {
     ok.set_body(state->caller.pending_answer, "application/sdp");
     state->caller.answered = true;
     state->caller.invite->respond_reliably(std::move(ok), [this, id](bool acked) {
-      if (!acked) boost::asio::post(strand_, [this, id] { flow_.on_hangup(id, Leg::kCaller); });
+      boost::asio::post(strand_, [this, id, acked] { on_caller_ack(id, acked); });
     });
+  }
+
+  // The caller's ACK for our 2xx came (media may flow now), or never came within 64*T1: then the
+  // leg's RTP port is freed at once and the call ends (issue 11, finding 11).
+  void on_caller_ack(const CallId& id, bool acked) {
+    CallState* state = find(id);
+    if (state == nullptr) return;
+    if (acked) {
+      if (state->caller.media) state->caller.media->allow_sending();
+      return;
+    }
+    log_.info("caller never ACKed the 2xx: media freed", {{"call_id", id.str()}, {"source.ip", state->source}});
+    if (state->caller.media) {
+      state->caller.media->stop();
+      state->caller.media.reset();
+    }
+    flow_.on_hangup(id, Leg::kCaller);
   }
 
   void play(const CallId& id, Leg leg, const std::string& prompt, bool loop) override {
@@ -562,6 +599,7 @@ class CallService::Impl final : public CallActions {
     unbridge(call.id);
     stop_recording(it->second);
     stop_media(it->second);
+    release_source(it->second);
     for (const auto& key :
          {it->second.caller.sip_call_id, it->second.agent.sip_call_id, it->second.consult.sip_call_id}) {
       if (!key.empty()) by_sip_call_id_.erase(key);
@@ -597,7 +635,14 @@ class CallService::Impl final : public CallActions {
     std::vector<json> previous_agents;  // RTP counters of agent legs replaced by a transfer
     bool bridged = false;
     std::shared_ptr<rtp::Recorder> recorder;  // when telephony.record_calls
+    std::string source;                       // inbound: the address the INVITE came from
+    bool source_held = false;                 // counted by source_limiter_ until the call ends
   };
+
+  void release_source(CallState& state) {
+    if (state.source_held && source_limiter_) source_limiter_->released(state.source);
+    state.source_held = false;
+  }
 
   CallState* find(const CallId& id) {
     auto it = calls_.find(id);
@@ -632,6 +677,7 @@ class CallService::Impl final : public CallActions {
     media.local_address = options_.telephony.rtp_host;
     media.ports = &ports_;
     media.inactivity_timeout = options_.telephony.rtp_inactivity_timeout;
+    media.max_send_without_receive = options_.telephony.rtp_send_without_receive;
     VONTRES_ASSIGN_OR_RETURN(auto session, rtp::MediaSession::create(io_, clock_, media));
     session->set_dtmf_handler([this, id, leg](const rtp::DtmfEvent& e) {
       if (e.phase != rtp::DtmfEvent::Phase::kEnd) return;
@@ -690,7 +736,8 @@ class CallService::Impl final : public CallActions {
     if (method == "REGISTER") {
       const ua::Peer& peer = tx.source();
       auto outcome = registrar_->handle(
-          request, registrar::Flow{peer.address, peer.port, std::string(ua::transport_name(peer.transport))});
+          request, registrar::Flow{peer.address, peer.port, std::string(ua::transport_name(peer.transport)),
+                                   trusted_.contains(peer.address)});
       tx.respond(std::move(outcome.response));
       return;
     }
@@ -709,12 +756,13 @@ class CallService::Impl final : public CallActions {
                method == "BYE" || method == "INFO" ? "Call/Transaction Does Not Exist" : "Method Not Allowed");
   }
 
-  void reject(const ua::ServerTransactionHandle& tx, int status, std::string_view reason, const char* why) {
+  void reject(const ua::ServerTransactionHandle& tx, int status, std::string_view reason, const char* why,
+              int retry_after = 5) {
     sip::Message response = ua::make_response(tx.request(), status, reason, tx.local_tag());
-    if (status == 503) response.set_header("Retry-After", "5");
+    if (status == 503) response.set_header("Retry-After", std::to_string(retry_after));
     tx.respond(std::move(response));
     if (rejected_ != nullptr) rejected_->Increment();
-    log_.info("INVITE refused", {{"status", status}, {"why", why}});
+    log_.info("INVITE refused", {{"status", status}, {"why", why}, {"source.ip", tx.source().address}});
   }
 
   void on_inbound_invite(const ua::ServerTransactionHandle& tx, const std::string& sip_call_id) {
@@ -736,39 +784,54 @@ class CallService::Impl final : public CallActions {
       reject(tx, 488, "Not Acceptable Here", "malformed SDP");
       return;
     }
+    // One source may not hold more than its share of calls (and so of RTP ports) nor open them
+    // faster than its rate; trusted trunks are exempt (issue 11, finding 11).
+    const ua::Peer& peer = tx.source();
+    const auto verdict = source_limiter_->admit(peer.address);
+    if (verdict != ua::SourceCallLimiter::Verdict::kAdmit) {
+      reject(tx, 503, "Service Unavailable",
+             verdict == ua::SourceCallLimiter::Verdict::kTooFast ? "source_invite_rate" : "source_max_calls",
+             source_limiter_->retry_after_seconds(verdict));
+      return;
+    }
+    auto refuse = [&](int status, std::string_view reason, const char* why) {
+      source_limiter_->released(peer.address);
+      reject(tx, status, reason, why);
+    };
     const InboundTarget target = target_for_inbound(request);
     if (target.org.empty()) {
       // Nobody owns the dialled number: answering would store a call that no organisation sees.
       log_.warn("inbound call refused: no organisation owns the dialled number",
                 {{"vontres.dialled", user_of(request.request_uri())},
-                 {"source.address", tx.source().address},
+                 {"source.address", peer.address},
                  {"vontres.sip.call_id", sip_call_id}});
-      reject(tx, 404, "Not Found", "no organisation for the dialled number");
+      refuse(404, "Not Found", "no organisation for the dialled number");
       return;
     }
     const CallId id(ids_.next());
     auto media = new_media(id, Leg::kCaller);
     if (!media.is_ok()) {
-      reject(tx, 503, "Service Unavailable", "no media ports");
+      refuse(503, "Service Unavailable", "no media ports");
       return;
     }
     auto negotiator = std::make_unique<sdp::OfferAnswer>(local_media(**media), session_ids_++);
     auto answer = negotiator->answer(*offer);
     if (!answer.is_ok()) {
       (*media)->stop();
-      reject(tx, 488, "Not Acceptable Here", "no common codec");
+      refuse(488, "Not Acceptable Here", "no common codec");
       return;
     }
     apply(**media, answer->audio);
-    const ua::Peer& peer = tx.source();
     auto dialog = ua::Dialog::from_uas(request, tx.local_tag(), stack_->contact(peer.transport));
     if (!dialog.is_ok()) {
       (*media)->stop();
-      reject(tx, 400, "Bad Request", "no dialog");
+      refuse(400, "Bad Request", "no dialog");
       return;
     }
     CallState& state = calls_[id];
     state.id = id;
+    state.source = peer.address;
+    state.source_held = true;
     state.org = target.org;
     LegState& caller = state.caller;
     caller.media = *media;
@@ -981,6 +1044,7 @@ class CallService::Impl final : public CallActions {
       auto audio = l->sdp->accept_answer(*agreed);
       if (audio.is_ok()) apply(*l->media, *audio);
     }
+    l->media->allow_sending();  // the peer answered our offer: its address is confirmed
     l->media->start();
     switch (leg) {
       case Leg::kAgent: flow_.on_agent_answered(id); break;
@@ -1179,6 +1243,8 @@ class CallService::Impl final : public CallActions {
   registrar::SipAccountsApi accounts_api_;
   std::unique_ptr<registrar::DigestServer> digest_;
   std::unique_ptr<registrar::Registrar> registrar_;
+  ua::AddressSet trusted_;                               // set in start(), then read-only
+  std::optional<ua::SourceCallLimiter> source_limiter_;  // on strand_
   std::unique_ptr<ua::SipStack> stack_;
   std::unique_ptr<bus::Consumer> consumer_;
   std::thread consumer_thread_;
