@@ -296,17 +296,7 @@ class TenantIsolationTest : public ::testing::Test {
   }
 
   static std::string local_scenario(const std::string& scenario) {
-    const std::string pcap = node_->dir() + "/pcap";
-    std::filesystem::create_directories(pcap);
-    std::error_code ec;
-    std::filesystem::create_symlink("/usr/share/sip-tester/dtmf_2833_1.pcap", pcap + "/dtmf.pcap", ec);
-    std::filesystem::create_symlink("/usr/share/sip-tester/g711a.pcap", pcap + "/g711a.pcap", ec);
-    std::ifstream in(kScenarios + "/" + scenario);
-    std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    xml = std::regex_replace(xml, std::regex("\"pcap/"), "\"" + pcap + "/");
-    const std::string local = node_->dir() + "/" + scenario;
-    std::ofstream(local) << xml;
-    return local;
+    return testing::local_sipp_scenario(kScenarios + "/" + scenario, node_->dir());
   }
 
   // A SIPp caller dialling `number` (user part), talking for about 50 s; runs in the background.

@@ -4,6 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+
 #include "support/subprocess.h"
 
 namespace vontres::testing {
@@ -29,6 +34,20 @@ uint16_t free_port(uint16_t below) {
     if (tcp_free && ntohs(addr.sin_port) < below) return ntohs(addr.sin_port);
   }
   return 0;
+}
+
+std::string local_sipp_scenario(const std::string& scenario_file, const std::string& dir) {
+  const std::string pcap = dir + "/pcap";
+  std::filesystem::create_directories(pcap);
+  std::error_code ec;
+  std::filesystem::create_symlink("/usr/share/sip-tester/dtmf_2833_1.pcap", pcap + "/dtmf.pcap", ec);
+  std::filesystem::create_symlink("/usr/share/sip-tester/g711a.pcap", pcap + "/g711a.pcap", ec);
+  std::ifstream in(scenario_file);
+  std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  xml = std::regex_replace(xml, std::regex("\"pcap/"), "\"" + pcap + "/");
+  const std::string local = dir + "/" + std::filesystem::path(scenario_file).filename().string();
+  std::ofstream(local) << xml;
+  return local;
 }
 
 }  // namespace vontres::testing

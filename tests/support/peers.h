@@ -13,4 +13,9 @@ bool have_program(const std::string& name);
 // clear of the RTP port ranges a test configures above it; 0 when none was found in 50 tries.
 uint16_t free_port(uint16_t below = 60000);
 
+// A copy of the SIPp scenario `scenario_file` in `dir`, its "pcap/..." audio pointing at links in
+// <dir>/pcap to Debian's sip-tester captures (dtmf.pcap: digit 1 as RFC 4733 events; g711a.pcap:
+// G.711 A-law speech). Returns the copy's path.
+std::string local_sipp_scenario(const std::string& scenario_file, const std::string& dir);
+
 }  // namespace vontres::testing

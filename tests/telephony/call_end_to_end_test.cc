@@ -220,17 +220,7 @@ class CallCenter {
   // The scenario copied to the temp dir with its pcap/*.pcap pointing at links to Debian's
   // sip-tester captures (digit 1 as RFC 4733 events; G.711 A-law speech).
   std::string local_scenario(const std::string& scenario) {
-    const std::string pcap = dir_.path() + "/pcap";
-    std::filesystem::create_directories(pcap);
-    std::error_code ec;
-    std::filesystem::create_symlink("/usr/share/sip-tester/dtmf_2833_1.pcap", pcap + "/dtmf.pcap", ec);
-    std::filesystem::create_symlink("/usr/share/sip-tester/g711a.pcap", pcap + "/g711a.pcap", ec);
-    std::ifstream in(kScenarios + "/" + scenario);
-    std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    xml = std::regex_replace(xml, std::regex("\"pcap/"), "\"" + pcap + "/");
-    const std::string local = dir_.path() + "/" + scenario;
-    std::ofstream(local) << xml;
-    return local;
+    return testing::local_sipp_scenario(kScenarios + "/" + scenario, dir_.path());
   }
 
   // SIPp as the caller: dials, presses 1 after the welcome prompt, talks, hangs up after `talk`.
