@@ -22,7 +22,8 @@ class Dispatcher {
   // `authenticator` may be null: then every non-public route answers 401.
   Dispatcher(const Router& router, Authenticator* authenticator, const Clock& clock);
 
-  // The route for the request, or the error to answer with (404, 405 + Allow, 401, 403, 426).
+  // The route for the request, or the error to answer with (404, 405 + Allow, 401, 403, 426, and
+  // 400 when the body does not match the route's declared body: RouteOptions::body_schema).
   // Fills request.route (the pattern, also on 405), request.path_params and request.principal.
   struct Admission {
     const Route* route = nullptr;
@@ -32,7 +33,9 @@ class Dispatcher {
   // reject each other's requests.
   Admission admit(Request& request, bool websocket_upgrade = false) const;
 
-  // Runs route.handler. Never throws: an escaping exception is logged and becomes 500 "internal".
+  // Runs route.handler. Never throws: an escaping exception is logged and becomes 500 "internal",
+  // except nlohmann::json's type_error and out_of_range (a body read as the wrong type), which
+  // become 400 "invalid_body".
   Response run(const Route& route, Request& request) const;
 
   // admit() then run(): the whole HTTP path.
