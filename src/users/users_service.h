@@ -66,7 +66,6 @@ class UsersService {
  private:
   std::unique_ptr<detail::UsersCore> core_;
   std::unique_ptr<detail::TokenAuthenticator> authenticator_;
-  RouteSchemas schemas_;  // filled by register_routes, read by the OpenAPI handler
 };
 
 // `vontres users create-admin`: creates organisation `org_name` if it does not exist and an admin
