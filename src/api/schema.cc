@@ -25,13 +25,6 @@ std::string member_path(const std::string& parent, std::string_view name) {
 
 std::string index_path(const std::string& parent, size_t index) { return parent + "[" + std::to_string(index) + "]"; }
 
-// UTF-8 code points: every byte that is not a continuation byte starts one.
-size_t code_points(std::string_view text) {
-  size_t count = 0;
-  for (char c : text) count += (static_cast<unsigned char>(c) & 0xC0U) != 0x80U ? 1 : 0;
-  return count;
-}
-
 bool is_negative(const json& integer) { return !integer.is_number_unsigned() && integer.get<int64_t>() < 0; }
 
 // -1, 0 or 1. Two JSON integers (each signed or unsigned 64-bit) compare exactly; anything else
@@ -67,7 +60,7 @@ bool nullable(const json& schema) {
   return it != schema.end() && it->is_boolean() && it->get<bool>();
 }
 
-// "a string of at most 64 characters", "an integer from 0 to 1000", "one of a, b": what a valid
+// "a string of at most 64 bytes", "an integer from 0 to 1000", "one of a, b": what a valid
 // value looks like, for messages.
 std::string describe(const json& schema) {
   std::string out;
@@ -95,11 +88,11 @@ std::string describe(const json& schema) {
       auto max_length = schema.find("maxLength");
       out = "a string";
       if (min_length != schema.end() && max_length != schema.end()) {
-        out += " of " + number_text(*min_length) + " to " + number_text(*max_length) + " characters";
+        out += " of " + number_text(*min_length) + " to " + number_text(*max_length) + " bytes";
       } else if (max_length != schema.end()) {
-        out += " of at most " + number_text(*max_length) + " characters";
+        out += " of at most " + number_text(*max_length) + " bytes";
       } else if (min_length != schema.end()) {
-        out += " of at least " + number_text(*min_length) + " characters";
+        out += " of at least " + number_text(*min_length) + " bytes";
       }
       if (auto pattern = schema.find("pattern"); pattern != schema.end()) {
         out += " matching " + pattern->get<std::string>();
@@ -195,7 +188,7 @@ std::optional<SchemaViolation> validate_at(const json& schema, const json& value
     if (!found) return mismatch(field, schema);
   }
   if (value.is_string()) {
-    const size_t length = code_points(value.get_ref<const std::string&>());
+    const size_t length = value.get_ref<const std::string&>().size();  // bytes: see schema.h
     auto min_length = schema.find("minLength");
     auto max_length = schema.find("maxLength");
     if ((min_length != schema.end() && length < min_length->get<size_t>()) ||

@@ -10,8 +10,10 @@
 //   properties, required, additionalProperties (false, or a schema for every other member),
 //   propertyNames      (a string schema for the member names), minProperties, maxProperties
 //   items, minItems, maxItems
-//   minLength, maxLength   counted in Unicode code points, as JSON Schema specifies (a parsed JSON
-//                          string is valid UTF-8), so maxLength 64 may be up to 256 bytes.
+//   minLength, maxLength   counted in UTF-8 bytes, NOT in code points as JSON Schema specifies:
+//                          what is stored, logged and limited everywhere else here is bytes, so a
+//                          maxLength of 64 admits 64 ASCII characters or 16 four-byte ones. The
+//                          OpenAPI document says so.
 //   pattern            an ECMAScript regular expression the string must contain a match of (use
 //                      ^...$ to anchor), checked only after maxLength has bounded the string.
 //   minimum, maximum   inclusive. Integers are compared exactly (no double rounding), so

@@ -1,5 +1,5 @@
 // The body-schema validator (api/schema.h): each keyword, the exact integer bounds that keep
-// 2147483648 out of an int field and -1 out of a size, code points for string lengths, field
+// 2147483648 out of an int field and -1 out of a size, UTF-8 bytes for string lengths, field
 // paths in messages, and check_schema's insistence that every schema bounds what it accepts.
 #include "api/schema.h"
 
@@ -69,8 +69,7 @@ TEST(SchemaTest, WrongTypesNameTheFieldAndSayWhatIsExpected) {
   EXPECT_EQ(check({{"name", 7}}).field, "name");
   EXPECT_EQ(check({{"name", "x"}, {"enabled", "yes"}}).status.message(), "enabled: must be true or false");
   EXPECT_EQ(check({{"name", "x"}, {"tags", "a"}}).field, "tags");
-  EXPECT_EQ(check({{"name", "x"}, {"note", 1}}).status.message(),
-            "note: must be a string of at most 4 characters, or null");
+  EXPECT_EQ(check({{"name", "x"}, {"note", 1}}).status.message(), "note: must be a string of at most 4 bytes, or null");
 }
 
 TEST(SchemaTest, TheBodyItselfIsInvalidBody) {
@@ -119,15 +118,15 @@ TEST(SchemaTest, NumbersAcceptIntegersAndFractionsWithinRange) {
   EXPECT_EQ(check({{"name", "x"}, {"target", "1"}}).field, "target");
 }
 
-TEST(SchemaTest, StringLengthsCountCodePointsNotBytes) {
+TEST(SchemaTest, StringLengthsCountUtf8Bytes) {
   EXPECT_EQ(check({{"name", "12345678"}}).field, "<matched>");
-  EXPECT_EQ(check({{"name", "123456789"}}).status.message(), "name: must be a string of 1 to 8 characters");
+  EXPECT_EQ(check({{"name", "123456789"}}).status.message(), "name: must be a string of 1 to 8 bytes");
   EXPECT_EQ(check({{"name", ""}}).field, "name");
-  // Eight two-, three- and four-byte characters are eight characters.
-  EXPECT_EQ(check({{"name", "éééééééé"}}).field, "<matched>");
-  EXPECT_EQ(check({{"name", "€€€€€€€€"}}).field, "<matched>");
-  EXPECT_EQ(check({{"name", "😀😀😀😀😀😀😀😀"}}).field, "<matched>");
-  EXPECT_EQ(check({{"name", "😀😀😀😀😀😀😀😀😀"}}).field, "name");
+  // Bytes, not characters: what is stored and what every other limit here counts.
+  EXPECT_EQ(check({{"name", "éééé"}}).field, "<matched>");                // 8 bytes
+  EXPECT_EQ(check({{"name", "ééééé"}}).field, "name");                    // 10 bytes
+  EXPECT_EQ(check({{"name", "😀😀"}}).field, "<matched>");                  // 8 bytes
+  EXPECT_EQ(check({{"name", "😀😀😀"}}).field, "name");                      // 12 bytes
   EXPECT_EQ(check({{"name", std::string(1 << 20, 'x')}}).field, "name");  // 1 MB
 }
 
@@ -162,7 +161,7 @@ TEST(SchemaTest, ArrayAndMapSizesAreBounded) {
             "skills: must have at most 2 members");
   auto long_key = check({{"name", "x"}, {"skills", {{"toolongname", 1}}}});
   EXPECT_EQ(long_key.field, "skills.toolongname");
-  EXPECT_EQ(long_key.status.message(), "skills.toolongname: member names must be a string of 1 to 6 characters");
+  EXPECT_EQ(long_key.status.message(), "skills.toolongname: member names must be a string of 1 to 6 bytes");
 }
 
 TEST(SchemaTest, PatternsApplyAfterTheLengthBound) {
@@ -170,7 +169,7 @@ TEST(SchemaTest, PatternsApplyAfterTheLengthBound) {
   EXPECT_FALSE(validate(name, json("abc")));
   EXPECT_TRUE(validate(name, json("ABC")));
   EXPECT_EQ(validate(name, json("ABC"))->status.message(),
-            "body: must be a string of at most 8 characters matching ^[a-z]+$");
+            "body: must be a string of at most 8 bytes matching ^[a-z]+$");
   EXPECT_TRUE(validate(name, json(std::string(100000, 'a'))));
 }
 
