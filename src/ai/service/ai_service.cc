@@ -962,6 +962,14 @@ void AiService::Impl::register_routes(api::Router& router) {
                    200, {{"redact", classes_of(redaction_for(org))}, {"pause_on_card", pause_on_card_for(org)}});
              });
 
+  router.set_body_schema(
+      Method::kPut, "/api/v1/ai/settings",
+      {{"type", "object"},
+       {"properties",
+        {{"redact", {{"type", "array"}, {"maxItems", 32}, {"items", {{"type", "string"}, {"maxLength", 64}}}}},
+         {"pause_on_card", {{"type", "boolean"}}}}},
+       {"additionalProperties", false}});
+
   router.add(Method::kGet, "/api/v1/knowledge", opts("calls.handle", "Knowledge-base articles and scripts"),
              [this](Request&) {
                json out = json::array();
@@ -1028,6 +1036,8 @@ void AiService::Impl::register_routes(api::Router& router) {
                (void)knowledge_.remove(id);
                return Response::no_content();
              });
+  router.set_body_schema(Method::kPut, "/api/v1/knowledge/{id}",
+                         {{"type", "string"}, {"maxLength", knowledge::ParseLimits{}.max_bytes}}, "text/markdown");
 }
 
 // ---- AiService -----------------------------------------------------------------------------
