@@ -638,8 +638,9 @@ Status check_members(UsersCore& core, const std::string& org_id, const std::vect
 void register_team_routes(api::Router& router, UsersCore& core) {
   json team_body = object_schema(
       {{"name", string_schema(200)}, {"description", string_schema(1000)}, {"member_ids", string_list_schema()}});
+  team_body["properties"]["name"]["minLength"] = 1;  // the handlers refuse an empty name
   json new_team_body = team_body;
-  new_team_body["properties"]["name"] = {{"type", "string"}, {"minLength", 1}, {"maxLength", 200}};
+  new_team_body["properties"]["name"].erase("nullable");
   new_team_body["required"] = {"name"};
   add_route(router, Method::kGet, "/api/v1/teams",
             {.public_route = false, .permission = "teams.read", .summary = "List teams", .tag = "teams"},
@@ -795,7 +796,8 @@ void register_key_routes(api::Router& router, UsersCore& core) {
              .permission = "api_keys.write",
              .summary = "Create an API key; the key is in this response only",
              .tag = "api-keys"},
-            {.request_body = object_schema({{"name", string_schema(200)}, {"permissions", string_list_schema()}},
+            {.request_body = object_schema({{"name", {{"type", "string"}, {"minLength", 1}, {"maxLength", 200}}},
+                                            {"permissions", string_list_schema()}},
                                            {"name", "permissions"}),
              .response = api_key_schema(),
              .success_status = 201,
