@@ -33,9 +33,9 @@ json list(json items, int max_items) {
   return {{"type", "array"}, {"maxItems", max_items}, {"items", std::move(items)}};
 }
 
-json object(json properties, std::vector<std::string> required = {}) {
+json object(json properties, const std::vector<std::string>& required = {}) {
   json schema = {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
-  if (!required.empty()) schema["required"] = std::move(required);
+  if (!required.empty()) schema["required"] = required;
   return schema;
 }
 

@@ -41,7 +41,7 @@ void add_route(api::Router& router, api::Method method, std::string pattern, api
 nlohmann::json string_schema(size_t max_length);  // a string of at most max_length bytes, or null
 nlohmann::json string_list_schema();              // at most 100 strings of at most 200, or null
 // An object of exactly these members (none other); the `required` ones may not be null.
-nlohmann::json object_schema(nlohmann::json properties, std::vector<std::string> required = {});
+nlohmann::json object_schema(nlohmann::json properties, const std::vector<std::string>& required = {});
 
 struct Pagination {
   int64_t limit = 50;

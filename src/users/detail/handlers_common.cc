@@ -26,11 +26,13 @@ nlohmann::json string_list_schema() {
       {"type", "array"}, {"maxItems", 100}, {"items", {{"type", "string"}, {"maxLength", 200}}}, {"nullable", true}};
 }
 
-nlohmann::json object_schema(nlohmann::json properties, std::vector<std::string> required) {
+nlohmann::json object_schema(nlohmann::json properties, const std::vector<std::string>& required) {
   // A required member must be there with a value: the typed reads would take null for absent.
-  for (const auto& name : required) properties[name].erase("nullable");
+  for (const auto& name : required) {
+    if (properties.contains(name)) properties[name].erase("nullable");
+  }
   nlohmann::json schema = {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
-  if (!required.empty()) schema["required"] = std::move(required);
+  if (!required.empty()) schema["required"] = required;
   return schema;
 }
 
