@@ -262,7 +262,7 @@ def run_schemathesis(venv, url, token, hooks_dir, max_examples, report_dir, time
         url + "/api/v1/openapi.json",
         "--url", url,
         "--header", f"Authorization: Bearer {token}",
-        "--checks", "not_a_server_error,vontres_error_shape",
+        "--checks", "not_a_server_error,negative_data_rejection,vontres_error_shape",
         "--phases", "examples,coverage,fuzzing",
         "--mode", "all",
         "--max-examples", str(max_examples),
