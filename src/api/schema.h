@@ -44,7 +44,8 @@ struct SchemaViolation {
   Status status;
 };
 
-// The first violation found in `value`, depth first in document order; nullopt if it matches.
+// The first violation found in `value`, depth first, members in key order (nlohmann::json keeps
+// objects sorted); nullopt if it matches.
 // REQUIRES: check_schema(schema) is OK (an unknown keyword is otherwise ignored).
 std::optional<SchemaViolation> validate(const nlohmann::json& schema, const nlohmann::json& value);
 
