@@ -131,7 +131,7 @@ class RoutingService {
   std::mutex mu_;
   BufferSink sink_;                   // GUARDED_BY(mu_)
   Engine engine_;                     // GUARDED_BY(mu_)
-  std::set<QueueId> touched_queues_;  // GUARDED_BY(mu_): queues whose metrics need refreshing
+  std::set<std::pair<OrgId, QueueId>> touched_queues_;  // GUARDED_BY(mu_): queues whose metrics need refreshing
   std::mutex publish_mu_;
 
   struct Metrics {
@@ -140,7 +140,7 @@ class RoutingService {
     prometheus::Counter* accepts = nullptr;
     prometheus::Counter* timeouts = nullptr;
     prometheus::Histogram* decision_seconds = nullptr;
-    std::map<QueueId, prometheus::Gauge*> waiting_by_queue;  // GUARDED_BY(mu_)
+    std::map<std::pair<OrgId, QueueId>, prometheus::Gauge*> waiting_by_queue;  // GUARDED_BY(mu_)
   };
   Metrics metrics_;
 

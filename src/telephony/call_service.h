@@ -51,6 +51,13 @@ struct CallServiceOptions {
   std::string topic = "call.events";
   std::string node_id = "node-1";  // consumer group suffix for routing events
   prometheus::Registry* metrics = nullptr;
+  // The deployment's organisations, for telephony.default_org (inbound calls to a number no
+  // organisation claimed). Unset: such calls are refused.
+  struct Organisation {
+    std::string id;
+    std::string name;
+  };
+  std::function<Result<std::vector<Organisation>>()> organisations;
 };
 
 // The default prompts directory: <dir of the executable>/../share/prompts (the build tree) or

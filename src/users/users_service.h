@@ -16,11 +16,13 @@
 
 #include "api/http.h"
 #include "cache/cache.h"
+#include "core/audit.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/status.h"
 #include "store/store.h"
+#include "users/model.h"
 #include "users/openapi.h"
 
 namespace vontres::users {
@@ -56,6 +58,12 @@ class UsersService {
   // Used by create_admin and tests.
   detail::UsersCore& core();
 
+  // Every organisation of the deployment (deployment-wide settings only, never a tenant's request).
+  Result<std::vector<Organisation>> organisations();
+
+  // The audit trail for other services' changes (stored with this service's security events).
+  AuditSink& audit_sink();
+
   // Use create(). The key keeps construction going through it.
   class ConstructionKey {
     friend class UsersService;
@@ -66,6 +74,7 @@ class UsersService {
  private:
   std::unique_ptr<detail::UsersCore> core_;
   std::unique_ptr<detail::TokenAuthenticator> authenticator_;
+  std::unique_ptr<AuditSink> audit_sink_;
 };
 
 // `vontres users create-admin`: creates organisation `org_name` if it does not exist and an admin
