@@ -1,7 +1,8 @@
 // The socket-free core of the API server: given a parsed Request it matches the route,
 // authenticates, checks the route's permission and its declared body (RouteOptions::body_schema)
-// and runs the handler, turning every failure into a JSON error Response with a stable code. The server (api/server.h)
-// and the fuzz target (api/raw_request.h) both go through it, so what is fuzzed is what is served.
+// and runs the handler, turning every failure into a JSON error Response with a stable code. The
+// server (api/server.h) and the fuzz target (api/raw_request.h) both go through it, so what is
+// fuzzed is what is served.
 //
 // Thread-safety: const methods may be called concurrently from any thread (the Router must not be
 // modified after construction; the Authenticator must be thread-safe).
