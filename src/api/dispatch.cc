@@ -1,8 +1,10 @@
 #include "api/dispatch.h"
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
 
+#include "api/schema.h"
 #include "api/url.h"
 #include "core/log.h"
 
@@ -36,6 +38,43 @@ std::string join_methods(const std::vector<Method>& methods) {
     out += method_name(method);
   }
   return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The media type of the Content-Type header without parameters, e.g. "text/markdown".
+std::string_view media_type(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  return media;
+}
+
+// The route's declared body (RouteOptions::body_schema) against the request: nullopt when it
+// matches, else the 400 to answer with.
+std::optional<Response> check_body(const RouteOptions& options, const Request& request) {
+  if (options.body_schema.is_null()) return std::nullopt;
+  nlohmann::json body;
+  if (!options.body_media_type.empty()) {
+    if (auto content_type = request.header("content-type")) {
+      const std::string_view media = media_type(*content_type);
+      if (!iequals(media, options.body_media_type) && !iequals(media, "text/plain")) {
+        return Response::error(
+            invalid_argument("Content-Type must be " + options.body_media_type, "invalid_content_type"));
+      }
+    }
+    body = request.body;
+  } else {
+    Result<nlohmann::json> parsed = request.json_body();
+    if (!parsed.is_ok()) return Response::error(parsed.status());
+    body = std::move(parsed).value();
+  }
+  if (auto violation = validate(options.body_schema, body)) return Response::error(violation->status, violation->field);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -106,6 +145,10 @@ Dispatcher::Admission Dispatcher::admit(Request& request, bool websocket_upgrade
       return admission;
     }
   }
+  if (auto rejection = check_body(route.options, request)) {
+    admission.rejection = std::move(rejection);
+    return admission;
+  }
   admission.route = &route;
   return admission;
 }
@@ -114,6 +157,15 @@ Response Dispatcher::run(const Route& route, Request& request) const {
   if (!route.handler) return Response::error(500, "internal", "route has no handler");
   try {
     return route.handler(request);
+  } catch (const nlohmann::json::type_error& e) {
+    // A backstop: the route's body_schema should have caught the body a handler mis-read.
+    logger().error("handler read a JSON value of the wrong type",
+                   {{"error.message", e.what()}, {"http.route", request.route}});
+    return Response::error(400, "invalid_body", "a value in the body has the wrong type");
+  } catch (const nlohmann::json::out_of_range& e) {
+    logger().error("handler read a JSON value out of range",
+                   {{"error.message", e.what()}, {"http.route", request.route}});
+    return Response::error(400, "invalid_body", "a value in the body is missing or out of range");
   } catch (const std::exception& e) {
     logger().error("handler threw", {{"error.message", e.what()}, {"http.route", request.route}});
   } catch (...) {

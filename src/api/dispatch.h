@@ -1,7 +1,8 @@
 // The socket-free core of the API server: given a parsed Request it matches the route,
-// authenticates, checks the route's permission and runs the handler, turning every failure into a
-// JSON error Response with a stable code. The server (api/server.h) and the fuzz target
-// (api/raw_request.h) both go through it, so what is fuzzed is what is served.
+// authenticates, checks the route's permission and its declared body (RouteOptions::body_schema)
+// and runs the handler, turning every failure into a JSON error Response with a stable code. The
+// server (api/server.h) and the fuzz target (api/raw_request.h) both go through it, so what is
+// fuzzed is what is served.
 //
 // Thread-safety: const methods may be called concurrently from any thread (the Router must not be
 // modified after construction; the Authenticator must be thread-safe).
@@ -22,7 +23,8 @@ class Dispatcher {
   // `authenticator` may be null: then every non-public route answers 401.
   Dispatcher(const Router& router, Authenticator* authenticator, const Clock& clock);
 
-  // The route for the request, or the error to answer with (404, 405 + Allow, 401, 403, 426).
+  // The route for the request, or the error to answer with (404, 405 + Allow, 401, 403, 426, and
+  // 400 when the body does not match the route's declared body: RouteOptions::body_schema).
   // Fills request.route (the pattern, also on 405), request.path_params and request.principal.
   struct Admission {
     const Route* route = nullptr;
@@ -32,7 +34,9 @@ class Dispatcher {
   // reject each other's requests.
   Admission admit(Request& request, bool websocket_upgrade = false) const;
 
-  // Runs route.handler. Never throws: an escaping exception is logged and becomes 500 "internal".
+  // Runs route.handler. Never throws: an escaping exception is logged and becomes 500 "internal",
+  // except nlohmann::json's type_error and out_of_range (a body read as the wrong type), which
+  // become 400 "invalid_body".
   Response run(const Route& route, Request& request) const;
 
   // admit() then run(): the whole HTTP path.

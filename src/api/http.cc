@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <stdexcept>
 
+#include "api/schema.h"
 #include "api/url.h"
 
 namespace vontres::api {
@@ -62,8 +64,10 @@ bool match_pattern(const std::vector<std::string_view>& pattern, const std::vect
   return true;
 }
 
-nlohmann::json error_body(std::string_view code, std::string_view message) {
-  return {{"error", {{"code", code}, {"message", message}}}};
+nlohmann::json error_body(std::string_view code, std::string_view message, std::string_view field = {}) {
+  nlohmann::json error = {{"code", code}, {"message", message}};
+  if (!field.empty()) error["field"] = field;
+  return {{"error", std::move(error)}};
 }
 
 }  // namespace
@@ -132,8 +136,8 @@ Response Response::no_content() {
   return response;
 }
 
-Response Response::error(const Status& status) {
-  return json(http_status_for(status), error_body(status.code(), status.message()));
+Response Response::error(const Status& status, std::string_view field) {
+  return json(http_status_for(status), error_body(status.code(), status.message(), field));
 }
 
 Response Response::error(int http_status, std::string_view code, std::string_view message) {
@@ -160,12 +164,30 @@ int http_status_for(const Status& status) {
 }
 
 void Router::add(Method method, std::string pattern, RouteOptions options, Handler handler) {
+  if (!options.body_schema.is_null()) {
+    if (Status valid = check_schema(options.body_schema); !valid.is_ok()) {
+      throw std::invalid_argument(std::string(method_name(method)) + " " + pattern + ": " + valid.message());
+    }
+  }
   auto route = std::make_unique<Route>();
   route->method = method;
   route->pattern = std::move(pattern);
   route->options = std::move(options);
   route->handler = std::move(handler);
   routes_.push_back(std::move(route));
+}
+
+void Router::set_body_schema(Method method, std::string_view pattern, nlohmann::json schema, std::string media_type) {
+  const std::string name = std::string(method_name(method)) + " " + std::string(pattern);
+  if (Status valid = check_schema(schema); !valid.is_ok()) throw std::invalid_argument(name + ": " + valid.message());
+  for (const auto& route : routes_) {
+    if (route->method == method && route->pattern == pattern && route->handler) {
+      route->options.body_schema = std::move(schema);
+      route->options.body_media_type = std::move(media_type);
+      return;
+    }
+  }
+  throw std::invalid_argument(name + ": no such route");
 }
 
 void Router::websocket(std::string pattern, RouteOptions options, WebSocketOpen open) {

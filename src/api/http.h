@@ -64,8 +64,10 @@ struct Response {
   static Response json(int status, const nlohmann::json& body);
   static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   static Response no_content();
-  // {"error":{"code":"<status.code()>","message":"<status.message()>"}} with the mapped status.
-  static Response error(const Status& status);
+  // {"error":{"code":"<status.code()>","message":"<status.message()>"}} with the mapped status;
+  // with a non-empty `field` (the path of the offending body member, e.g. "queues[0].penalty")
+  // the error also carries "field".
+  static Response error(const Status& status, std::string_view field = {});
   static Response error(int http_status, std::string_view code, std::string_view message);
 };
 
@@ -98,6 +100,24 @@ struct RouteOptions {
   std::string permission;     // required permission; empty: any authenticated principal
   std::string summary;        // one line for the OpenAPI document
   std::string tag;            // OpenAPI tag (the owning service)
+
+  // The request body. The Dispatcher checks it after authentication and before the handler runs,
+  // answering 400 with a stable code and the offending field; the OpenAPI document publishes the
+  // same schema. Every POST, PUT and PATCH route declares exactly one of:
+  //  - body_schema alone: a JSON body (Content-Type application/json, *+json or none) matching
+  //    this JSON Schema (the subset of api/schema.h; Router::add rejects anything else);
+  //  - body_schema with body_media_type (e.g. "text/markdown"): a text body of that media type (or
+  //    text/plain, or none), checked as one JSON string against a {"type": "string"} schema;
+  //  - body_ignored: the route reads no body (POST /api/v1/calls/{id}/hangup); any body is ignored.
+  nlohmann::json body_schema{};
+  std::string body_media_type{};
+  bool body_ignored = false;
+
+  // Only for the OpenAPI document.
+  nlohmann::json response_schema{};        // the success body; null: a JSON object
+  int success_status = 200;                // 204: no content
+  std::vector<std::string> error_codes{};  // stable codes the route may answer with
+  bool paginated = false;                  // accepts ?limit=&offset=
 };
 
 struct Route {
@@ -113,7 +133,14 @@ struct Route {
 // then safe from any thread.
 class Router {
  public:
+  // Throws std::invalid_argument (a programmer error, at start-up) when options.body_schema is not
+  // a schema api/schema.h accepts (check_schema).
   void add(Method method, std::string pattern, RouteOptions options, Handler handler);
+  // Declares the body of the route added earlier for exactly `method` and `pattern`
+  // (RouteOptions::body_schema and body_media_type), for a service that states its bodies beside
+  // its handlers rather than inside add()'s options. Throws std::invalid_argument when there is no
+  // such route or the schema is not one check_schema() accepts.
+  void set_body_schema(Method method, std::string_view pattern, nlohmann::json schema, std::string media_type = {});
   void websocket(std::string pattern, RouteOptions options, WebSocketOpen open);
 
   enum class MatchOutcome { kFound, kNotFound, kMethodNotAllowed };

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "routing/detail/body_schemas.h"
+
 namespace vontres::routing {
 
 using nlohmann::json;
@@ -595,11 +597,12 @@ void RoutingService::register_routes(api::Router& router) {
   using api::Method;
   using api::Request;
   using api::Response;
-  auto opts = [](std::string permission, std::string summary) {
+  auto opts = [](std::string permission, std::string summary, json body_schema = nullptr) {
     api::RouteOptions o;
     o.permission = std::move(permission);
     o.summary = std::move(summary);
     o.tag = "routing";
+    o.body_schema = std::move(body_schema);
     return o;
   };
 
@@ -633,9 +636,9 @@ void RoutingService::register_routes(api::Router& router) {
     if (!status.is_ok()) return Response::error(status);
     return Response::json(create ? 201 : 200, to_json(q));
   };
-  router.add(Method::kPost, "/api/v1/queues", opts("queues.write", "Create a queue"),
+  router.add(Method::kPost, "/api/v1/queues", opts("queues.write", "Create a queue", detail::queue_body_schema()),
              [save_queue](Request& req) { return save_queue(req, std::nullopt, true); });
-  router.add(Method::kPut, "/api/v1/queues/{id}", opts("queues.write", "Replace a queue"),
+  router.add(Method::kPut, "/api/v1/queues/{id}", opts("queues.write", "Replace a queue", detail::queue_body_schema()),
              [save_queue](Request& req) { return save_queue(req, req.path_params.at("id"), false); });
 
   router.add(Method::kGet, "/api/v1/queues/{id}", opts("queues.read", "Get a queue"), [this](Request& req) {
@@ -681,8 +684,8 @@ void RoutingService::register_routes(api::Router& router) {
     for (const auto& r : rows->rows) out.push_back({{"name", r.get_string(0)}, {"description", r.get_string(1)}});
     return Response::json(200, {{"skills", out}});
   });
-  router.add(Method::kPut, "/api/v1/skills/{name}", opts("queues.write", "Create or update a skill"),
-             [this](Request& req) {
+  router.add(Method::kPut, "/api/v1/skills/{name}",
+             opts("queues.write", "Create or update a skill", detail::skill_body_schema()), [this](Request& req) {
                const std::string& name = req.path_params.at("name");
                if (name.size() > 64) return Response::error(invalid_argument("skill name too long", "invalid_skill"));
                auto body = req.json_body();
@@ -704,7 +707,8 @@ void RoutingService::register_routes(api::Router& router) {
   });
 
   router.add(Method::kPut, "/api/v1/agents/{id}/routing-profile",
-             opts("agents.write", "Set an agent's skills and queues"), [this](Request& req) {
+             opts("agents.write", "Set an agent's skills and queues", detail::routing_profile_body_schema()),
+             [this](Request& req) {
                auto body = req.json_body();
                if (!body.is_ok()) return Response::error(body.status());
                auto parsed = agent_profile_from_json(*body);
@@ -767,6 +771,8 @@ void RoutingService::register_routes(api::Router& router) {
     return Response::json(200, to_json(*view));
   });
 
+  router.set_body_schema(Method::kPut, "/api/v1/agents/{id}/state", detail::agent_state_body_schema());
+
   router.add(Method::kGet, "/api/v1/calls/{id}/routing-decisions",
              opts("calls.monitor", "Why a call was routed as it was"), [this](Request& req) {
                const CallId id(req.path_params.at("id"));
@@ -798,7 +804,8 @@ void RoutingService::register_routes(api::Router& router) {
                std::lock_guard lock(mu_);
                return Response::json(200, rules_body(OrgId(org_of(req))));
              });
-  router.add(Method::kPut, "/api/v1/routing/rules", opts("queues.write", "Replace the organisation's routing rules"),
+  router.add(Method::kPut, "/api/v1/routing/rules",
+             opts("queues.write", "Replace the organisation's routing rules", detail::routing_rules_body_schema()),
              [this, rules_body](Request& req) {
                auto body = req.json_body();
                if (!body.is_ok()) return Response::error(body.status());

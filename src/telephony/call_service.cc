@@ -1276,6 +1276,12 @@ void CallService::Impl::register_routes(api::Router& router) {
     o.tag = "calls";
     return o;
   };
+  // Call actions that read no body (hangup, hold, ...): whatever is sent is ignored.
+  auto action_opts = [opts](std::string permission, std::string summary) {
+    api::RouteOptions o = opts(std::move(permission), std::move(summary));
+    o.body_ignored = true;
+    return o;
+  };
   auto org_of = [](const Request& req) { return req.principal->org_id; };
 
   router.add(Method::kGet, "/api/v1/calls", opts("calls.read", "List live calls"), [this, org_of](Request& req) {
@@ -1323,13 +1329,13 @@ void CallService::Impl::register_routes(api::Router& router) {
     return Response::json(202, {{"call_id", id.str()}, {"accepted", true}});
   };
   router.add(
-      Method::kPost, "/api/v1/calls/{id}/hangup", opts("calls.handle", "Hang up a call"),
+      Method::kPost, "/api/v1/calls/{id}/hangup", action_opts("calls.handle", "Hang up a call"),
       [action](Request& req) { return action(req, [](CallFlow& f, const CallId& id) { return f.hang_up(id); }); });
   router.add(
-      Method::kPost, "/api/v1/calls/{id}/hold", opts("calls.handle", "Put the caller on hold (music)"),
+      Method::kPost, "/api/v1/calls/{id}/hold", action_opts("calls.handle", "Put the caller on hold (music)"),
       [action](Request& req) { return action(req, [](CallFlow& f, const CallId& id) { return f.hold(id, true); }); });
   router.add(
-      Method::kPost, "/api/v1/calls/{id}/resume", opts("calls.handle", "Take the caller off hold"),
+      Method::kPost, "/api/v1/calls/{id}/resume", action_opts("calls.handle", "Take the caller off hold"),
       [action](Request& req) { return action(req, [](CallFlow& f, const CallId& id) { return f.hold(id, false); }); });
   router.add(Method::kPost, "/api/v1/calls/{id}/transfer",
              opts("calls.handle", "Blind transfer to a queue ({queue_id}) or an agent ({agent_id})"),
@@ -1373,12 +1379,13 @@ void CallService::Impl::register_routes(api::Router& router) {
             req, [target](CallFlow& f, const CallId& id) { return f.consult(id, target); }, target.agent, target.queue);
       });
   router.add(Method::kPost, "/api/v1/calls/{id}/consult/complete",
-             opts("calls.handle", "Complete an attended transfer: the caller to the consulted agent"),
+             action_opts("calls.handle", "Complete an attended transfer: the caller to the consulted agent"),
              [action](Request& req) {
                return action(req, [](CallFlow& f, const CallId& id) { return f.complete_consult(id); });
              });
   router.add(Method::kPost, "/api/v1/calls/{id}/consult/cancel",
-             opts("calls.handle", "Cancel a consultation: the caller back to the agent"), [action](Request& req) {
+             action_opts("calls.handle", "Cancel a consultation: the caller back to the agent"),
+             [action](Request& req) {
                return action(req, [](CallFlow& f, const CallId& id) { return f.cancel_consult(id); });
              });
   router.add(Method::kPost, "/api/v1/calls",
@@ -1395,6 +1402,21 @@ void CallService::Impl::register_routes(api::Router& router) {
                if (!id.is_ok()) return Response::error(id.status());
                return Response::json(201, {{"call_id", id->str()}});
              });
+  // The bodies of the routes above, checked by the Dispatcher before their handlers run.
+  const json id_schema = {{"type", "string"}, {"minLength", 1}, {"maxLength", 128}};
+  // Exactly one of the two ids is the handlers' check: the schema subset has no oneOf.
+  const json target_schema = {{"type", "object"},
+                              {"properties", {{"queue_id", id_schema}, {"agent_id", id_schema}}},
+                              {"additionalProperties", false}};
+  router.set_body_schema(Method::kPost, "/api/v1/calls/{id}/transfer", target_schema);
+  router.set_body_schema(Method::kPost, "/api/v1/calls/{id}/consult", target_schema);
+  router.set_body_schema(
+      Method::kPost, "/api/v1/calls",
+      {{"type", "object"},
+       {"properties",
+        {{"agent_id", id_schema}, {"destination", {{"type", "string"}, {"minLength", 1}, {"maxLength", 256}}}}},
+       {"required", {"agent_id", "destination"}},
+       {"additionalProperties", false}});
   accounts_api_.register_routes(router);
   numbers_.register_routes(router, [this](const OrgId& org, const QueueId& queue) { return queue_exists(org, queue); });
 }

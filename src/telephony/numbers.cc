@@ -161,6 +161,12 @@ void NumberDirectory::register_routes(api::Router& router, QueueCheck queue_exis
                auto stored = resolve(number);
                return Response::json(*created ? 201 : 200, to_json(*stored));
              });
+  router.set_body_schema(
+      Method::kPut, "/api/v1/numbers/{number}",
+      {{"type", "object"},
+       {"properties", {{"queue_id", {{"type", "string"}, {"minLength", 1}, {"maxLength", kMaxQueueIdLength}}}}},
+       {"required", {"queue_id"}},
+       {"additionalProperties", false}});
   router.add(Method::kDelete, "/api/v1/numbers/{number}", opts("queues.write", "Release a phone number"),
              [this](Request& req) {
                Status removed = remove(OrgId(req.principal->org_id), req.path_params.at("number"));

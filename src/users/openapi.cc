@@ -4,10 +4,6 @@
 
 namespace vontres::users {
 
-std::string route_key(api::Method method, std::string_view pattern) {
-  return std::string(api::method_name(method)) + " " + std::string(pattern);
-}
-
 namespace {
 
 std::string lower(std::string_view text) {
@@ -30,7 +26,7 @@ nlohmann::json error_response(const std::string& description, const std::vector<
 
 }  // namespace
 
-nlohmann::json openapi_document(const api::Router& router, const RouteSchemas& schemas) {
+nlohmann::json openapi_document(const api::Router& router) {
   nlohmann::json paths = nlohmann::json::object();
   for (const auto& route : router.routes()) {
     nlohmann::json operation;
@@ -47,9 +43,8 @@ nlohmann::json openapi_document(const api::Router& router, const RouteSchemas& s
                             {"required", true},
                             {"schema", {{"type", "string"}}}});
     }
-    auto schema_it = schemas.find(route_key(route->method, route->pattern));
-    const RouteSchema* schema = schema_it == schemas.end() ? nullptr : &schema_it->second;
-    if (schema && schema->paginated) {
+    const api::RouteOptions& options = route->options;
+    if (options.paginated) {
       parameters.push_back({{"name", "limit"},
                             {"in", "query"},
                             {"required", false},
@@ -60,21 +55,28 @@ nlohmann::json openapi_document(const api::Router& router, const RouteSchemas& s
                             {"schema", {{"type", "integer"}, {"minimum", 0}, {"default", 0}}}});
     }
     if (!parameters.empty()) operation["parameters"] = parameters;
-    if (schema && !schema->request_body.is_null()) {
-      operation["requestBody"] = {{"required", true},
-                                  {"content", {{"application/json", {{"schema", schema->request_body}}}}}};
+    if (!options.body_schema.is_null()) {
+      const std::string media = options.body_media_type.empty() ? "application/json" : options.body_media_type;
+      operation["requestBody"] = {{"required", true}, {"content", {{media, {{"schema", options.body_schema}}}}}};
     }
+    // Lets a test tell "reads no body" from "forgot its schema".
+    if (options.body_ignored) operation["x-vontres-body-ignored"] = true;
     nlohmann::json responses = nlohmann::json::object();
     if (route->websocket_open) {
       responses["101"] = {{"description", "Switching Protocols (WebSocket)"}};
-    } else if (schema && schema->response.is_null()) {
-      responses[std::to_string(schema->success_status)] = {{"description", "Success, no content"}};
+    } else if (options.success_status == 204) {
+      responses["204"] = {{"description", "Success, no content"}};
     } else {
-      nlohmann::json body = schema ? schema->response : nlohmann::json{{"type", "object"}};
-      responses[std::to_string(schema ? schema->success_status : 200)] = {
-          {"description", "Success"}, {"content", {{"application/json", {{"schema", body}}}}}};
+      nlohmann::json body =
+          options.response_schema.is_null() ? nlohmann::json{{"type", "object"}} : options.response_schema;
+      responses[std::to_string(options.success_status)] = {{"description", "Success"},
+                                                           {"content", {{"application/json", {{"schema", body}}}}}};
     }
-    std::vector<std::string> codes = schema ? schema->error_codes : std::vector<std::string>{};
+    std::vector<std::string> codes = options.error_codes;
+    if (!options.body_schema.is_null()) {
+      for (const char* code : {"invalid_json", "invalid_content_type", "invalid_body", "invalid_field"})
+        codes.emplace_back(code);
+    }
     responses["400"] = error_response("Invalid request", codes);
     if (route->options.public_route) {
       operation["security"] = nlohmann::json::array();
@@ -100,7 +102,9 @@ nlohmann::json openapi_document(const api::Router& router, const RouteSchemas& s
          "Authenticate with 'Authorization: Bearer <access token>' (from POST /api/v1/auth/login) "
          "or 'Authorization: ApiKey <key>'. WebSocket upgrades may instead send "
          "'Sec-WebSocket-Protocol: bearer, <token>' or '?access_token=<token>'. Errors are "
-         "{\"error\":{\"code\",\"message\"}} with stable codes."}}},
+         "{\"error\":{\"code\",\"message\",\"field\"}} with stable codes; a request body that does not "
+         "match its schema is a 400 whose field names the member at fault. String lengths "
+         "(minLength, maxLength) count UTF-8 bytes, not characters."}}},
       {"paths", paths},
       {"security", {{{"bearerAuth", nlohmann::json::array()}}, {{"apiKeyAuth", nlohmann::json::array()}}}},
       {"components",
@@ -118,7 +122,14 @@ nlohmann::json openapi_document(const api::Router& router, const RouteSchemas& s
             {"properties",
              {{"error",
                {{"type", "object"},
-                {"properties", {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}}}}}}}}}}}}},
+                {"required", {"code", "message"}},
+                {"properties",
+                 {{"code", {{"type", "string"}}},
+                  {"message", {{"type", "string"}}},
+                  {"field",
+                   {{"type", "string"},
+                    {"description",
+                     "the body member at fault, e.g. 'queues[0].penalty', for invalid_field"}}}}}}}}}}}}}}},
   };
 }
 

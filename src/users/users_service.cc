@@ -44,20 +44,19 @@ UsersService::UsersService(ConstructionKey, std::unique_ptr<detail::UsersCore> c
 UsersService::~UsersService() = default;
 
 void UsersService::register_routes(api::Router& router) {
-  detail::register_auth_routes(router, schemas_, *core_);
-  detail::register_admin_routes(router, schemas_, *core_);
+  detail::register_auth_routes(router, *core_);
+  detail::register_admin_routes(router, *core_);
   const api::Router* routes = &router;
-  const RouteSchemas* schemas = &schemas_;
-  detail::add_route(router, schemas_, api::Method::kGet, "/api/v1/openapi.json",
+  detail::add_route(router, api::Method::kGet, "/api/v1/openapi.json",
                     {.public_route = true, .permission = "", .summary = "This OpenAPI 3 document", .tag = "meta"},
                     {.request_body = nullptr,
                      .response = {{"type", "object"}},
                      .success_status = 200,
                      .error_codes = {},
                      .paginated = false},
-                    [routes, schemas](api::Request&) {
+                    [routes](api::Request&) {
                       // Built per request from the live table so routes added after ours appear too.
-                      return api::Response::json(200, openapi_document(*routes, *schemas));
+                      return api::Response::json(200, openapi_document(*routes));
                     });
 }
 

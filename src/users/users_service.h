@@ -74,7 +74,6 @@ class UsersService {
  private:
   std::unique_ptr<detail::UsersCore> core_;
   std::unique_ptr<detail::TokenAuthenticator> authenticator_;
-  RouteSchemas schemas_;  // filled by register_routes, read by the OpenAPI handler
   std::unique_ptr<AuditSink> audit_sink_;
 };
 

@@ -383,10 +383,14 @@ TEST_F(AiEndToEndTest, SettingsAndKnowledgeApiValidateInput) {
                                 "\n%{http_code}", url_ + "/api/v1/knowledge/roaming-bundles"});
   EXPECT_NE(put.out.find("\n200"), std::string::npos) << put.out;
   EXPECT_EQ(request("GET", "/api/v1/knowledge/roaming-bundles").body["title"], "Roaming bundles");
-  RunResult broken = testing::run({"curl", "-sS", "-X", "PUT", "-H", "Authorization: Bearer " + token_, "--data-binary",
-                                   "---\ntitle: [unterminated\n", "-o", "-", "-w", "\n%{http_code}",
-                                   url_ + "/api/v1/knowledge/broken"});
+  RunResult broken = testing::run({"curl", "-sS", "-X", "PUT", "-H", "Authorization: Bearer " + token_, "-H",
+                                   "Content-Type: text/markdown", "--data-binary", "---\ntitle: [unterminated\n", "-o",
+                                   "-", "-w", "\n%{http_code}", url_ + "/api/v1/knowledge/broken"});
   EXPECT_NE(broken.out.find("\n400"), std::string::npos) << broken.out;
+  // curl's default Content-Type (a form) is not an article.
+  RunResult form = testing::run({"curl", "-sS", "-X", "PUT", "-H", "Authorization: Bearer " + token_, "--data-binary",
+                                 markdown, "-o", "-", "-w", "\n%{http_code}", url_ + "/api/v1/knowledge/form"});
+  EXPECT_NE(form.out.find("invalid_content_type"), std::string::npos) << form.out;
   EXPECT_EQ(request("DELETE", "/api/v1/knowledge/roaming-bundles").status, 204);
   EXPECT_EQ(request("GET", "/api/v1/knowledge/roaming-bundles").status, 404);
   EXPECT_EQ(request("GET", "/api/v1/calls/nope/summary").body["error"]["code"], "summary_not_found");

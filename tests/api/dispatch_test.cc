@@ -159,6 +159,148 @@ TEST_F(DispatchTest, TraceIdComesFromAValidTraceparentElseIsGenerated) {
   EXPECT_EQ(request_id_for(invalid), "client-42");
 }
 
+// A route with a body schema: the Dispatcher answers 400 before the handler runs.
+class BodySchemaDispatchTest : public DispatchTest {
+ protected:
+  BodySchemaDispatchTest() {
+    RouteOptions typed;
+    typed.public_route = true;
+    typed.body_schema = {{"type", "object"},
+                         {"properties",
+                          {{"description", {{"type", "string"}, {"maxLength", 10}}},
+                           {"priority", {{"type", "integer"}, {"minimum", 0}, {"maximum", 1000}}}}},
+                         {"required", {"description"}},
+                         {"additionalProperties", false}};
+    router_.add(Method::kPut, "/typed", typed, [this](Request& request) {
+      ++handled_;
+      return Response::json(200, *request.json_body());
+    });
+    RouteOptions text;
+    text.public_route = true;
+    text.body_media_type = "text/markdown";
+    text.body_schema = {{"type", "string"}, {"maxLength", 10}};
+    router_.add(Method::kPut, "/text", text, [this](Request&) {
+      ++handled_;
+      return Response::no_content();
+    });
+    RouteOptions ignored;
+    ignored.public_route = true;
+    ignored.body_ignored = true;
+    router_.add(Method::kPost, "/action", ignored, [this](Request&) {
+      ++handled_;
+      return Response::no_content();
+    });
+  }
+  Response put(const std::string& path, const std::string& body, const std::string& content_type = "application/json") {
+    Request request;
+    request.method = path == "/action" ? Method::kPost : Method::kPut;
+    request.path = request.target = path;
+    if (!content_type.empty()) request.headers.emplace_back("content-type", content_type);
+    request.body = body;
+    return dispatcher_.handle(request);
+  }
+  int handled_ = 0;
+};
+
+TEST_F(BodySchemaDispatchTest, AMatchingBodyReachesTheHandler) {
+  EXPECT_EQ(put("/typed", R"({"description":"ok","priority":3})").status, 200);
+  EXPECT_EQ(put("/typed", R"({"description":"ok"})", "application/merge-patch+json").status, 200);
+  EXPECT_EQ(put("/typed", R"({"description":"ok"})", "").status, 200);  // no Content-Type: JSON assumed
+  EXPECT_EQ(handled_, 3);
+}
+
+TEST_F(BodySchemaDispatchTest, ViolationsAre400NamingTheFieldAndTheHandlerNeverRuns) {
+  struct Case {
+    std::string body;
+    std::string content_type;
+    std::string code;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {R"({"description":7})", "application/json", "invalid_field", "description"},
+      {R"({"description":"01234567890"})", "application/json", "invalid_field", "description"},
+      {R"({"description":"x","priority":2147483648})", "application/json", "invalid_field", "priority"},
+      {R"({"description":"x","priority":-1})", "application/json", "invalid_field", "priority"},
+      {R"({"description":"x","colour":"red"})", "application/json", "invalid_field", "colour"},
+      {R"({})", "application/json", "invalid_field", "description"},
+      {R"([1,2])", "application/json", "invalid_body", ""},
+      {R"("text")", "application/json", "invalid_body", ""},
+      {R"({nope)", "application/json", "invalid_json", ""},
+      {"", "application/json", "invalid_json", ""},
+      {R"({"description":"x"})", "text/plain", "invalid_content_type", ""},
+      {"description=x", "application/x-www-form-urlencoded", "invalid_content_type", ""},
+  };
+  for (const auto& c : cases) {
+    const Response response = put("/typed", c.body, c.content_type);
+    EXPECT_EQ(response.status, 400) << c.body;
+    const auto error = body_of(response)["error"];
+    EXPECT_EQ(error["code"], c.code) << c.body << " -> " << response.body;
+    if (c.field.empty()) {
+      EXPECT_FALSE(error.contains("field")) << response.body;
+    } else {
+      EXPECT_EQ(error["field"], c.field) << response.body;
+      EXPECT_EQ(error["message"].get<std::string>().rfind(c.field + ": ", 0), 0u) << response.body;
+    }
+  }
+  EXPECT_EQ(handled_, 0);
+}
+
+TEST_F(BodySchemaDispatchTest, TextBodiesAreCheckedAsOneStringOfTheirMediaType) {
+  EXPECT_EQ(put("/text", "# Title", "text/markdown; charset=utf-8").status, 204);
+  EXPECT_EQ(put("/text", "# Title", "text/plain").status, 204);
+  EXPECT_EQ(put("/text", "# Title", "").status, 204);
+  EXPECT_EQ(body_of(put("/text", "# A long title", "text/markdown"))["error"]["code"], "invalid_body");
+  EXPECT_EQ(body_of(put("/text", "\"# Title\"", "application/json"))["error"]["code"], "invalid_content_type");
+  EXPECT_EQ(handled_, 3);
+}
+
+TEST_F(BodySchemaDispatchTest, AnIgnoredBodyIsIgnored) {
+  EXPECT_EQ(put("/action", "garbage", "text/plain").status, 204);
+  EXPECT_EQ(handled_, 1);
+}
+
+TEST_F(BodySchemaDispatchTest, AuthenticationAndPermissionComeBeforeTheBody) {
+  RouteOptions guarded;
+  guarded.permission = "things.write";
+  guarded.body_schema = {{"type", "object"}, {"properties", nlohmann::json::object()}, {"additionalProperties", false}};
+  router_.add(Method::kPut, "/guarded", guarded, [](Request&) { return Response::no_content(); });
+  EXPECT_EQ(put("/guarded", "{nope").status, 401);
+}
+
+TEST(RouterSchemaTest, AnUnboundedSchemaIsAProgrammerErrorAtRegistration) {
+  Router router;
+  RouteOptions options;
+  options.body_schema = {
+      {"type", "object"}, {"properties", {{"name", {{"type", "string"}}}}}, {"additionalProperties", false}};
+  EXPECT_THROW(router.add(Method::kPut, "/x", options, [](Request&) { return Response::no_content(); }),
+               std::invalid_argument);
+}
+
+TEST_F(DispatchTest, AHandlerMisreadingJsonTypesIs400NotA500) {
+  RouteOptions open;
+  open.public_route = true;
+  router_.add(Method::kPut, "/misreads", open, [](Request& request) {
+    const auto body = nlohmann::json::parse(request.body);
+    return Response::json(200, {{"state", body.value("state", std::string())}});  // throws type_error on 7
+  });
+  router_.add(Method::kPut, "/misreads-range", open, [](Request& request) {
+    const auto body = nlohmann::json::parse(request.body);
+    return Response::json(200, {{"state", body.at("state")}});  // throws out_of_range when missing
+  });
+  Request request;
+  request.method = Method::kPut;
+  request.path = request.target = "/misreads";
+  request.body = R"({"state":7})";
+  Response response = dispatcher_.handle(request);
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(body_of(response)["error"]["code"], "invalid_body");
+  request.path = request.target = "/misreads-range";
+  request.body = R"({})";
+  response = dispatcher_.handle(request);
+  EXPECT_EQ(response.status, 400);
+  EXPECT_EQ(body_of(response)["error"]["code"], "invalid_body");
+}
+
 TEST(HealthRoutesTest, ReadyzListsEachFailingCheckWithItsMessage) {
   Router router;
   ReadinessChecks checks;

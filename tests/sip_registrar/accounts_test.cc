@@ -202,11 +202,12 @@ TEST_F(SipAccountsStoreTest, PutValidatesBodyAndPasswordPolicy) {
   EXPECT_EQ(error_code(weak), "weak_sip_password");
   EXPECT_EQ(error_code(call(api::Method::kPut, path, "admin-a", {{"agent_id", "agent-1"}})), "sip_password_required");
   EXPECT_EQ(error_code(call(api::Method::kPut, path, "admin-a", {{"password", kPassword}})), "invalid_sip_account");
+  // Wrong types are the body schema's: 400 invalid_field naming the field.
   EXPECT_EQ(error_code(call(api::Method::kPut, path, "admin-a", {{"agent_id", 7}, {"password", kPassword}})),
-            "invalid_sip_account");
+            "invalid_field");
   EXPECT_EQ(error_code(call(api::Method::kPut, path, "admin-a",
                             {{"agent_id", "a"}, {"password", kPassword}, {"enabled", "yes"}})),
-            "invalid_sip_account");
+            "invalid_field");
   EXPECT_EQ(error_code(call(api::Method::kPut, "/api/v1/sip-accounts/bad%40name", "admin-a",
                             {{"agent_id", "a"}, {"password", kPassword}})),
             "invalid_sip_username");

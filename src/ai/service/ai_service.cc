@@ -950,6 +950,14 @@ void AiService::Impl::register_routes(api::Router& router) {
                    200, {{"redact", classes_of(redaction_for(org))}, {"pause_on_card", pause_on_card_for(org)}});
              });
 
+  router.set_body_schema(
+      Method::kPut, "/api/v1/ai/settings",
+      {{"type", "object"},
+       {"properties",
+        {{"redact", {{"type", "array"}, {"maxItems", 32}, {"items", {{"type", "string"}, {"maxLength", 64}}}}},
+         {"pause_on_card", {{"type", "boolean"}}}}},
+       {"additionalProperties", false}});
+
   knowledge_.register_routes(router);
 }
 

@@ -190,6 +190,9 @@ void KnowledgeBase::register_routes(api::Router& router) {
                audit(req, "knowledge_article_removed", id);
                return Response::no_content();
              });
+  // The article is Markdown of at most what the parser takes, checked before the handler runs.
+  router.set_body_schema(Method::kPut, "/api/v1/knowledge/{id}",
+                         {{"type", "string"}, {"maxLength", knowledge::ParseLimits{}.max_bytes}}, "text/markdown");
 }
 
 }  // namespace vontres::ai::service

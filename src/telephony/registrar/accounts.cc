@@ -273,6 +273,15 @@ void SipAccountsApi::register_routes(api::Router& router) {
         if (!stored.is_ok()) return Response::error(stored.status());
         return Response::json(*created ? 201 : 200, to_json(*stored));
       });
+  // agent_id and password are required for a new account only, which the handler checks; the
+  // password's policy (validate_sip_password) is the handler's too: the schema only bounds it.
+  router.set_body_schema(Method::kPut, "/api/v1/sip-accounts/{username}",
+                         {{"type", "object"},
+                          {"properties",
+                           {{"agent_id", {{"type", "string"}, {"minLength", 1}, {"maxLength", kMaxAgentIdLength}}},
+                            {"enabled", {{"type", "boolean"}}},
+                            {"password", {{"type", "string"}, {"maxLength", 1024}}}}},
+                          {"additionalProperties", false}});
 
   router.add(Method::kGet, "/api/v1/sip-accounts", opts("agents.read", "List SIP accounts"), [this](Request& req) {
     auto accounts = accounts_.list(req.principal->org_id);

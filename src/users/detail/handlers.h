@@ -16,14 +16,32 @@
 
 namespace vontres::users::detail {
 
-void register_auth_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core);
-void register_admin_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core);
+void register_auth_routes(api::Router& router, UsersCore& core);
+void register_admin_routes(api::Router& router, UsersCore& core);
 
 // ---- helpers shared by the handler files ----
 
-// Registers a route and its schema together so the OpenAPI document cannot drift.
-void add_route(api::Router& router, RouteSchemas& schemas, api::Method method, std::string pattern,
-               api::RouteOptions options, RouteSchema schema, api::Handler handler);
+// What a users route declares besides its RouteOptions basics: its body schema (enforced by the
+// Dispatcher) and what the OpenAPI document says of it.
+struct RouteSchema {
+  nlohmann::json request_body;  // JSON Schema of the body (api/schema.h), or null: no body
+  nlohmann::json response;      // JSON Schema of the success body, or null (no content)
+  int success_status = 200;
+  std::vector<std::string> error_codes;  // stable codes this route may return
+  bool paginated = false;                // accepts limit/offset
+  bool body_ignored = false;             // a POST that reads no body (logout)
+};
+
+// Registers a route with its schema copied into its RouteOptions, the one source of both the
+// Dispatcher's checks and the OpenAPI document.
+void add_route(api::Router& router, api::Method method, std::string pattern, api::RouteOptions options,
+               RouteSchema schema, api::Handler handler);
+
+// Body-schema pieces matching the typed reads below (which treat null as absent).
+nlohmann::json string_schema(size_t max_length);  // a string of at most max_length bytes, or null
+nlohmann::json string_list_schema();              // at most 100 strings of at most 200, or null
+// An object of exactly these members (none other); the `required` ones may not be null.
+nlohmann::json object_schema(nlohmann::json properties, const std::vector<std::string>& required = {});
 
 struct Pagination {
   int64_t limit = 50;

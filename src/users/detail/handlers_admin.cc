@@ -81,6 +81,10 @@ json role_schema() {
             {"builtin", {{"type", "boolean"}}}}}};
 }
 
+json role_update_body_schema() {
+  return object_schema({{"description", string_schema(500)}, {"permissions", string_list_schema()}});
+}
+
 json team_json(const Team& team) {
   return {{"id", team.id},
           {"name", team.name},
@@ -123,6 +127,18 @@ json profile_schema() {
                  {{"name", {{"type", "string"}}},
                   {"proficiency", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10}}}}}}}}},
             {"max_concurrent_calls", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}}}}};
+}
+
+// What PUT /api/v1/users/{id}/agent-profile accepts (the reads in its handler, bounded).
+json profile_body_schema() {
+  json skill = object_schema({{"name", {{"type", "string"}, {"minLength", 1}, {"maxLength", 100}}},
+                              {"proficiency", {{"type", "integer"}, {"minimum", 1}, {"maximum", 10}}}},
+                             {"name", "proficiency"});
+  return object_schema(
+      {{"extension", string_schema(32)},
+       {"sip_username", string_schema(128)},
+       {"skills", {{"type", "array"}, {"maxItems", 200}, {"items", std::move(skill)}, {"nullable", true}}},
+       {"max_concurrent_calls", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}, {"nullable", true}}}});
 }
 
 json api_key_json(const ApiKey& key) {
@@ -182,11 +198,11 @@ std::vector<std::string> unique_sorted(std::vector<std::string> values) {
 
 // ---- users ----
 
-void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core) {
+void register_user_routes(api::Router& router, UsersCore& core) {
   const std::vector<std::string> user_errors = {"user_not_found",     "email_taken",    "invalid_email",
                                                 "password_too_short", "role_not_found", "permission_escalation",
                                                 "cannot_delete_self"};
-  add_route(router, schemas, Method::kGet, "/api/v1/users",
+  add_route(router, Method::kGet, "/api/v1/users",
             {.public_route = false, .permission = "users.read", .summary = "List users", .tag = "users"},
             {.request_body = nullptr,
              .response = page_schema(user_schema()),
@@ -203,15 +219,13 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(200, page_json(items, users->total, *page));
             }));
 
-  add_route(router, schemas, Method::kPost, "/api/v1/users",
+  add_route(router, Method::kPost, "/api/v1/users",
             {.public_route = false, .permission = "users.write", .summary = "Create a user", .tag = "users"},
-            {.request_body = {{"type", "object"},
-                              {"required", {"email", "password"}},
-                              {"properties",
-                               {{"email", {{"type", "string"}}},
-                                {"display_name", {{"type", "string"}}},
-                                {"password", {{"type", "string"}}},
-                                {"roles", string_array_schema()}}}},
+            {.request_body = object_schema({{"email", string_schema(254)},
+                                            {"display_name", string_schema(200)},
+                                            {"password", string_schema(PasswordHasher::kMaxPasswordBytes * 2)},
+                                            {"roles", string_list_schema()}},
+                                           {"email", "password"}),
              .response = user_schema(),
              .success_status = 201,
              .error_codes = user_errors,
@@ -254,7 +268,7 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(201, user_json(user));
             }));
 
-  add_route(router, schemas, Method::kGet, "/api/v1/users/{id}",
+  add_route(router, Method::kGet, "/api/v1/users/{id}",
             {.public_route = false, .permission = "users.read", .summary = "Get a user", .tag = "users"},
             {.request_body = nullptr,
              .response = user_schema(),
@@ -268,17 +282,15 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(200, user_json(**user));
             }));
 
-  add_route(router, schemas, Method::kPatch, "/api/v1/users/{id}",
+  add_route(router, Method::kPatch, "/api/v1/users/{id}",
             {.public_route = false,
              .permission = "users.write",
              .summary = "Update a user's email, display name, roles or active flag",
              .tag = "users"},
-            {.request_body = {{"type", "object"},
-                              {"properties",
-                               {{"email", {{"type", "string"}}},
-                                {"display_name", {{"type", "string"}}},
-                                {"roles", string_array_schema()},
-                                {"active", {{"type", "boolean"}}}}}},
+            {.request_body = object_schema({{"email", string_schema(254)},
+                                            {"display_name", string_schema(200)},
+                                            {"roles", string_list_schema()},
+                                            {"active", {{"type", "boolean"}, {"nullable", true}}}}),
              .response = user_schema(),
              .success_status = 200,
              .error_codes = user_errors,
@@ -333,7 +345,7 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(200, user_json(user));
             }));
 
-  add_route(router, schemas, Method::kDelete, "/api/v1/users/{id}",
+  add_route(router, Method::kDelete, "/api/v1/users/{id}",
             {.public_route = false, .permission = "users.write", .summary = "Delete a user", .tag = "users"},
             {.request_body = nullptr,
              .response = nullptr,
@@ -360,14 +372,13 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::no_content();
             }));
 
-  add_route(router, schemas, Method::kPost, "/api/v1/users/{id}/password",
+  add_route(router, Method::kPost, "/api/v1/users/{id}/password",
             {.public_route = false,
              .permission = "users.write",
              .summary = "Reset a user's password (ends their sessions)",
              .tag = "users"},
-            {.request_body = {{"type", "object"},
-                              {"required", {"new_password"}},
-                              {"properties", {{"new_password", {{"type", "string"}}}}}},
+            {.request_body = object_schema({{"new_password", string_schema(PasswordHasher::kMaxPasswordBytes * 2)}},
+                                           {"new_password"}),
              .response = nullptr,
              .success_status = 204,
              .error_codes = {"user_not_found", "password_too_short", "password_too_long"},
@@ -389,7 +400,7 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
             }));
 
   add_route(
-      router, schemas, Method::kGet, "/api/v1/users/{id}/agent-profile",
+      router, Method::kGet, "/api/v1/users/{id}/agent-profile",
       {.public_route = false, .permission = "agents.read", .summary = "Get a user's agent profile", .tag = "users"},
       {.request_body = nullptr,
        .response = profile_schema(),
@@ -407,9 +418,9 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
       }));
 
   add_route(
-      router, schemas, Method::kPut, "/api/v1/users/{id}/agent-profile",
+      router, Method::kPut, "/api/v1/users/{id}/agent-profile",
       {.public_route = false, .permission = "agents.write", .summary = "Set a user's agent profile", .tag = "users"},
-      {.request_body = profile_schema(),
+      {.request_body = profile_body_schema(),
        .response = profile_schema(),
        .success_status = 200,
        .error_codes = {"user_not_found", "invalid_field"},
@@ -454,9 +465,9 @@ void register_user_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
 
 // ---- roles ----
 
-void register_role_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core) {
+void register_role_routes(api::Router& router, UsersCore& core) {
   add_route(
-      router, schemas, Method::kGet, "/api/v1/roles",
+      router, Method::kGet, "/api/v1/roles",
       {.public_route = false, .permission = "roles.read", .summary = "List built-in and custom roles", .tag = "roles"},
       {.request_body = nullptr,
        .response = page_schema(role_schema()),
@@ -478,7 +489,7 @@ void register_role_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
         return Response::json(200, page_json(items, static_cast<int64_t>(all.size()), *page));
       }));
 
-  add_route(router, schemas, Method::kGet, "/api/v1/roles/{name}",
+  add_route(router, Method::kGet, "/api/v1/roles/{name}",
             {.public_route = false, .permission = "roles.read", .summary = "Get a role", .tag = "roles"},
             {.request_body = nullptr,
              .response = role_schema(),
@@ -496,14 +507,13 @@ void register_role_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(200, role_json(**role));
             }));
 
-  add_route(router, schemas, Method::kPost, "/api/v1/roles",
+  add_route(router, Method::kPost, "/api/v1/roles",
             {.public_route = false, .permission = "roles.write", .summary = "Create a custom role", .tag = "roles"},
-            {.request_body = {{"type", "object"},
-                              {"required", {"name", "permissions"}},
-                              {"properties",
-                               {{"name", {{"type", "string"}, {"pattern", "^[a-z][a-z0-9_-]{0,63}$"}}},
-                                {"description", {{"type", "string"}}},
-                                {"permissions", string_array_schema()}}}},
+            {.request_body = object_schema(
+                 {{"name", {{"type", "string"}, {"maxLength", 64}, {"pattern", "^[a-z][a-z0-9_-]{0,63}$"}}},
+                  {"description", string_schema(500)},
+                  {"permissions", string_list_schema()}},
+                 {"name", "permissions"}),
              .response = role_schema(),
              .success_status = 201,
              .error_codes = {"invalid_role_name", "role_exists", "unknown_permission", "permission_escalation"},
@@ -540,14 +550,12 @@ void register_role_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(201, role_json(role));
             }));
 
-  add_route(router, schemas, Method::kPatch, "/api/v1/roles/{name}",
+  add_route(router, Method::kPatch, "/api/v1/roles/{name}",
             {.public_route = false,
              .permission = "roles.write",
              .summary = "Update a custom role (built-in roles are read-only)",
              .tag = "roles"},
-            {.request_body = {{"type", "object"},
-                              {"properties",
-                               {{"description", {{"type", "string"}}}, {"permissions", string_array_schema()}}}},
+            {.request_body = role_update_body_schema(),
              .response = role_schema(),
              .success_status = 200,
              .error_codes = {"role_not_found", "role_read_only", "unknown_permission", "permission_escalation"},
@@ -589,7 +597,7 @@ void register_role_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
             }));
 
   add_route(
-      router, schemas, Method::kDelete, "/api/v1/roles/{name}",
+      router, Method::kDelete, "/api/v1/roles/{name}",
       {.public_route = false, .permission = "roles.write", .summary = "Delete an unused custom role", .tag = "roles"},
       {.request_body = nullptr,
        .response = nullptr,
@@ -627,12 +635,14 @@ Status check_members(UsersCore& core, const std::string& org_id, const std::vect
   return Status::ok();
 }
 
-void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core) {
-  json team_body = {
-      {"type", "object"},
-      {"properties",
-       {{"name", {{"type", "string"}}}, {"description", {{"type", "string"}}}, {"member_ids", string_array_schema()}}}};
-  add_route(router, schemas, Method::kGet, "/api/v1/teams",
+void register_team_routes(api::Router& router, UsersCore& core) {
+  json team_body = object_schema(
+      {{"name", string_schema(200)}, {"description", string_schema(1000)}, {"member_ids", string_list_schema()}});
+  team_body["properties"]["name"]["minLength"] = 1;  // the handlers refuse an empty name
+  json new_team_body = team_body;
+  new_team_body["properties"]["name"].erase("nullable");
+  new_team_body["required"] = {"name"};
+  add_route(router, Method::kGet, "/api/v1/teams",
             {.public_route = false, .permission = "teams.read", .summary = "List teams", .tag = "teams"},
             {.request_body = nullptr,
              .response = page_schema(team_schema()),
@@ -649,9 +659,9 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(200, page_json(items, teams->total, *page));
             }));
 
-  add_route(router, schemas, Method::kPost, "/api/v1/teams",
+  add_route(router, Method::kPost, "/api/v1/teams",
             {.public_route = false, .permission = "teams.write", .summary = "Create a team", .tag = "teams"},
-            {.request_body = team_body,
+            {.request_body = new_team_body,
              .response = team_schema(),
              .success_status = 201,
              .error_codes = {"team_name_taken", "user_not_found", "invalid_field"},
@@ -682,7 +692,7 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(201, team_json(team));
             }));
 
-  add_route(router, schemas, Method::kGet, "/api/v1/teams/{id}",
+  add_route(router, Method::kGet, "/api/v1/teams/{id}",
             {.public_route = false, .permission = "teams.read", .summary = "Get a team", .tag = "teams"},
             {.request_body = nullptr,
              .response = team_schema(),
@@ -696,7 +706,7 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(200, team_json(**team));
             }));
 
-  add_route(router, schemas, Method::kPatch, "/api/v1/teams/{id}",
+  add_route(router, Method::kPatch, "/api/v1/teams/{id}",
             {.public_route = false,
              .permission = "teams.write",
              .summary = "Update a team (member_ids replaces the list)",
@@ -738,7 +748,7 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return Response::json(200, team_json(team));
             }));
 
-  add_route(router, schemas, Method::kDelete, "/api/v1/teams/{id}",
+  add_route(router, Method::kDelete, "/api/v1/teams/{id}",
             {.public_route = false, .permission = "teams.write", .summary = "Delete a team", .tag = "teams"},
             {.request_body = nullptr,
              .response = nullptr,
@@ -760,8 +770,8 @@ void register_team_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
 
 // ---- API keys and audit ----
 
-void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core) {
-  add_route(router, schemas, Method::kGet, "/api/v1/api-keys",
+void register_key_routes(api::Router& router, UsersCore& core) {
+  add_route(router, Method::kGet, "/api/v1/api-keys",
             {.public_route = false,
              .permission = "api_keys.read",
              .summary = "List API keys (never their secrets)",
@@ -781,14 +791,14 @@ void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& 
               return Response::json(200, page_json(items, keys->total, *page));
             }));
 
-  add_route(router, schemas, Method::kPost, "/api/v1/api-keys",
+  add_route(router, Method::kPost, "/api/v1/api-keys",
             {.public_route = false,
              .permission = "api_keys.write",
              .summary = "Create an API key; the key is in this response only",
              .tag = "api-keys"},
-            {.request_body = {{"type", "object"},
-                              {"required", {"name", "permissions"}},
-                              {"properties", {{"name", {{"type", "string"}}}, {"permissions", string_array_schema()}}}},
+            {.request_body = object_schema({{"name", {{"type", "string"}, {"minLength", 1}, {"maxLength", 200}}},
+                                            {"permissions", string_list_schema()}},
+                                           {"name", "permissions"}),
              .response = api_key_schema(),
              .success_status = 201,
              .error_codes = {"unknown_permission", "permission_escalation", "invalid_field"},
@@ -831,7 +841,7 @@ void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& 
               return response;
             }));
 
-  add_route(router, schemas, Method::kDelete, "/api/v1/api-keys/{id}",
+  add_route(router, Method::kDelete, "/api/v1/api-keys/{id}",
             {.public_route = false, .permission = "api_keys.write", .summary = "Revoke an API key", .tag = "api-keys"},
             {.request_body = nullptr,
              .response = nullptr,
@@ -849,7 +859,7 @@ void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& 
             }));
 
   add_route(
-      router, schemas, Method::kGet, "/api/v1/audit",
+      router, Method::kGet, "/api/v1/audit",
       {.public_route = false, .permission = "audit.read", .summary = "Security events, newest first", .tag = "audit"},
       {.request_body = nullptr,
        .response = page_schema({{"type", "object"},
@@ -878,11 +888,11 @@ void register_key_routes(api::Router& router, RouteSchemas& schemas, UsersCore& 
 
 }  // namespace
 
-void register_admin_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core) {
-  register_user_routes(router, schemas, core);
-  register_role_routes(router, schemas, core);
-  register_team_routes(router, schemas, core);
-  register_key_routes(router, schemas, core);
+void register_admin_routes(api::Router& router, UsersCore& core) {
+  register_user_routes(router, core);
+  register_role_routes(router, core);
+  register_team_routes(router, core);
+  register_key_routes(router, core);
 }
 
 }  // namespace vontres::users::detail

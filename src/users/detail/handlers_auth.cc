@@ -33,12 +33,12 @@ Response token_response(const TokenPair& tokens) {
 
 }  // namespace
 
-void register_auth_routes(api::Router& router, RouteSchemas& schemas, UsersCore& core) {
-  add_route(router, schemas, Method::kPost, "/api/v1/auth/login",
+void register_auth_routes(api::Router& router, UsersCore& core) {
+  add_route(router, Method::kPost, "/api/v1/auth/login",
             {.public_route = true, .permission = "", .summary = "Log in with email and password", .tag = "auth"},
-            {.request_body = {{"type", "object"},
-                              {"required", {"email", "password"}},
-                              {"properties", {{"email", {{"type", "string"}}}, {"password", {{"type", "string"}}}}}},
+            {.request_body = object_schema(
+                 {{"email", string_schema(254)}, {"password", string_schema(PasswordHasher::kMaxPasswordBytes)}},
+                 {"email", "password"}),
              .response = token_pair_schema(),
              .success_status = 200,
              .error_codes = {"invalid_credentials", "account_locked", "invalid_json"},
@@ -65,11 +65,9 @@ void register_auth_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
             });
 
   add_route(
-      router, schemas, Method::kPost, "/api/v1/auth/refresh",
+      router, Method::kPost, "/api/v1/auth/refresh",
       {.public_route = true, .permission = "", .summary = "Exchange a refresh token for new tokens", .tag = "auth"},
-      {.request_body = {{"type", "object"},
-                        {"required", {"refresh_token"}},
-                        {"properties", {{"refresh_token", {{"type", "string"}}}}}},
+      {.request_body = object_schema({{"refresh_token", string_schema(512)}}, {"refresh_token"}),
        .response = token_pair_schema(),
        .success_status = 200,
        .error_codes = {"invalid_refresh_token", "token_expired", "token_revoked", "refresh_token_reused"},
@@ -86,7 +84,7 @@ void register_auth_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
         return token_response(*tokens);
       });
 
-  add_route(router, schemas, Method::kPost, "/api/v1/auth/logout",
+  add_route(router, Method::kPost, "/api/v1/auth/logout",
             {.public_route = false,
              .permission = "",
              .summary = "End this session (access and refresh tokens)",
@@ -95,7 +93,8 @@ void register_auth_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
              .response = nullptr,
              .success_status = 204,
              .error_codes = {"not_a_session"},
-             .paginated = false},
+             .paginated = false,
+             .body_ignored = true},
             [&core](Request& request) {
               const api::Principal* principal = principal_of(request);
               if (!principal) return unauthenticated_response();
@@ -109,7 +108,7 @@ void register_auth_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
               return status.is_ok() ? Response::no_content() : Response::error(status);
             });
 
-  add_route(router, schemas, Method::kGet, "/api/v1/auth/me",
+  add_route(router, Method::kGet, "/api/v1/auth/me",
             {.public_route = false,
              .permission = "",
              .summary = "The caller: user or API key, roles, permissions",
@@ -143,15 +142,14 @@ void register_auth_routes(api::Router& router, RouteSchemas& schemas, UsersCore&
             });
 
   add_route(
-      router, schemas, Method::kPost, "/api/v1/auth/password",
+      router, Method::kPost, "/api/v1/auth/password",
       {.public_route = false,
        .permission = "",
        .summary = "Change your own password (ends all sessions)",
        .tag = "auth"},
-      {.request_body = {{"type", "object"},
-                        {"required", {"current_password", "new_password"}},
-                        {"properties",
-                         {{"current_password", {{"type", "string"}}}, {"new_password", {{"type", "string"}}}}}},
+      {.request_body = object_schema({{"current_password", string_schema(PasswordHasher::kMaxPasswordBytes * 2)},
+                                      {"new_password", string_schema(PasswordHasher::kMaxPasswordBytes * 2)}},
+                                     {"current_password", "new_password"}),
        .response = nullptr,
        .success_status = 204,
        .error_codes = {"invalid_credentials", "password_too_short", "password_too_long", "account_locked"},

@@ -5,11 +5,35 @@
 
 namespace vontres::users::detail {
 
-void add_route(api::Router& router, RouteSchemas& schemas, api::Method method, std::string pattern,
-               api::RouteOptions options, RouteSchema schema, api::Handler handler) {
+void add_route(api::Router& router, api::Method method, std::string pattern, api::RouteOptions options,
+               RouteSchema schema, api::Handler handler) {
   if (options.tag.empty()) options.tag = "users";
-  schemas[route_key(method, pattern)] = std::move(schema);
+  options.body_schema = std::move(schema.request_body);
+  options.body_ignored = schema.body_ignored;
+  options.response_schema = std::move(schema.response);
+  options.success_status = schema.success_status;
+  options.error_codes = std::move(schema.error_codes);
+  options.paginated = schema.paginated;
   router.add(method, std::move(pattern), std::move(options), std::move(handler));
+}
+
+nlohmann::json string_schema(size_t max_length) {
+  return {{"type", "string"}, {"maxLength", max_length}, {"nullable", true}};
+}
+
+nlohmann::json string_list_schema() {
+  return {
+      {"type", "array"}, {"maxItems", 100}, {"items", {{"type", "string"}, {"maxLength", 200}}}, {"nullable", true}};
+}
+
+nlohmann::json object_schema(nlohmann::json properties, const std::vector<std::string>& required) {
+  // A required member must be there with a value: the typed reads would take null for absent.
+  for (const auto& name : required) {
+    if (properties.contains(name)) properties[name].erase("nullable");
+  }
+  nlohmann::json schema = {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
+  if (!required.empty()) schema["required"] = required;
+  return schema;
 }
 
 namespace {
