@@ -88,6 +88,11 @@ Dispatcher::Admission Dispatcher::admit(Request& request, bool websocket_upgrade
   const std::string_view raw_path =
       request.target.empty() ? std::string_view(request.path) : split_target(request.target).raw_path;
   Router::Match match = router_.match(request.method, raw_path);
+  // HEAD is GET without the body (RFC 9110 9.3.2); the server drops the body and keeps its length.
+  if (request.method == Method::kHead && match.outcome == Router::MatchOutcome::kMethodNotAllowed) {
+    Router::Match get = router_.match(Method::kGet, raw_path);
+    if (get.outcome == Router::MatchOutcome::kFound && !get.route->websocket_open) match = std::move(get);
+  }
   if (match.outcome == Router::MatchOutcome::kNotFound) {
     admission.rejection = Response::error(404, "route_not_found", "no route for this path");
     return admission;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <fstream>
+#include <string_view>
 
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
@@ -42,7 +44,32 @@ std::vector<ReadinessChecks::Outcome> ReadinessChecks::run() const {
   return outcomes;
 }
 
-void register_health_routes(Router& router, const ReadinessChecks& checks, prometheus::Registry& registry) {
+namespace {
+
+bool same_secret(std::string_view a, std::string_view b) {
+  // Constant time in the length of the expected token: no early exit on the first difference.
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < b.size(); ++i) diff |= static_cast<unsigned char>(b[i] ^ (i < a.size() ? a[i] : 0));
+  return diff == 0;
+}
+
+}  // namespace
+
+Result<std::string> read_metrics_token(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (in) std::getline(in, token);
+  const auto first = token.find_first_not_of(" \t\r");
+  const auto last = token.find_last_not_of(" \t\r");
+  token = first == std::string::npos ? std::string() : token.substr(first, last - first + 1);
+  if (token.empty()) {
+    return invalid_argument("http.metrics_token_file: cannot read a token from " + path, "metrics_token_unreadable");
+  }
+  return token;
+}
+
+void register_health_routes(Router& router, const ReadinessChecks& checks, prometheus::Registry& registry,
+                            std::string metrics_token) {
   RouteOptions options;
   options.public_route = true;
   options.tag = "health";
@@ -70,7 +97,16 @@ void register_health_routes(Router& router, const ReadinessChecks& checks, prome
   });
 
   options.summary = "Prometheus metrics in the text exposition format";
-  router.add(Method::kGet, "/metrics", options, [&registry](Request&) {
+  router.add(Method::kGet, "/metrics", options, [&registry, token = std::move(metrics_token)](Request& request) {
+    if (!token.empty()) {
+      const std::string_view presented = request.header("authorization").value_or("");
+      constexpr std::string_view kBearer = "Bearer ";
+      if (!presented.starts_with(kBearer) || !same_secret(presented.substr(kBearer.size()), token)) {
+        Response denied = Response::error(401, "metrics_token_required", "GET /metrics needs the metrics bearer token");
+        denied.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"metrics\"");
+        return denied;
+      }
+    }
     const prometheus::TextSerializer serializer;
     return Response::text(200, serializer.Serialize(registry.Collect()), "text/plain; version=0.0.4; charset=utf-8");
   });

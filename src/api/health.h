@@ -43,6 +43,13 @@ class ReadinessChecks {
 };
 
 // Registers /healthz, /readyz and /metrics. `checks` and `registry` must outlive the router's use.
-void register_health_routes(Router& router, const ReadinessChecks& checks, prometheus::Registry& registry);
+// `metrics_token`: when not empty, /metrics answers 401 "metrics_token_required" unless the request
+// carries "Authorization: Bearer <metrics_token>" (compared in constant time).
+void register_health_routes(Router& router, const ReadinessChecks& checks, prometheus::Registry& registry,
+                            std::string metrics_token = {});
+
+// The token in `path` (its first line, surrounding white space removed). Errors: invalid_argument
+// "metrics_token_unreadable" naming http.metrics_token_file (missing, unreadable or empty file).
+Result<std::string> read_metrics_token(const std::string& path);
 
 }  // namespace vontres::api

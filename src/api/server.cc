@@ -652,6 +652,8 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
 
   void write(Response response, unsigned version, bool keep_alive, bool head) {
     phase_ = Phase::kWriting;
+    // Browsers that once reached us over HTTPS must never fall back to plain HTTP (RFC 6797).
+    if constexpr (kIsTls<Stream>) response.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
     keep_alive_ = keep_alive && !shutting_down_ && !server_.stopping();
     response_ = detail::to_beast(std::move(response), version, keep_alive_, head);
     beast::get_lowest_layer(stream_).expires_after(server_.config().request_timeout);
@@ -761,6 +763,12 @@ Status HttpServer::Impl::start() {
     tls_.emplace(ssl::context::tls_server);
     tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    // TLS 1.2: forward-secret AEAD suites only, in our order, not the client's (TLS 1.3 suites
+    // are all of that kind and keep OpenSSL's defaults).
+    SSL_CTX_set_options(tls_->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (SSL_CTX_set_cipher_list(tls_->native_handle(), "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
+      return internal_error("TLS cipher list rejected by OpenSSL", "tls_config");
+    }
     beast::error_code error;
     tls_->use_certificate_chain_file(config_.tls_cert_file, error);
     if (error) {

@@ -49,7 +49,13 @@ int serve(const Config& config) {
   readiness.add("store", [store = platform->store.get()] { return store->ping(); });
   readiness.add("bus", [bus = platform->bus.get()] { return bus->ping(); });
   readiness.add("cache", [cache = platform->cache.get()] { return cache->ping(); });
-  api::register_health_routes(router, readiness, *metrics);
+  std::string metrics_token;
+  if (!config.http.metrics_token_file.empty()) {
+    auto token = api::read_metrics_token(config.http.metrics_token_file);
+    if (!token) return fail(token.status());
+    metrics_token = std::move(token).value();
+  }
+  api::register_health_routes(router, readiness, *metrics, std::move(metrics_token));
 
   auto services = Services::start(config, *platform, clock, ids, router, metrics.get());
   if (!services) return fail(services.status());

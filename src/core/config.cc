@@ -308,6 +308,7 @@ const std::vector<KeySpec>& key_table() {
       {"http.max_connections", section_int(&Config::http, &HttpConfig::max_connections)},
       {"http.tls_cert_file", section_string(&Config::http, &HttpConfig::tls_cert_file)},
       {"http.tls_key_file", section_string(&Config::http, &HttpConfig::tls_key_file)},
+      {"http.metrics_token_file", section_string(&Config::http, &HttpConfig::metrics_token_file)},
       {"log.level", section_string(&Config::log, &LogConfig::level)},
       {"log.format", section_string(&Config::log, &LogConfig::format)},
       {"bus.backend", section_string(&Config::bus, &BusConfig::backend)},

@@ -41,6 +41,9 @@ struct HttpConfig {
   std::string tls_cert_file;  // PEM; TLS is on when both cert and key are set
   std::string tls_key_file;
   bool tls_enabled() const { return !tls_cert_file.empty(); }
+  // When set, GET /metrics needs "Authorization: Bearer <first line of this file>" (Prometheus:
+  // authorization.credentials_file), since its labels name organisations and queues. Empty: open.
+  std::string metrics_token_file;
 };
 
 struct LogConfig {

@@ -19,6 +19,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "api/dispatch.h"
 #include "api/health.h"
 #include "api/server.h"
 
@@ -488,6 +489,51 @@ TEST_F(ServerTest, CurlGetsHealthzAndMetrics) {
   EXPECT_NE(metrics.output.find("vontres_http_requests_total"), std::string::npos);
 }
 
+TEST_F(ServerTest, HeadIsAnsweredLikeGetWithTheLengthAndWithoutTheBody) {
+  start();
+  const CommandResult head = run_command("curl -sS --max-time 5 -I " + url("/healthz"));
+  EXPECT_EQ(head.exit_code, 0) << head.output;
+  EXPECT_TRUE(head.output.starts_with("HTTP/1.1 200")) << head.output;
+  std::string lower = head.output;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_NE(lower.find("content-length: "), std::string::npos) << head.output;
+  EXPECT_EQ(lower.find("content-length: 0"), std::string::npos) << "the GET body's length is kept";
+  EXPECT_EQ(head.output.find("\"status\""), std::string::npos) << "no body on HEAD";
+}
+
+TEST(MetricsTokenTest, MetricsNeedTheConfiguredBearerTokenAndOtherProbesStayOpen) {
+  Router router;
+  ReadinessChecks checks;
+  prometheus::Registry registry;
+  register_health_routes(router, checks, registry, "a-metrics-token-for-tests");
+  Dispatcher dispatcher(router, nullptr, SystemClock::instance());
+  auto get = [&](const std::string& path, const std::string& authorization) {
+    Request request;
+    request.method = Method::kGet;
+    request.target = path;
+    request.path = path;
+    if (!authorization.empty()) request.headers.emplace_back("authorization", authorization);
+    return dispatcher.handle(request);
+  };
+  EXPECT_EQ(get("/metrics", "").status, 401);
+  EXPECT_NE(get("/metrics", "").body.find("metrics_token_required"), std::string::npos);
+  EXPECT_EQ(get("/metrics", "Bearer wrong-token").status, 401);
+  EXPECT_EQ(get("/metrics", "Bearer a-metrics-token-for-tests-and-more").status, 401);
+  EXPECT_EQ(get("/metrics", "Bearer a-metrics-token-for-tests").status, 200);
+  EXPECT_EQ(get("/healthz", "").status, 200);
+}
+
+TEST(MetricsTokenTest, TheTokenFileMustHoldAToken) {
+  const auto dir = std::filesystem::temp_directory_path() / ("vontres-metrics-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "token") << "  the-token \n";
+  std::ofstream(dir / "empty") << "\n";
+  EXPECT_EQ(*read_metrics_token((dir / "token").string()), "the-token");
+  EXPECT_EQ(read_metrics_token((dir / "empty").string()).status().code(), "metrics_token_unreadable");
+  EXPECT_EQ(read_metrics_token((dir / "missing").string()).status().code(), "metrics_token_unreadable");
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(ServerTest, CurlUploadOverTheBodyLimitGets413) {
   start();
   const auto dir = std::filesystem::temp_directory_path() / ("vontres-api-" + std::to_string(::getpid()));
@@ -532,6 +578,26 @@ TEST_F(TlsServerTest, ServesHttpsToCurlWithASelfSignedCertificate) {
   const CommandResult plain =
       run_command("curl -sS --max-time 5 http://127.0.0.1:" + std::to_string(port()) + "/healthz 2>&1");
   EXPECT_NE(plain.exit_code, 0);
+}
+
+TEST_F(TlsServerTest, HttpsAnswersCarryHstsAndTls12AcceptsOnlyForwardSecretAeadSuites) {
+  config_.tls_cert_file = (dir_ / "cert.pem").string();
+  config_.tls_key_file = (dir_ / "key.pem").string();
+  start();
+  const std::string https = "https://127.0.0.1:" + std::to_string(port());
+  const std::string curl = "curl -sS --max-time 5 --cacert " + config_.tls_cert_file + " ";
+  const CommandResult headers = run_command(curl + "-D - -o /dev/null " + https + "/healthz");
+  std::string lower = headers.output;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_NE(lower.find("strict-transport-security: max-age=31536000"), std::string::npos) << headers.output;
+  const CommandResult aead =
+      run_command(curl + "--tlsv1.2 --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-GCM-SHA256 " + https + "/healthz 2>&1");
+  EXPECT_EQ(aead.exit_code, 0) << aead.output;
+  for (const char* weak : {"ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384", "AES128-SHA"}) {
+    const CommandResult refused =
+        run_command(curl + "--tlsv1.2 --tls-max 1.2 --ciphers " + std::string(weak) + " " + https + "/healthz 2>&1");
+    EXPECT_NE(refused.exit_code, 0) << weak << ": " << refused.output;
+  }
 }
 
 TEST_F(TlsServerTest, UnreadableCertificateIsAClearStartError) {
