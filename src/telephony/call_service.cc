@@ -23,6 +23,7 @@
 #include "telephony/sdp/offer_answer.h"
 #include "telephony/sdp/session_description.h"
 #include "telephony/ua/dialog.h"
+#include "users/events.h"
 
 namespace vontres::telephony {
 
@@ -120,7 +121,12 @@ class CallService::Impl final : public CallActions {
     auto digest = registrar::DigestServer::create(digest_options, clock_);
     if (!digest.is_ok()) return digest.status();
     digest_ = std::move(digest).value();
-    registrar_ = std::make_unique<registrar::Registrar>(clock_, *digest_, accounts_);
+    registrar::CredentialStore* credentials = &accounts_;
+    if (options_.agents != nullptr) {
+      gated_accounts_ = std::make_unique<registrar::AgentGatedCredentialStore>(accounts_, *options_.agents);
+      credentials = gated_accounts_.get();
+    }
+    registrar_ = std::make_unique<registrar::Registrar>(clock_, *digest_, *credentials);
     registrar_->add_listener([this](const registrar::BindingEvent& e) { on_binding(e); });
 
     ua::SipStackConfig config;
@@ -157,7 +163,8 @@ class CallService::Impl final : public CallActions {
     handlers.on_ack = [](const sip::Message&, const ua::Peer&) {};
     stack_->set_handlers(std::move(handlers));
 
-    auto consumer = bus_.subscribe({"routing.events"}, "telephony-" + options_.node_id);
+    auto consumer =
+        bus_.subscribe({"routing.events", std::string(users::events::kTopic)}, "telephony-" + options_.node_id);
     if (!consumer.is_ok()) return consumer.status();
     consumer_ = std::move(consumer).value();
 
@@ -956,9 +963,26 @@ class CallService::Impl final : public CallActions {
       auto deliveries = consumer_->poll(64, std::chrono::milliseconds(100));
       if (!deliveries.is_ok()) continue;
       for (const auto& delivery : *deliveries) {
-        handle_routing_event(delivery.event);
+        if (delivery.event.topic == users::events::kTopic) {
+          handle_user_event(delivery.event);
+        } else {
+          handle_routing_event(delivery.event);
+        }
         (void)consumer_->ack(delivery);
       }
+    }
+  }
+
+  // A deactivated or deleted user's phones are unregistered at once (and a deleted user's SIP
+  // accounts disabled); the registrar's AgentDirectory check refuses them from then on.
+  void handle_user_event(const bus::Event& event) {
+    const auto change = users::events::parse_user_lifecycle(event);
+    if (!change || change->type == users::events::kUserReactivated) return;
+    Status revoked =
+        accounts_api_.revoke_agent(change->org_id, change->user_id, change->type == users::events::kUserDeleted);
+    if (!revoked.is_ok()) {
+      log_.error("SIP accounts of a removed user not revoked",
+                 {{"user.id", change->user_id}, {"organization.id", change->org_id}, {"error.code", revoked.code()}});
     }
   }
 
@@ -1114,6 +1138,7 @@ class CallService::Impl final : public CallActions {
   CallFlow flow_;  // on strand_
   registrar::StoreCredentialStore accounts_;
   registrar::SipAccountsApi accounts_api_;
+  std::unique_ptr<registrar::AgentGatedCredentialStore> gated_accounts_;  // when options_.agents is set
   std::unique_ptr<registrar::DigestServer> digest_;
   std::unique_ptr<registrar::Registrar> registrar_;
   std::unique_ptr<ua::SipStack> stack_;
