@@ -610,6 +610,7 @@ void RoutingService::user_events_loop() {
       // A Store failure is worth another try; anything else would fail the same way again.
       if (apply_user_event(delivery.event).kind() == ErrorKind::kUnavailable) {
         (void)user_events_->nack(delivery);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the Store recover
       } else {
         (void)user_events_->ack(delivery);
       }

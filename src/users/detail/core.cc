@@ -401,9 +401,10 @@ Status UsersCore::check_role_assignment(const api::Principal& principal, const s
 }
 
 void UsersCore::publish_user_change(std::string_view type, const std::string& org_id, const std::string& user_id) {
-  if (bus_ == nullptr) return;
+  bus::EventBus* bus = bus_.load();
+  if (bus == nullptr) return;
   events::UserLifecycle change{std::string(type), org_id, user_id, clock_.now_unix_ms()};
-  auto published = bus_->publish(events::to_event(change), std::chrono::seconds(2));
+  auto published = bus->publish(events::to_event(change), std::chrono::seconds(2));
   if (!published.is_ok()) {
     log::Logger("users").error("user lifecycle event not published", {{"event.action", change.type},
                                                                       {"organization.id", org_id},

@@ -11,6 +11,7 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -98,9 +99,9 @@ class UsersCore {
   // writes the change. Errors: failed_precondition "last_admin" (409).
   static Status check_keeps_an_admin(store::Session& session, const User& before, const std::optional<User>& after);
 
-  // Where user lifecycle events (users/events.h) go; null (the default): nowhere. Set before the
-  // routes serve; `bus` must outlive the core.
-  void set_event_bus(bus::EventBus* bus) { bus_ = bus; }
+  // Where user lifecycle events (users/events.h) go; null (the default): nowhere. Any thread;
+  // `bus` must outlive the core.
+  void set_event_bus(bus::EventBus* bus) { bus_.store(bus); }
   // Publishes a users/events.h event of `type` for a change already stored. A failure is logged,
   // not returned: the change stands, and the registrar checks the user's state itself.
   void publish_user_change(std::string_view type, const std::string& org_id, const std::string& user_id);
@@ -128,7 +129,7 @@ class UsersCore {
   PasswordHasher hasher_;
   LoginRateLimiter limiter_;
   AuditLog audit_;
-  bus::EventBus* bus_ = nullptr;
+  std::atomic<bus::EventBus*> bus_{nullptr};
 };
 
 // Lower-cases and trims an email; empty if it does not look like one.
