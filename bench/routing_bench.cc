@@ -95,7 +95,7 @@ struct Centre {
       for (const auto& [queue, penalty] : agents[static_cast<size_t>(i)].queues)
         a.queues.push_back({QueueId(queue_name(queue)), penalty});
       (void)engine.upsert_agent(a);
-      if (login) (void)engine.set_presence(a.id, Presence::kAvailable);
+      if (login) (void)engine.set_presence(org, a.id, Presence::kAvailable);
     }
   }
 };

@@ -75,6 +75,7 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
     }
     options.node_id = config.service_name;
     options.metrics = metrics;
+    options.audit = &services->users_->audit_sink();
     VONTRES_ASSIGN_OR_RETURN(services->ai_,
                              ai::service::AiService::create(clock, *platform.bus, *platform.store, std::move(options)));
     services->ai_->register_routes(router);
@@ -89,6 +90,13 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
     options.node_id = config.service_name;
     services->agents_ = std::make_unique<UsersAgentDirectory>(*services->users_);
     options.agents = services->agents_.get();
+    options.organisations =
+        [users = services->users_.get()]() -> Result<std::vector<telephony::CallServiceOptions::Organisation>> {
+      VONTRES_ASSIGN_OR_RETURN(auto orgs, users->organisations());
+      std::vector<telephony::CallServiceOptions::Organisation> out;
+      for (auto& org : orgs) out.push_back({std::move(org.id), std::move(org.name)});
+      return out;
+    };
     services->telephony_ = std::make_unique<telephony::CallService>(clock, *platform.bus, *platform.store,
                                                                     *services->routing_, std::move(options));
     services->telephony_->register_routes(router);

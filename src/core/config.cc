@@ -1,6 +1,10 @@
 #include "core/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -260,6 +264,29 @@ Status set_numbers(Config& c, const YAML::Node& node, const std::string& key) {
   return Status::ok();
 }
 
+Status set_trusted_sources(Config& c, const YAML::Node& node, const std::string& key) {
+  VONTRES_ASSIGN_OR_RETURN(c.telephony.sip_trusted_sources, string_list_at(node, key));
+  return Status::ok();
+}
+
+// "ADDRESS" or "ADDRESS/PREFIX" (IPv4 or IPv6, numeric).
+bool is_address_or_cidr(std::string_view text) {
+  const auto slash = text.find('/');
+  const std::string address(text.substr(0, slash));
+  std::array<unsigned char, sizeof(in6_addr)> buffer{};
+  int bits = 0;
+  if (inet_pton(AF_INET, address.c_str(), buffer.data()) == 1) {
+    bits = 32;
+  } else if (inet_pton(AF_INET6, address.c_str(), buffer.data()) == 1) {
+    bits = 128;
+  } else {
+    return false;
+  }
+  if (slash == std::string_view::npos) return true;
+  auto prefix = parse_int<int>(text.substr(slash + 1));
+  return prefix && *prefix >= 0 && *prefix <= bits;
+}
+
 const std::vector<KeySpec>& key_table() {
   static const std::vector<KeySpec> table = {
       {"service_name", string_field(&Config::service_name)},
@@ -350,9 +377,29 @@ const std::vector<KeySpec>& key_table() {
       {"telephony.sip_t4", section_duration(&Config::telephony, &TelephonyConfig::sip_t4)},
       {"telephony.ivr_options", NodeSetter(set_ivr_options)},
       {"telephony.ivr_default_queue", section_string(&Config::telephony, &TelephonyConfig::ivr_default_queue)},
+      {"telephony.default_org", section_string(&Config::telephony, &TelephonyConfig::default_org)},
       {"telephony.ivr_menu_timeout", section_duration(&Config::telephony, &TelephonyConfig::ivr_menu_timeout)},
       {"telephony.ivr_max_attempts", section_int(&Config::telephony, &TelephonyConfig::ivr_max_attempts)},
       {"telephony.numbers", NodeSetter(set_numbers)},
+      {"telephony.sip_trusted_sources", NodeSetter(set_trusted_sources)},
+      {"telephony.register_max_failures_per_account",
+       section_int(&Config::telephony, &TelephonyConfig::register_max_failures_per_account)},
+      {"telephony.register_max_failures_per_source",
+       section_int(&Config::telephony, &TelephonyConfig::register_max_failures_per_source)},
+      {"telephony.register_failure_window",
+       section_duration(&Config::telephony, &TelephonyConfig::register_failure_window)},
+      {"telephony.register_lockout_base",
+       section_duration(&Config::telephony, &TelephonyConfig::register_lockout_base)},
+      {"telephony.register_lockout_max", section_duration(&Config::telephony, &TelephonyConfig::register_lockout_max)},
+      {"telephony.max_calls_per_source", section_int(&Config::telephony, &TelephonyConfig::max_calls_per_source)},
+      {"telephony.invites_per_second_per_source",
+       section_int(&Config::telephony, &TelephonyConfig::invites_per_second_per_source)},
+      {"telephony.rtp_send_without_receive",
+       section_duration(&Config::telephony, &TelephonyConfig::rtp_send_without_receive)},
+      {"telephony.sip_tcp_idle_timeout", section_duration(&Config::telephony, &TelephonyConfig::sip_tcp_idle_timeout)},
+      {"telephony.sip_tcp_max_connections", section_int(&Config::telephony, &TelephonyConfig::sip_tcp_max_connections)},
+      {"telephony.sip_tcp_max_connections_per_source",
+       section_int(&Config::telephony, &TelephonyConfig::sip_tcp_max_connections_per_source)},
       {"ai.enabled", section_bool(&Config::ai, &AiConfig::enabled)},
       {"ai.stt_backend", section_string(&Config::ai, &AiConfig::stt_backend)},
       {"ai.stt_model_dir", section_string(&Config::ai, &AiConfig::stt_model_dir)},
@@ -511,6 +558,26 @@ Status validate_telephony(const TelephonyConfig& t) {
     if (number.empty() || queue.empty())
       return config_error("telephony.numbers", "numbers and queues must not be empty");
   }
+  for (size_t i = 0; i < t.sip_trusted_sources.size(); ++i) {
+    if (!is_address_or_cidr(t.sip_trusted_sources[i]))
+      return config_error(fmt::format("telephony.sip_trusted_sources[{}]", i),
+                          "expected a numeric address or ADDRESS/PREFIX");
+  }
+  if (t.register_max_failures_per_account < 0 || t.register_max_failures_per_source < 0)
+    return config_error("telephony.register_max_failures_per_account", "must not be negative");
+  if (t.register_failure_window.count() < 1'000)
+    return config_error("telephony.register_failure_window", "must be at least 1s");
+  if (t.register_lockout_base.count() < 1'000)
+    return config_error("telephony.register_lockout_base", "must be at least 1s");
+  if (t.register_lockout_max < t.register_lockout_base)
+    return config_error("telephony.register_lockout_max", "must be at least register_lockout_base");
+  if (t.rtp_send_without_receive.count() < 0)
+    return config_error("telephony.rtp_send_without_receive", "must not be negative");
+  if (t.sip_tcp_idle_timeout.count() < 1'000)
+    return config_error("telephony.sip_tcp_idle_timeout", "must be at least 1s");
+  if (t.sip_tcp_max_connections < 1) return config_error("telephony.sip_tcp_max_connections", "must be at least 1");
+  if (t.sip_tcp_max_connections_per_source < 1)
+    return config_error("telephony.sip_tcp_max_connections_per_source", "must be at least 1");
   return Status::ok();
 }
 

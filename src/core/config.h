@@ -171,8 +171,39 @@ struct TelephonyConfig {
   std::string ivr_default_queue;  // no choice after ivr_max_attempts: this queue; empty: first option's
   std::chrono::milliseconds ivr_menu_timeout{6'000};
   int ivr_max_attempts = 2;
-  // Dialled number (Request-URI user) -> queue, skipping the IVR.
+  // Dialled number (Request-URI user) -> queue of the default organisation, skipping the IVR.
+  // Organisations claim numbers of their own through /api/v1/numbers.
   std::map<std::string, std::string> numbers;
+  // The organisation (id or name) that inbound calls to a number no organisation has claimed
+  // belong to: they get the IVR and `numbers` above. Empty: the only organisation when there is
+  // exactly one; with several, such calls are refused (404) and logged.
+  std::string default_org;
+
+  // Abuse limits at the SIP edge (issue 11). Addresses or CIDRs ("203.0.113.0/24", "::1") of
+  // trunks and edge proxies (Kamailio) that are exempt from every per-source limit below; their
+  // REGISTER failures still count per account. A YAML list, file only.
+  std::vector<std::string> sip_trusted_sources;
+  // Digest guessing: wrong passwords per SIP account / wrong credentials per source address within
+  // the window before that account or address is refused (403 + Retry-After) for the lock-out,
+  // which doubles with each further lock-out up to the maximum. The right password does not work
+  // while locked. 0 failures turns that counter off.
+  int register_max_failures_per_account = 5;
+  int register_max_failures_per_source = 20;
+  std::chrono::milliseconds register_failure_window{15 * 60'000};
+  std::chrono::milliseconds register_lockout_base{60'000};
+  std::chrono::milliseconds register_lockout_max{3'600'000};
+  // Calls per source address: at most this many at once, and new INVITEs at this rate (burst of
+  // twice the rate); more get 503 + Retry-After. 0 turns the limit off.
+  uint64_t max_calls_per_source = 100;
+  uint64_t invites_per_second_per_source = 20;
+  // Media to a peer that has never sent RTP stops after this long (counted from the ACK that
+  // allowed sending), so a forged SDP address cannot be flooded; 0: no bound.
+  std::chrono::milliseconds rtp_send_without_receive{5'000};
+  // SIP over TCP/TLS: connections without a byte received this long are closed (RFC 5626 CRLF
+  // keep-alives count); caps on open connections in total and per source address.
+  std::chrono::milliseconds sip_tcp_idle_timeout{300'000};
+  uint64_t sip_tcp_max_connections = 4'096;
+  uint64_t sip_tcp_max_connections_per_source = 64;
 };
 
 // AI service (issue 6): live transcription, sentiment, intent, suggestions, redaction, summaries.

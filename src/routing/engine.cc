@@ -282,9 +282,11 @@ class Engine::Impl {
 
   std::unordered_map<std::string, uint32_t> skill_ids_;
   std::vector<std::string> skill_names_;
-  std::unordered_map<QueueId, std::unique_ptr<QueueRt>> queues_;
+  // Queue and agent ids are an organisation's own: both are keyed by scoped_key(org, id), so two
+  // organisations may use the same id and neither can reach the other's.
+  std::unordered_map<std::string, std::unique_ptr<QueueRt>> queues_;
   std::vector<std::unique_ptr<AgentRt>> agents_;
-  std::unordered_map<AgentId, uint32_t> agent_index_;
+  std::unordered_map<std::string, uint32_t> agent_index_;
   std::unordered_map<CallId, std::unique_ptr<CallRt>> calls_;
   std::unordered_map<uint64_t, CallRt*> calls_by_seq_;
   std::unordered_map<uint64_t, Reservation> reservations_;
@@ -320,12 +322,19 @@ class Engine::Impl {
     timers_.push(Timer{at, next_timer_order_++, kind, target, gen});
   }
 
-  AgentRt* find_agent(const AgentId& id) const {
-    auto it = agent_index_.find(id);
+  static std::string scoped_key(const OrgId& org, const std::string& id) {
+    std::string key;
+    key.reserve(org.str().size() + 1 + id.size());
+    key.append(org.str()).push_back('\0');  // ids never contain NUL, so keys cannot collide
+    key.append(id);
+    return key;
+  }
+  AgentRt* find_agent(const OrgId& org, const AgentId& id) const {
+    auto it = agent_index_.find(scoped_key(org, id.str()));
     return it == agent_index_.end() ? nullptr : agents_[it->second].get();
   }
-  QueueRt* find_queue(const QueueId& id) const {
-    auto it = queues_.find(id);
+  QueueRt* find_queue(const OrgId& org, const QueueId& id) const {
+    auto it = queues_.find(scoped_key(org, id.str()));
     return it == queues_.end() ? nullptr : it->second.get();
   }
   CallRt* find_call(const CallId& id) const {
@@ -669,6 +678,7 @@ class Engine::Impl {
     RoutingDecision d;
     d.at = now_;
     d.call = c.request.id;
+    d.org = c.request.org;
     d.queue = c.queue->cfg.id;
     d.trigger = trigger;
     d.strategy = std::string(strategy_name(c.queue->cfg.strategy));
@@ -1045,7 +1055,7 @@ class Engine::Impl {
     switch (q.cfg.max_wait_action) {
       case MaxWaitAction::kNone: return;
       case MaxWaitAction::kOverflow: {
-        QueueRt* target = q.cfg.overflow_queue ? find_queue(*q.cfg.overflow_queue) : nullptr;
+        QueueRt* target = q.cfg.overflow_queue ? find_queue(q.cfg.org, *q.cfg.overflow_queue) : nullptr;
         if (target && target != &q) move_call(c, *target, "max_wait");
         return;
       }
@@ -1108,7 +1118,7 @@ class Engine::Impl {
       for (const auto& a : applied) e.reason += (e.reason.empty() ? "" : ", ") + a;
       emit(std::move(e));
     }
-    QueueRt* target = move_to ? find_queue(*move_to) : nullptr;
+    QueueRt* target = move_to ? find_queue(c.request.org, *move_to) : nullptr;
     if (target && target != c.queue) {
       move_call(c, *target, "escalation");
       return;
@@ -1317,8 +1327,8 @@ Status Engine::upsert_queue(const QueueConfig& config) {
   VONTRES_RETURN_IF_ERROR(validate_requirements(config.required_skills));
   auto check_target = [&](const QueueId& target) -> Status {
     if (target == config.id) return invalid_argument("a queue cannot overflow into itself", "invalid_queue");
-    QueueRt* t = s.find_queue(target);
-    if (!t || t->cfg.org != config.org)
+    QueueRt* t = s.find_queue(config.org, target);
+    if (!t)
       return not_found("overflow queue " + target.str() + " not found", "queue_not_found");
     return Status::ok();
   };
@@ -1334,13 +1344,11 @@ Status Engine::upsert_queue(const QueueConfig& config) {
     if (step.move_to_queue) VONTRES_RETURN_IF_ERROR(check_target(*step.move_to_queue));
   }
 
-  QueueRt* q = s.find_queue(config.id);
-  if (q && q->cfg.org != config.org)
-    return failed_precondition("queue belongs to another organisation", "org_mismatch");
+  QueueRt* q = s.find_queue(config.org, config.id);
   if (!q) {
     auto owned = std::make_unique<QueueRt>();
     q = owned.get();
-    s.queues_.emplace(config.id, std::move(owned));
+    s.queues_.emplace(Impl::scoped_key(config.org, config.id.str()), std::move(owned));
   }
   const bool strategy_changed = q->cfg.strategy != config.strategy;
   q->cfg = config;
@@ -1368,15 +1376,15 @@ Status Engine::upsert_queue(const QueueConfig& config) {
   return Status::ok();
 }
 
-Status Engine::remove_queue(const QueueId& id) {
+Status Engine::remove_queue(const OrgId& org, const QueueId& id) {
   Impl& s = *impl_;
   s.run_due();
-  QueueRt* q = s.find_queue(id);
+  QueueRt* q = s.find_queue(org, id);
   if (!q) return not_found("queue " + id.str() + " not found", "queue_not_found");
   if (!q->members.empty() || !q->waiting.empty() || q->offering > 0 || q->connected > 0) {
     return failed_precondition("queue still has members or calls", "queue_in_use");
   }
-  s.queues_.erase(id);
+  s.queues_.erase(Impl::scoped_key(org, id.str()));
   return Status::ok();
 }
 
@@ -1393,14 +1401,11 @@ Status Engine::upsert_agent(const AgentConfig& config) {
     }
   }
   for (const auto& m : config.queues) {
-    QueueRt* q = s.find_queue(m.queue);
+    QueueRt* q = s.find_queue(config.org, m.queue);
     if (!q) return not_found("queue " + m.queue.str() + " not found", "queue_not_found");
-    if (q->cfg.org != config.org) return failed_precondition("queue belongs to another organisation", "org_mismatch");
     if (m.penalty < 0) return invalid_argument("penalty must be >= 0", "invalid_agent");
   }
-  AgentRt* a = s.find_agent(config.id);
-  if (a && a->cfg.org != config.org)
-    return failed_precondition("agent belongs to another organisation", "org_mismatch");
+  AgentRt* a = s.find_agent(config.org, config.id);
   std::map<const QueueRt*, int64_t> old_positions;
   if (!a) {
     auto owned = std::make_unique<AgentRt>();
@@ -1409,7 +1414,7 @@ Status Engine::upsert_agent(const AgentConfig& config) {
     a->idle_since = s.now_;
     a->state_since = s.now_;
     s.agents_.push_back(std::move(owned));
-    s.agent_index_.emplace(config.id, a->index);
+    s.agent_index_.emplace(Impl::scoped_key(config.org, config.id.str()), a->index);
   } else {
     for (const auto& m : a->memberships) old_positions[m.queue] = m.position;
     s.drop_memberships(*a);
@@ -1419,7 +1424,7 @@ Status Engine::upsert_agent(const AgentConfig& config) {
   for (const auto& [skill, level] : config.skills) a->skills.emplace_back(s.intern(skill), level);
   std::sort(a->skills.begin(), a->skills.end());
   std::map<QueueRt*, int> wanted;  // a repeated queue: the last penalty wins
-  for (const auto& m : config.queues) wanted[s.find_queue(m.queue)] = m.penalty;
+  for (const auto& m : config.queues) wanted[s.find_queue(config.org, m.queue)] = m.penalty;
   for (const auto& [q, penalty] : wanted) {
     auto old = old_positions.find(q);
     s.add_membership(*a, *q, penalty, old == old_positions.end() ? std::nullopt : std::optional<int64_t>(old->second));
@@ -1430,10 +1435,10 @@ Status Engine::upsert_agent(const AgentConfig& config) {
   return Status::ok();
 }
 
-Status Engine::remove_agent(const AgentId& id) {
+Status Engine::remove_agent(const OrgId& org, const AgentId& id) {
   Impl& s = *impl_;
   s.run_due();
-  AgentRt* a = s.find_agent(id);
+  AgentRt* a = s.find_agent(org, id);
   if (!a) return not_found("agent " + id.str() + " not found", "agent_not_found");
   if (a->active_calls > 0 || !a->reservations.empty())
     return failed_precondition("agent has calls or offers", "agent_busy");
@@ -1442,7 +1447,7 @@ Status Engine::remove_agent(const AgentId& id) {
   s.refresh_agent(*a);
   s.drop_memberships(*a);
   const uint32_t index = a->index;
-  s.agent_index_.erase(id);
+  s.agent_index_.erase(Impl::scoped_key(org, id.str()));
   s.agents_[index].reset();
   s.dispatch();
   return Status::ok();
@@ -1465,10 +1470,10 @@ const RoutingRules& Engine::rules(const OrgId& org) const {
 
 bool Engine::has_own_rules(const OrgId& org) const { return impl_->rules_.contains(org); }
 
-Status Engine::set_presence(const AgentId& id, Presence presence, std::string reason) {
+Status Engine::set_presence(const OrgId& org, const AgentId& id, Presence presence, std::string reason) {
   Impl& s = *impl_;
   s.run_due();
-  AgentRt* a = s.find_agent(id);
+  AgentRt* a = s.find_agent(org, id);
   if (!a) return not_found("agent " + id.str() + " not found", "agent_not_found");
   if (presence != Presence::kAvailable) {
     for (uint64_t rid : std::vector<uint64_t>(a->reservations)) {
@@ -1496,7 +1501,7 @@ Status Engine::accept_offer(const CallId& call_id, const AgentId& agent_id) {
   s.run_due();
   CallRt* c = s.find_call(call_id);
   if (!c) return not_found("call " + call_id.str() + " not found", "call_not_found");
-  AgentRt* a = s.find_agent(agent_id);
+  AgentRt* a = s.find_agent(c->request.org, agent_id);
   if (!a) return not_found("agent " + agent_id.str() + " not found", "agent_not_found");
   uint64_t found = 0;
   for (uint64_t id : c->reservations) {
@@ -1546,7 +1551,7 @@ Status Engine::decline_offer(const CallId& call_id, const AgentId& agent_id, con
   s.run_due();
   CallRt* c = s.find_call(call_id);
   if (!c) return not_found("call " + call_id.str() + " not found", "call_not_found");
-  AgentRt* a = s.find_agent(agent_id);
+  AgentRt* a = s.find_agent(c->request.org, agent_id);
   if (!a) return not_found("agent " + agent_id.str() + " not found", "agent_not_found");
   for (uint64_t id : c->reservations) {
     if (s.reservations_.at(id).agent == a) {
@@ -1558,10 +1563,10 @@ Status Engine::decline_offer(const CallId& call_id, const AgentId& agent_id, con
   return failed_precondition("no pending offer of this call to this agent", "offer_not_found");
 }
 
-Status Engine::wrap_up_done(const AgentId& agent_id) {
+Status Engine::wrap_up_done(const OrgId& org, const AgentId& agent_id) {
   Impl& s = *impl_;
   s.run_due();
-  AgentRt* a = s.find_agent(agent_id);
+  AgentRt* a = s.find_agent(org, agent_id);
   if (!a) return not_found("agent " + agent_id.str() + " not found", "agent_not_found");
   if (!a->wrap) return failed_precondition("agent is not in wrap-up", "not_in_wrap_up");
   s.end_wrap(*a);
@@ -1598,8 +1603,8 @@ Result<CallPlacement> Engine::enqueue_call(const CallRequest& request) {
     queue_reason = "queue " + rules.default_queue->str() + " is the organisation's default";
   }
   if (!queue_id) return invalid_argument("no queue given and no rule chose one", "no_queue_for_call");
-  QueueRt* q = s.find_queue(*queue_id);
-  if (!q || q->cfg.org != request.org) return not_found("queue " + queue_id->str() + " not found", "queue_not_found");
+  QueueRt* q = s.find_queue(request.org, *queue_id);
+  if (!q) return not_found("queue " + queue_id->str() + " not found", "queue_not_found");
 
   auto reject = [&](Status status) -> Result<CallPlacement> {
     q->stats.rejected++;
@@ -1749,15 +1754,15 @@ Result<CallView> Engine::call(const CallId& call_id) const {
   return v;
 }
 
-Result<AgentView> Engine::agent(const AgentId& agent_id) const {
-  const AgentRt* a = impl_->find_agent(agent_id);
+Result<AgentView> Engine::agent(const OrgId& org, const AgentId& agent_id) const {
+  const AgentRt* a = impl_->find_agent(org, agent_id);
   if (!a) return not_found("agent " + agent_id.str() + " not found", "agent_not_found");
   return impl_->view_of(*a);
 }
 
-Result<QueueView> Engine::queue_view(const QueueId& queue_id, size_t limit) const {
+Result<QueueView> Engine::queue_view(const OrgId& org, const QueueId& queue_id, size_t limit) const {
   const Impl& s = *impl_;
-  const QueueRt* q = s.find_queue(queue_id);
+  const QueueRt* q = s.find_queue(org, queue_id);
   if (!q) return not_found("queue " + queue_id.str() + " not found", "queue_not_found");
   QueueView v;
   v.config = q->cfg;

@@ -10,6 +10,10 @@
 // strategy key, idle since), and its waiting calls grouped by identical requirements, so a
 // decision looks at the ready agents of one queue or at one head call per requirement class.
 //
+// Tenancy: queue and agent ids are scoped by organisation. Every lookup names the organisation
+// (offers use the call's), so two organisations may both have a queue "support" and neither can
+// see, change or ring the other's.
+//
 // Thread-safety: none. One owner (an Asio strand or a mutex in the shell) calls everything. The
 // sink is called synchronously from inside commands and must not call back into the engine.
 #pragma once
@@ -211,6 +215,7 @@ struct CandidateExplanation {
 struct RoutingDecision {
   TimePoint at;
   CallId call;
+  OrgId org;  // the call's organisation
   QueueId queue;
   std::string trigger;  // "call_queued", "agent_ready", "escalation", "offer_declined", "live", ...
   std::string strategy;
@@ -338,12 +343,12 @@ class Engine {
   // Changed requirements apply to waiting calls at once; changed escalation to new arrivals.
   Status upsert_queue(const QueueConfig& config);
   // Errors: "queue_not_found", "queue_in_use" (calls waiting/connected or members).
-  Status remove_queue(const QueueId& id);
+  Status remove_queue(const OrgId& org, const QueueId& id);
   // Creates or replaces an agent's profile; its state and calls are kept.
-  // Errors: "invalid_agent", "invalid_proficiency", "queue_not_found", "org_mismatch".
+  // Errors: "invalid_agent", "invalid_proficiency", "queue_not_found".
   Status upsert_agent(const AgentConfig& config);
   // Errors: "agent_not_found", "agent_busy" (has calls or offers).
-  Status remove_agent(const AgentId& id);
+  Status remove_agent(const OrgId& org, const AgentId& id);
   void set_rules(const OrgId& org, RoutingRules rules);
   // Back to EngineOptions::default_rules for `org`.
   void clear_rules(const OrgId& org);
@@ -354,10 +359,11 @@ class Engine {
   // --- agent commands ---
   // Login (kAvailable), logout (kOffline), break with a reason code. Pending offers are rescinded
   // when leaving kAvailable; calls in progress continue and the new presence shows after them.
-  Status set_presence(const AgentId& agent, Presence presence, std::string reason = {});
+  Status set_presence(const OrgId& org, const AgentId& agent, Presence presence, std::string reason = {});
+  // The agent is looked up in the call's organisation.
   Status accept_offer(const CallId& call, const AgentId& agent);  // "offer_not_found"
   Status decline_offer(const CallId& call, const AgentId& agent, const std::string& reason = {});
-  Status wrap_up_done(const AgentId& agent);  // "not_in_wrap_up"
+  Status wrap_up_done(const OrgId& org, const AgentId& agent);  // "not_in_wrap_up"
 
   // --- call commands ---
   // Applies the org's rules (intent -> queue/skills, tier and sentiment -> priority), then queues
@@ -380,8 +386,8 @@ class Engine {
 
   // --- queries ---
   Result<CallView> call(const CallId& call) const;
-  Result<AgentView> agent(const AgentId& agent) const;
-  Result<QueueView> queue_view(const QueueId& queue, size_t limit = 100) const;
+  Result<AgentView> agent(const OrgId& org, const AgentId& agent) const;
+  Result<QueueView> queue_view(const OrgId& org, const QueueId& queue, size_t limit = 100) const;
   std::vector<QueueConfig> queues(const OrgId& org) const;
   std::vector<AgentView> agents(const OrgId& org) const;
   // Recorded decisions for a call (also for recently finished calls), oldest first.

@@ -442,7 +442,7 @@ Status RoutingService::start() {
     parsed->id = AgentId(row.get_string(1));
     VONTRES_RETURN_IF_ERROR(engine_.upsert_agent(*parsed));
   }
-  for (const auto& view : engine_.all_calls()) touched_queues_.insert(view.queue);
+  for (const auto& view : engine_.all_calls()) touched_queues_.emplace(view.org, view.queue);
   flush(lock);
   return Status::ok();
 }
@@ -461,12 +461,13 @@ void RoutingService::update_metrics() {
     if (e.type == RoutingEventType::kOffered) metrics_.offers->Increment();
     if (e.type == RoutingEventType::kAccepted) metrics_.accepts->Increment();
     if (e.type == RoutingEventType::kTimeout) metrics_.timeouts->Increment();
-    if (!e.queue.empty()) touched_queues_.insert(e.queue);
-    if (!e.from_queue.empty()) touched_queues_.insert(e.from_queue);
+    if (!e.queue.empty()) touched_queues_.emplace(e.org, e.queue);
+    if (!e.from_queue.empty()) touched_queues_.emplace(e.org, e.from_queue);
   }
-  for (const auto& id : touched_queues_) {
-    auto view = engine_.queue_view(id, 0);
-    auto it = metrics_.waiting_by_queue.find(id);
+  for (const auto& key : touched_queues_) {
+    const auto& [org, id] = key;
+    auto view = engine_.queue_view(org, id, 0);
+    auto it = metrics_.waiting_by_queue.find(key);
     if (!view.is_ok()) {  // removed: its series goes too
       if (it != metrics_.waiting_by_queue.end()) {
         metrics_.waiting->Remove(it->second);
@@ -476,7 +477,7 @@ void RoutingService::update_metrics() {
     }
     if (it == metrics_.waiting_by_queue.end()) {
       it = metrics_.waiting_by_queue
-               .emplace(id, &metrics_.waiting->Add({{"org_id", view->config.org.str()}, {"queue_id", id.str()}}))
+               .emplace(key, &metrics_.waiting->Add({{"org_id", org.str()}, {"queue_id", id.str()}}))
                .first;
     }
     it->second->Set(static_cast<double>(view->waiting));
@@ -624,11 +625,8 @@ Status RoutingService::apply_user_event(const bus::Event& event) {
   const AgentId agent(change->user_id);
   const OrgId org(change->org_id);
   std::unique_lock lock(mu_);
-  auto view = engine_.agent(agent);
-  if (view.is_ok() && view->org != org) {  // another organisation's agent of that id is not this user
-    flush(lock);
-    return Status::ok();
-  }
+  // Agent ids are per organisation: another organisation's agent of the same id is not this user.
+  auto view = engine_.agent(org, agent);
   Status status = Status::ok();
   if (change->type == users::events::kUserReactivated) {
     inactive_agents_.erase({org, agent});  // back, offline: the agent logs in again to take calls
@@ -636,9 +634,9 @@ Status RoutingService::apply_user_event(const bus::Event& event) {
     inactive_agents_.insert({org, agent});
     if (view.is_ok()) {
       const auto started = std::chrono::steady_clock::now();
-      (void)engine_.set_presence(agent, Presence::kOffline, change->type);
+      (void)engine_.set_presence(org, agent, Presence::kOffline, change->type);
       // A deleted agent with calls stays, offline, until the next start (its profile is gone).
-      if (change->type == users::events::kUserDeleted) (void)engine_.remove_agent(agent);
+      if (change->type == users::events::kUserDeleted) (void)engine_.remove_agent(org, agent);
       observe_command(started);
     }
     if (change->type == users::events::kUserDeleted) {
@@ -693,15 +691,14 @@ void RoutingService::register_routes(api::Router& router) {
     if (id) q.id = QueueId(*id);
     if (q.id.empty()) q.id = QueueId(ids_.next());
     std::unique_lock lock(mu_);
-    auto existing = engine_.queue_view(q.id, 0);
-    if (existing.is_ok() && existing->config.org != q.org) return not_found_response("queue", "queue_not_found");
+    auto existing = engine_.queue_view(q.org, q.id, 0);
     if (create && existing.is_ok()) {
       return Response::error(already_exists("queue " + q.id.str() + " exists", "queue_exists"));
     }
     if (!create && !existing.is_ok()) return not_found_response("queue", "queue_not_found");
     Status status = engine_.upsert_queue(q);
     if (status.is_ok()) status = persist_queue(q);
-    touched_queues_.insert(q.id);
+    touched_queues_.emplace(q.org, q.id);
     flush(lock);
     if (!status.is_ok()) return Response::error(status);
     return Response::json(create ? 201 : 200, to_json(q));
@@ -713,22 +710,25 @@ void RoutingService::register_routes(api::Router& router) {
 
   router.add(Method::kGet, "/api/v1/queues/{id}", opts("queues.read", "Get a queue"), [this](Request& req) {
     std::lock_guard lock(mu_);
-    auto view = engine_.queue_view(QueueId(req.path_params.at("id")), 0);
-    if (!view.is_ok() || view->config.org.str() != org_of(req)) return not_found_response("queue", "queue_not_found");
+    auto view = engine_.queue_view(OrgId(org_of(req)), QueueId(req.path_params.at("id")), 0);
+    if (!view.is_ok()) return not_found_response("queue", "queue_not_found");
     return Response::json(200, to_json(view->config));
   });
 
   router.add(Method::kDelete, "/api/v1/queues/{id}", opts("queues.write", "Delete a queue"), [this](Request& req) {
     const QueueId id(req.path_params.at("id"));
+    const OrgId org(org_of(req));
     std::unique_lock lock(mu_);
-    auto view = engine_.queue_view(id, 0);
-    if (!view.is_ok() || view->config.org.str() != org_of(req)) return not_found_response("queue", "queue_not_found");
-    Status status = engine_.remove_queue(id);
+    Status status = engine_.remove_queue(org, id);
+    if (status.code() == "queue_not_found") {
+      flush(lock);
+      return not_found_response("queue", "queue_not_found");
+    }
     if (status.is_ok()) {
       status =
           store_.execute("DELETE FROM routing_queues WHERE org_id = $1 AND id = $2", {org_of(req), id.str()}).status();
     }
-    touched_queues_.insert(id);
+    touched_queues_.emplace(org, id);
     flush(lock);
     return status.is_ok() ? Response::no_content() : Response::error(status);
   });
@@ -737,8 +737,9 @@ void RoutingService::register_routes(api::Router& router) {
     size_t limit = 100;
     if (auto it = req.query.find("limit"); it != req.query.end()) limit = std::strtoul(it->second.c_str(), nullptr, 10);
     std::lock_guard lock(mu_);
-    auto view = engine_.queue_view(QueueId(req.path_params.at("id")), std::min<size_t>(limit, 1000));
-    if (!view.is_ok() || view->config.org.str() != org_of(req)) return not_found_response("queue", "queue_not_found");
+    auto view =
+        engine_.queue_view(OrgId(org_of(req)), QueueId(req.path_params.at("id")), std::min<size_t>(limit, 1000));
+    if (!view.is_ok()) return not_found_response("queue", "queue_not_found");
     return Response::json(200, to_json(*view));
   });
 
@@ -784,7 +785,7 @@ void RoutingService::register_routes(api::Router& router) {
                std::unique_lock lock(mu_);
                Status status = engine_.upsert_agent(a);
                if (status.is_ok()) status = persist_agent(a);
-               auto view = engine_.agent(a.id);
+               auto view = engine_.agent(a.org, a.id);
                flush(lock);
                if (!status.is_ok()) return Response::error(status);
                return Response::json(200, to_json(*view));
@@ -793,9 +794,8 @@ void RoutingService::register_routes(api::Router& router) {
   router.add(Method::kGet, "/api/v1/agents/{id}/state", opts("agents.read", "An agent's routing state"),
              [this](Request& req) {
                std::lock_guard lock(mu_);
-               auto view = engine_.agent(AgentId(req.path_params.at("id")));
-               if (!view.is_ok() || view->org.str() != org_of(req))
-                 return not_found_response("agent", "agent_not_found");
+               auto view = engine_.agent(OrgId(org_of(req)), AgentId(req.path_params.at("id")));
+               if (!view.is_ok()) return not_found_response("agent", "agent_not_found");
                return Response::json(200, to_json(*view));
              });
 
@@ -821,19 +821,20 @@ void RoutingService::register_routes(api::Router& router) {
     }
     const std::string reason = body->value("reason", std::string());
     std::unique_lock lock(mu_);
-    auto view = engine_.agent(AgentId(id));
-    if (!view.is_ok() || view->org.str() != org_of(req)) {
+    const OrgId org(org_of(req));
+    auto view = engine_.agent(org, AgentId(id));
+    if (!view.is_ok()) {
       flush(lock);
       return not_found_response("agent", "agent_not_found");
     }
-    if (presence != Presence::kOffline && inactive_agents_.contains({OrgId(org_of(req)), AgentId(id)})) {
+    if (presence != Presence::kOffline && inactive_agents_.contains({org, AgentId(id)})) {
       flush(lock);
       return Response::error(failed_precondition("the agent's user is deactivated or deleted", "agent_inactive"));
     }
     const auto started = std::chrono::steady_clock::now();
-    Status status = engine_.set_presence(AgentId(id), presence, reason);
+    Status status = engine_.set_presence(org, AgentId(id), presence, reason);
     observe_command(started);
-    view = engine_.agent(AgentId(id));
+    view = engine_.agent(org, AgentId(id));
     flush(lock);
     if (!status.is_ok()) return Response::error(status);
     return Response::json(200, to_json(*view));
@@ -845,12 +846,14 @@ void RoutingService::register_routes(api::Router& router) {
                std::lock_guard lock(mu_);
                auto decisions = engine_.decisions(id);
                if (!decisions.is_ok()) return not_found_response("call", "call_not_found");
+               // Call ids are global; the call's own organisation (live, else recorded) scopes it.
+               auto live_call = engine_.call(id);
+               if (live_call.is_ok() && live_call->org.str() != org_of(req)) {
+                 return not_found_response("call", "call_not_found");
+               }
                json out = json::array();
                for (const auto& d : *decisions) {
-                 auto queue = engine_.queue_view(d.queue, 0);
-                 // Decisions carry no org; the queue's org scopes them (a removed queue hides them).
-                 if (!queue.is_ok() || queue->config.org.str() != org_of(req))
-                   return not_found_response("call", "call_not_found");
+                 if (d.org.str() != org_of(req)) return not_found_response("call", "call_not_found");
                  out.push_back(to_json(d));
                }
                json body = {{"call_id", id.str()}, {"decisions", out}};

@@ -146,7 +146,7 @@ class RoutingService {
   std::mutex mu_;
   BufferSink sink_;                                      // GUARDED_BY(mu_)
   Engine engine_;                                        // GUARDED_BY(mu_)
-  std::set<QueueId> touched_queues_;                     // GUARDED_BY(mu_): queues whose metrics need refreshing
+  std::set<std::pair<OrgId, QueueId>> touched_queues_;   // GUARDED_BY(mu_): queues whose metrics need refreshing
   std::set<std::pair<OrgId, AgentId>> inactive_agents_;  // GUARDED_BY(mu_): of deactivated or deleted users
   std::mutex publish_mu_;
 
@@ -156,7 +156,7 @@ class RoutingService {
     prometheus::Counter* accepts = nullptr;
     prometheus::Counter* timeouts = nullptr;
     prometheus::Histogram* decision_seconds = nullptr;
-    std::map<QueueId, prometheus::Gauge*> waiting_by_queue;  // GUARDED_BY(mu_)
+    std::map<std::pair<OrgId, QueueId>, prometheus::Gauge*> waiting_by_queue;  // GUARDED_BY(mu_)
   };
   Metrics metrics_;
 

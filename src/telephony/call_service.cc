@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 
 #include "core/log.h"
+#include "telephony/numbers.h"
 #include "telephony/registrar/accounts.h"
 #include "telephony/registrar/digest.h"
 #include "telephony/registrar/registrar.h"
@@ -23,6 +24,7 @@
 #include "telephony/sdp/offer_answer.h"
 #include "telephony/sdp/session_description.h"
 #include "telephony/ua/dialog.h"
+#include "telephony/ua/source_limits.h"
 #include "users/events.h"
 
 namespace vontres::telephony {
@@ -90,6 +92,7 @@ class CallService::Impl final : public CallActions {
                static_cast<uint16_t>(options_.telephony.rtp_port_max)),
         flow_(clock, *this, call_flow_options_from_config(options_.telephony)),
         accounts_(store, clock),
+        numbers_(store, clock),
         accounts_api_(accounts_, options_.telephony.realm, [this](const std::string& username) {
           // A deleted or disabled account's phone is unreachable at once, not at its expiry.
           if (registrar_) registrar_->remove_user(username);
@@ -114,6 +117,7 @@ class CallService::Impl final : public CallActions {
 
   Status start() {
     const auto& t = options_.telephony;
+    VONTRES_RETURN_IF_ERROR(numbers_.load());
     registrar::DigestServerOptions digest_options;
     digest_options.realm = t.realm;
     digest_options.secret = registrar::random_bytes(32);
@@ -121,12 +125,26 @@ class CallService::Impl final : public CallActions {
     auto digest = registrar::DigestServer::create(digest_options, clock_);
     if (!digest.is_ok()) return digest.status();
     digest_ = std::move(digest).value();
+    auto trusted = ua::AddressSet::parse(t.sip_trusted_sources);
+    if (!trusted.is_ok()) return trusted.status();
+    trusted_ = *trusted;
+    ua::SourceCallLimits call_limits;
+    call_limits.max_concurrent = t.max_calls_per_source;
+    call_limits.invites_per_second = t.invites_per_second_per_source;
+    call_limits.burst = 2 * t.invites_per_second_per_source;
+    source_limiter_.emplace(clock_, call_limits, trusted_);
+    registrar::RegistrarOptions registrar_options;
+    registrar_options.lockout.max_failures_per_account = t.register_max_failures_per_account;
+    registrar_options.lockout.max_failures_per_source = t.register_max_failures_per_source;
+    registrar_options.lockout.failure_window = t.register_failure_window;
+    registrar_options.lockout.lockout_base = t.register_lockout_base;
+    registrar_options.lockout.lockout_max = t.register_lockout_max;
     registrar::CredentialStore* credentials = &accounts_;
     if (options_.agents != nullptr) {
       gated_accounts_ = std::make_unique<registrar::AgentGatedCredentialStore>(accounts_, *options_.agents);
       credentials = gated_accounts_.get();
     }
-    registrar_ = std::make_unique<registrar::Registrar>(clock_, *digest_, *credentials);
+    registrar_ = std::make_unique<registrar::Registrar>(clock_, *digest_, *credentials, registrar_options);
     registrar_->add_listener([this](const registrar::BindingEvent& e) { on_binding(e); });
 
     ua::SipStackConfig config;
@@ -143,6 +161,10 @@ class CallService::Impl final : public CallActions {
     VONTRES_RETURN_IF_ERROR(add_listener(t.sip_tls, ua::TransportKind::kTls));
     config.transport.tls_certificate_file = t.tls_cert_file;
     config.transport.tls_private_key_file = t.tls_key_file;
+    config.transport.max_connections = t.sip_tcp_max_connections;
+    config.transport.max_connections_per_source = t.sip_tcp_max_connections_per_source;
+    config.transport.idle_timeout = t.sip_tcp_idle_timeout;
+    config.transport.trusted_sources = trusted_;
     config.timers.t1 = t.sip_t1;
     config.timers.t2 = t.sip_t2;
     config.timers.t4 = t.sip_t4;
@@ -232,7 +254,8 @@ class CallService::Impl final : public CallActions {
     const auto c = media->counters();
     return {{"packets_sent", c.packets_sent}, {"packets_received", c.packets_received},
             {"packets_lost", c.packets_lost}, {"jitter_ms", c.jitter_ms},
-            {"dtmf_events", c.dtmf_events},   {"malformed", c.malformed}};
+            {"dtmf_events", c.dtmf_events},   {"malformed", c.malformed},
+            {"withheld", c.withheld}};
   }
 
   json media_counters(const CallId& id) {
@@ -276,8 +299,25 @@ class CallService::Impl final : public CallActions {
     ok.set_body(state->caller.pending_answer, "application/sdp");
     state->caller.answered = true;
     state->caller.invite->respond_reliably(std::move(ok), [this, id](bool acked) {
-      if (!acked) boost::asio::post(strand_, [this, id] { flow_.on_hangup(id, Leg::kCaller); });
+      boost::asio::post(strand_, [this, id, acked] { on_caller_ack(id, acked); });
     });
+  }
+
+  // The caller's ACK for our 2xx came (media may flow now), or never came within 64*T1: then the
+  // leg's RTP port is freed at once and the call ends (issue 11, finding 11).
+  void on_caller_ack(const CallId& id, bool acked) {
+    CallState* state = find(id);
+    if (state == nullptr) return;
+    if (acked) {
+      if (state->caller.media) state->caller.media->allow_sending();
+      return;
+    }
+    log_.info("caller never ACKed the 2xx: media freed", {{"call_id", id.str()}, {"source.ip", state->source}});
+    if (state->caller.media) {
+      state->caller.media->stop();
+      state->caller.media.reset();
+    }
+    flow_.on_hangup(id, Leg::kCaller);
   }
 
   void play(const CallId& id, Leg leg, const std::string& prompt, bool loop) override {
@@ -361,7 +401,8 @@ class CallService::Impl final : public CallActions {
     CallState* state = find(id);
     if (state == nullptr) return;
     std::optional<registrar::Binding> binding;
-    if (auto user = agent_users_.find(agent.str()); user != agent_users_.end()) {
+    // Agent ids are an organisation's own: the call's organisation picks the phone.
+    if (auto user = agent_users_.find({state->org.str(), agent.str()}); user != agent_users_.end()) {
       auto bindings = registrar_->lookup(user->second);
       if (!bindings.empty()) binding = bindings.front();
     }
@@ -565,6 +606,7 @@ class CallService::Impl final : public CallActions {
     unbridge(call.id);
     stop_recording(it->second);
     stop_media(it->second);
+    release_source(it->second);
     for (const auto& key :
          {it->second.caller.sip_call_id, it->second.agent.sip_call_id, it->second.consult.sip_call_id}) {
       if (!key.empty()) by_sip_call_id_.erase(key);
@@ -600,7 +642,14 @@ class CallService::Impl final : public CallActions {
     std::vector<json> previous_agents;  // RTP counters of agent legs replaced by a transfer
     bool bridged = false;
     std::shared_ptr<rtp::Recorder> recorder;  // when telephony.record_calls
+    std::string source;                       // inbound: the address the INVITE came from
+    bool source_held = false;                 // counted by source_limiter_ until the call ends
   };
+
+  void release_source(CallState& state) {
+    if (state.source_held && source_limiter_) source_limiter_->released(state.source);
+    state.source_held = false;
+  }
 
   CallState* find(const CallId& id) {
     auto it = calls_.find(id);
@@ -635,6 +684,7 @@ class CallService::Impl final : public CallActions {
     media.local_address = options_.telephony.rtp_host;
     media.ports = &ports_;
     media.inactivity_timeout = options_.telephony.rtp_inactivity_timeout;
+    media.max_send_without_receive = options_.telephony.rtp_send_without_receive;
     VONTRES_ASSIGN_OR_RETURN(auto session, rtp::MediaSession::create(io_, clock_, media));
     session->set_dtmf_handler([this, id, leg](const rtp::DtmfEvent& e) {
       if (e.phase != rtp::DtmfEvent::Phase::kEnd) return;
@@ -693,7 +743,8 @@ class CallService::Impl final : public CallActions {
     if (method == "REGISTER") {
       const ua::Peer& peer = tx.source();
       auto outcome = registrar_->handle(
-          request, registrar::Flow{peer.address, peer.port, std::string(ua::transport_name(peer.transport))});
+          request, registrar::Flow{peer.address, peer.port, std::string(ua::transport_name(peer.transport)),
+                                   trusted_.contains(peer.address)});
       tx.respond(std::move(outcome.response));
       return;
     }
@@ -712,12 +763,13 @@ class CallService::Impl final : public CallActions {
                method == "BYE" || method == "INFO" ? "Call/Transaction Does Not Exist" : "Method Not Allowed");
   }
 
-  void reject(const ua::ServerTransactionHandle& tx, int status, std::string_view reason, const char* why) {
+  void reject(const ua::ServerTransactionHandle& tx, int status, std::string_view reason, const char* why,
+              int retry_after = 5) {
     sip::Message response = ua::make_response(tx.request(), status, reason, tx.local_tag());
-    if (status == 503) response.set_header("Retry-After", "5");
+    if (status == 503) response.set_header("Retry-After", std::to_string(retry_after));
     tx.respond(std::move(response));
     if (rejected_ != nullptr) rejected_->Increment();
-    log_.info("INVITE refused", {{"status", status}, {"why", why}});
+    log_.info("INVITE refused", {{"status", status}, {"why", why}, {"source.ip", tx.source().address}});
   }
 
   void on_inbound_invite(const ua::ServerTransactionHandle& tx, const std::string& sip_call_id) {
@@ -739,30 +791,55 @@ class CallService::Impl final : public CallActions {
       reject(tx, 488, "Not Acceptable Here", "malformed SDP");
       return;
     }
+    // One source may not hold more than its share of calls (and so of RTP ports) nor open them
+    // faster than its rate; trusted trunks are exempt (issue 11, finding 11).
+    const ua::Peer& peer = tx.source();
+    const auto verdict = source_limiter_->admit(peer.address);
+    if (verdict != ua::SourceCallLimiter::Verdict::kAdmit) {
+      reject(tx, 503, "Service Unavailable",
+             verdict == ua::SourceCallLimiter::Verdict::kTooFast ? "source_invite_rate" : "source_max_calls",
+             source_limiter_->retry_after_seconds(verdict));
+      return;
+    }
+    auto refuse = [&](int status, std::string_view reason, const char* why) {
+      source_limiter_->released(peer.address);
+      reject(tx, status, reason, why);
+    };
+    const InboundTarget target = target_for_inbound(request);
+    if (target.org.empty()) {
+      // Nobody owns the dialled number: answering would store a call that no organisation sees.
+      log_.warn("inbound call refused: no organisation owns the dialled number",
+                {{"vontres.dialled", user_of(request.request_uri())},
+                 {"source.address", peer.address},
+                 {"vontres.sip.call_id", sip_call_id}});
+      refuse(404, "Not Found", "no organisation for the dialled number");
+      return;
+    }
     const CallId id(ids_.next());
     auto media = new_media(id, Leg::kCaller);
     if (!media.is_ok()) {
-      reject(tx, 503, "Service Unavailable", "no media ports");
+      refuse(503, "Service Unavailable", "no media ports");
       return;
     }
     auto negotiator = std::make_unique<sdp::OfferAnswer>(local_media(**media), session_ids_++);
     auto answer = negotiator->answer(*offer);
     if (!answer.is_ok()) {
       (*media)->stop();
-      reject(tx, 488, "Not Acceptable Here", "no common codec");
+      refuse(488, "Not Acceptable Here", "no common codec");
       return;
     }
     apply(**media, answer->audio);
-    const ua::Peer& peer = tx.source();
     auto dialog = ua::Dialog::from_uas(request, tx.local_tag(), stack_->contact(peer.transport));
     if (!dialog.is_ok()) {
       (*media)->stop();
-      reject(tx, 400, "Bad Request", "no dialog");
+      refuse(400, "Bad Request", "no dialog");
       return;
     }
     CallState& state = calls_[id];
     state.id = id;
-    state.org = org_for_inbound(request);
+    state.source = peer.address;
+    state.source_held = true;
+    state.org = target.org;
     LegState& caller = state.caller;
     caller.media = *media;
     caller.sdp = std::move(negotiator);
@@ -783,23 +860,48 @@ class CallService::Impl final : public CallActions {
     inbound.from = std::string(request.header("From").value_or(""));
     inbound.to = std::string(request.header("To").value_or(""));
     inbound.dialled = user_of(request.request_uri());
+    inbound.queue = target.queue;
     flow_.on_inbound(inbound);
   }
 
-  // The organisation of an inbound call: the one owning the queue its number or IVR leads to.
-  OrgId org_for_inbound(const sip::Message& request) {
-    const auto& t = options_.telephony;
-    std::string queue;
-    if (auto n = t.numbers.find(user_of(request.request_uri())); n != t.numbers.end()) {
-      queue = n->second;
-    } else if (!t.ivr_default_queue.empty()) {
-      queue = t.ivr_default_queue;
-    } else if (!t.ivr_options.empty()) {
-      queue = t.ivr_options.front().queue;
+  // Who an inbound call belongs to: the organisation that claimed the dialled number (and its
+  // queue), else the default organisation with the configured numbers and IVR. An empty org: nobody.
+  struct InboundTarget {
+    OrgId org;
+    std::optional<QueueId> queue;
+  };
+  InboundTarget target_for_inbound(const sip::Message& request) {
+    if (auto claimed = numbers_.resolve(user_of(request.request_uri()))) return {claimed->org, claimed->queue};
+    return {default_org(), std::nullopt};
+  }
+
+  // On the strand. telephony.default_org (an id or a name), else the only organisation; resolved
+  // through the users service at most every few seconds (organisations come and go rarely).
+  OrgId default_org() {
+    constexpr auto kRecheck = std::chrono::seconds(5);
+    const TimePoint now = clock_.now();
+    if (default_org_ && now - default_org_checked_ < kRecheck) return *default_org_;
+    default_org_checked_ = now;
+    default_org_ = OrgId();
+    if (!options_.organisations) return *default_org_;
+    auto orgs = options_.organisations();
+    if (!orgs.is_ok()) {
+      log_.error("organisations not readable", {{"error", orgs.status().to_string()}});
+      default_org_.reset();
+      return OrgId();
     }
-    if (queue.empty()) return {};
-    auto view = routing_.run([&](routing::Engine& engine) { return engine.queue_view(QueueId(queue), 0); });
-    return view.is_ok() ? view->config.org : OrgId();
+    const std::string& wanted = options_.telephony.default_org;
+    if (wanted.empty()) {
+      if (orgs->size() == 1) default_org_ = OrgId(orgs->front().id);
+      return *default_org_;
+    }
+    for (const auto& org : *orgs) {
+      if (org.id == wanted || org.name == wanted) default_org_ = OrgId(org.id);
+    }
+    if (default_org_->empty()) {
+      log_.warn("telephony.default_org names no organisation", {{"vontres.default_org", wanted}});
+    }
+    return *default_org_;
   }
 
   static ua::Destination destination_of(const ua::Dialog& dialog, const ua::Peer& fallback) {
@@ -949,6 +1051,7 @@ class CallService::Impl final : public CallActions {
       auto audio = l->sdp->accept_answer(*agreed);
       if (audio.is_ok()) apply(*l->media, *audio);
     }
+    l->media->allow_sending();  // the peer answered our offer: its address is confirmed
     l->media->start();
     switch (leg) {
       case Leg::kAgent: flow_.on_agent_answered(id); break;
@@ -1028,13 +1131,14 @@ class CallService::Impl final : public CallActions {
 
   void on_binding(const registrar::BindingEvent& e) {
     boost::asio::post(strand_, [this, e] {
-      if (!e.agent_id.empty()) agent_users_[e.agent_id] = e.username;
+      if (!e.agent_id.empty()) agent_users_[{e.org_id, e.agent_id}] = e.username;
     });
     if (!options_.telephony.ready_on_register || e.agent_id.empty()) return;
     const AgentId agent(e.agent_id);
+    const OrgId org(e.org_id);
     const bool reachable = e.remaining_bindings > 0;
     Status s = routing_.run([&](routing::Engine& engine) {
-      return engine.set_presence(agent, reachable ? routing::Presence::kAvailable : routing::Presence::kOffline,
+      return engine.set_presence(org, agent, reachable ? routing::Presence::kAvailable : routing::Presence::kOffline,
                                  reachable ? "" : "phone_unregistered");
     });
     if (!s.is_ok()) {
@@ -1097,7 +1201,30 @@ class CallService::Impl final : public CallActions {
     return result.value_or(unavailable("the call service did not answer in time", "telephony_busy"));
   }
 
+  bool queue_exists(const OrgId& org, const QueueId& queue) {
+    return routing_.run([&](routing::Engine& engine) { return engine.queue_view(org, queue, 0).is_ok(); });
+  }
+
+  // An agent id names one of `org`'s agents when the ACD knows it there or one of the
+  // organisation's SIP accounts is bound to it. Errors: not_found "agent_not_found".
+  Status check_agent(const std::string& org, const AgentId& agent) {
+    if (agent.empty() ||
+        routing_.run([&](routing::Engine& engine) { return engine.agent(OrgId(org), agent).is_ok(); })) {
+      return agent.empty() ? not_found("no agent", "agent_not_found") : Status::ok();
+    }
+    VONTRES_ASSIGN_OR_RETURN(auto accounts, accounts_.list(org));
+    for (const auto& account : accounts) {
+      if (account.agent_id == agent.str()) return Status::ok();
+    }
+    return not_found("no agent " + agent.str(), "agent_not_found");
+  }
+  Status check_queue(const std::string& org, const QueueId& queue) {
+    if (queue_exists(OrgId(org), queue)) return Status::ok();
+    return not_found("no queue " + queue.str(), "queue_not_found");
+  }
+
   Result<CallId> originate(const std::string& org, const AgentId& agent, const std::string& destination) {
+    VONTRES_RETURN_IF_ERROR(check_agent(org, agent));
     auto to = ua::destination_for_uri(destination);
     if (!to.is_ok())
       return invalid_argument("destination must be a SIP URI with a numeric host", "invalid_destination");
@@ -1137,10 +1264,13 @@ class CallService::Impl final : public CallActions {
   rtp::PortAllocator ports_;
   CallFlow flow_;  // on strand_
   registrar::StoreCredentialStore accounts_;
+  NumberDirectory numbers_;
   registrar::SipAccountsApi accounts_api_;
   std::unique_ptr<registrar::AgentGatedCredentialStore> gated_accounts_;  // when options_.agents is set
   std::unique_ptr<registrar::DigestServer> digest_;
   std::unique_ptr<registrar::Registrar> registrar_;
+  ua::AddressSet trusted_;                               // set in start(), then read-only
+  std::optional<ua::SourceCallLimiter> source_limiter_;  // on strand_
   std::unique_ptr<ua::SipStack> stack_;
   std::unique_ptr<bus::Consumer> consumer_;
   std::thread consumer_thread_;
@@ -1149,9 +1279,11 @@ class CallService::Impl final : public CallActions {
   // Strand-only state.
   std::map<CallId, CallState> calls_;
   std::map<std::string, std::pair<CallId, Leg>> by_sip_call_id_;
-  std::map<std::string, std::string> agent_users_;  // agent id -> SIP username
+  std::map<std::pair<std::string, std::string>, std::string> agent_users_;  // (org, agent id) -> SIP username
   std::map<std::string, std::shared_ptr<const rtp::WavAudio>> prompts_;
   uint64_t session_ids_ = 1;
+  std::optional<OrgId> default_org_;  // strand-only: the last resolution, re-checked after a while
+  TimePoint default_org_checked_{};   // strand-only
   prometheus::Gauge* active_gauge_ = nullptr;
   prometheus::Family<prometheus::Counter>* ended_family_ = nullptr;
   prometheus::Counter* rejected_ = nullptr;
@@ -1204,8 +1336,14 @@ void CallService::Impl::register_routes(api::Router& router) {
                out["media"] = media_counters(id);
                return Response::json(200, out);
              });
-  auto action = [this, org_of](Request& req, const std::function<Status(CallFlow&, const CallId&)>& body) {
+  // `target`: the agent or queue the command names, checked against the caller's organisation.
+  auto action = [this, org_of](Request& req, const std::function<Status(CallFlow&, const CallId&)>& body,
+                               const AgentId& agent = {}, const QueueId& queue = {}) {
     const CallId id(req.path_params.at("id"));
+    Status target = Status::ok();
+    if (!agent.empty()) target = check_agent(org_of(req), agent);
+    if (!queue.empty()) target = check_queue(org_of(req), queue);
+    if (!target.is_ok()) return Response::error(target);
     Status s = command(id, org_of(req), [&](CallFlow& flow) { return body(flow, id); });
     if (!s.is_ok()) return Response::error(s);
     return Response::json(202, {{"call_id", id.str()}, {"accepted", true}});
@@ -1232,10 +1370,12 @@ void CallService::Impl::register_routes(api::Router& router) {
                }
                if (to_agent) {
                  const AgentId agent((*body)["agent_id"].get<std::string>());
-                 return action(req, [agent](CallFlow& f, const CallId& id) { return f.transfer_to_agent(id, agent); });
+                 return action(
+                     req, [agent](CallFlow& f, const CallId& id) { return f.transfer_to_agent(id, agent); }, agent);
                }
                const QueueId queue((*body)["queue_id"].get<std::string>());
-               return action(req, [queue](CallFlow& f, const CallId& id) { return f.transfer_to_queue(id, queue); });
+               return action(
+                   req, [queue](CallFlow& f, const CallId& id) { return f.transfer_to_queue(id, queue); }, {}, queue);
              });
   router.add(
       Method::kPost, "/api/v1/calls/{id}/consult",
@@ -1255,7 +1395,8 @@ void CallService::Impl::register_routes(api::Router& router) {
           return Response::error(
               invalid_argument("exactly one of queue_id or agent_id (string) is required", "invalid_consult"));
         }
-        return action(req, [target](CallFlow& f, const CallId& id) { return f.consult(id, target); });
+        return action(
+            req, [target](CallFlow& f, const CallId& id) { return f.consult(id, target); }, target.agent, target.queue);
       });
   router.add(Method::kPost, "/api/v1/calls/{id}/consult/complete",
              opts("calls.handle", "Complete an attended transfer: the caller to the consulted agent"),
@@ -1281,6 +1422,7 @@ void CallService::Impl::register_routes(api::Router& router) {
                return Response::json(201, {{"call_id", id->str()}});
              });
   accounts_api_.register_routes(router);
+  numbers_.register_routes(router, [this](const OrgId& org, const QueueId& queue) { return queue_exists(org, queue); });
 }
 
 // ---- CallService -----------------------------------------------------------------------------
@@ -1293,6 +1435,7 @@ CallService::~CallService() { stop(); }
 
 std::vector<store::Migration> CallService::migrations() {
   std::vector<store::Migration> out = registrar::StoreCredentialStore::migrations();
+  for (auto& m : NumberDirectory::migrations()) out.push_back(std::move(m));
   out.push_back({"telephony", 1, "call records",
                  "CREATE TABLE calls (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, sip_call_id TEXT, direction TEXT, "
                  "from_uri TEXT, to_uri TEXT, dialled TEXT, queue_id TEXT, intent TEXT, agent_id TEXT, "

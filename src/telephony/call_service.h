@@ -58,6 +58,13 @@ struct CallServiceOptions {
   // Asked on every REGISTER whether the account's agent (user) is still active; null: not asked.
   // Must outlive the service.
   registrar::AgentDirectory* agents = nullptr;
+  // The deployment's organisations, for telephony.default_org (inbound calls to a number no
+  // organisation claimed). Unset: such calls are refused.
+  struct Organisation {
+    std::string id;
+    std::string name;
+  };
+  std::function<Result<std::vector<Organisation>>()> organisations;
 };
 
 // The default prompts directory: <dir of the executable>/../share/prompts (the build tree) or

@@ -245,6 +245,14 @@ Result<std::optional<Organisation>> find_org_by_name(store::Session& session, co
   return std::optional<Organisation>(Organisation{rows[0].get_string(0), rows[0].get_string(1), rows[0].get_int(2)});
 }
 
+Result<std::vector<Organisation>> list_orgs(store::Session& session) {
+  VONTRES_ASSIGN_OR_RETURN(auto rows, session.query("SELECT id, name, created_at_ms FROM organisations ORDER BY name"));
+  std::vector<Organisation> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows.rows) out.push_back(Organisation{row.get_string(0), row.get_string(1), row.get_int(2)});
+  return out;
+}
+
 // ---- users ----
 
 Status insert_user(store::Session& session, const User& user) {

@@ -23,6 +23,9 @@ std::vector<store::Migration> migrations();
 // Organisations. insert: "org_name_taken" if the name exists.
 Status insert_org(store::Session& session, const Organisation& org);
 Result<std::optional<Organisation>> find_org_by_name(store::Session& session, const std::string& name);
+// Every organisation of the deployment, by name (for deployment-wide settings such as the default
+// organisation of inbound calls; never for a tenant's request).
+Result<std::vector<Organisation>> list_orgs(store::Session& session);
 
 // Users. insert/update: "email_taken" if the email exists.
 Status insert_user(store::Session& session, const User& user);

@@ -6,6 +6,22 @@
 #include "users/repository.h"
 
 namespace vontres::users {
+namespace {
+
+class AuditLogSink final : public AuditSink {
+ public:
+  explicit AuditLogSink(AuditLog& log) : log_(log) {}
+  void record(AuditRecord r) override {
+    log_.record(security_event(std::move(r.action), std::move(r.org_id), std::move(r.actor_id),
+                               std::move(r.target_id), std::move(r.remote_address), std::move(r.outcome),
+                               std::move(r.details)));
+  }
+
+ private:
+  AuditLog& log_;
+};
+
+}  // namespace
 
 Result<std::unique_ptr<UsersService>> UsersService::create(const AuthConfig& config, const std::string& data_dir,
                                                            store::Store& store, cache::Cache& cache, const Clock& clock,
@@ -21,7 +37,9 @@ Result<std::unique_ptr<UsersService>> UsersService::create(const AuthConfig& con
 std::vector<store::Migration> UsersService::migrations() { return repo::migrations(); }
 
 UsersService::UsersService(ConstructionKey, std::unique_ptr<detail::UsersCore> core)
-    : core_(std::move(core)), authenticator_(std::make_unique<detail::TokenAuthenticator>(*core_)) {}
+    : core_(std::move(core)),
+      authenticator_(std::make_unique<detail::TokenAuthenticator>(*core_)),
+      audit_sink_(std::make_unique<AuditLogSink>(core_->audit())) {}
 
 UsersService::~UsersService() = default;
 
@@ -54,6 +72,10 @@ Result<std::optional<bool>> UsersService::user_active(const std::string& org_id,
 }
 
 detail::UsersCore& UsersService::core() { return *core_; }
+
+AuditSink& UsersService::audit_sink() { return *audit_sink_; }
+
+Result<std::vector<Organisation>> UsersService::organisations() { return repo::list_orgs(core_->store()); }
 
 Status create_admin(UsersService& service, const std::string& org_name, const std::string& email,
                     const std::string& password) {

@@ -18,11 +18,13 @@
 #include "api/http.h"
 #include "bus/event_bus.h"
 #include "cache/cache.h"
+#include "core/audit.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/status.h"
 #include "store/store.h"
+#include "users/model.h"
 #include "users/openapi.h"
 
 namespace vontres::users {
@@ -66,6 +68,12 @@ class UsersService {
   // Used by create_admin and tests.
   detail::UsersCore& core();
 
+  // Every organisation of the deployment (deployment-wide settings only, never a tenant's request).
+  Result<std::vector<Organisation>> organisations();
+
+  // The audit trail for other services' changes (stored with this service's security events).
+  AuditSink& audit_sink();
+
   // Use create(). The key keeps construction going through it.
   class ConstructionKey {
     friend class UsersService;
@@ -77,6 +85,7 @@ class UsersService {
   std::unique_ptr<detail::UsersCore> core_;
   std::unique_ptr<detail::TokenAuthenticator> authenticator_;
   RouteSchemas schemas_;  // filled by register_routes, read by the OpenAPI handler
+  std::unique_ptr<AuditSink> audit_sink_;
 };
 
 // `vontres users create-admin`: creates organisation `org_name` if it does not exist and an admin

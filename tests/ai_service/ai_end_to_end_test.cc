@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/peers.h"
+#include "support/websocket_client.h"
 #include "support/subprocess.h"
 #include "telephony/rtp/g711.h"
 #include "telephony/rtp/wav.h"
@@ -129,63 +130,18 @@ struct HttpReply {
   json body;
 };
 
-// Collects every message of /api/v1/ai/stream on a background thread.
-class AiStreamClient {
+// The live AI feed, /api/v1/ai/stream<query>.
+class AiStreamClient : public testing::WebSocketClient {
  public:
-  AiStreamClient(uint16_t port, const std::string& token, const std::string& query) {
-    ws_.set_option(websocket::stream_base::decorator([token](websocket::request_type& request) {
-      request.set(beast::http::field::sec_websocket_protocol, "bearer, " + token);
-    }));
-    tcp::resolver resolver(io_);
-    boost::asio::connect(ws_.next_layer(), resolver.resolve("127.0.0.1", std::to_string(port)));
-    ws_.handshake("127.0.0.1", "/api/v1/ai/stream" + query);
-    reader_ = std::thread([this] {
-      beast::error_code ec;
-      while (true) {
-        beast::flat_buffer buffer;
-        ws_.read(buffer, ec);
-        if (ec) break;
-        json message = json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
-        std::lock_guard lock(mutex_);
-        messages_.push_back(std::move(message));
-      }
-    });
-  }
-  ~AiStreamClient() {
-    beast::error_code ec;
-    ws_.next_layer().shutdown(tcp::socket::shutdown_both, ec);
-    ws_.next_layer().close(ec);
-    if (reader_.joinable()) reader_.join();
-  }
-  std::vector<json> messages() {
-    std::lock_guard lock(mutex_);
-    return messages_;
-  }
-  // Waits until `pred` holds for some message.
-  std::optional<json> wait_for(const std::function<bool(const json&)>& pred, std::chrono::milliseconds timeout) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      for (const auto& m : messages()) {
-        if (pred(m)) return m;
-      }
-      std::this_thread::sleep_for(100ms);
-    }
-    return std::nullopt;
-  }
-
- private:
-  boost::asio::io_context io_;
-  websocket::stream<tcp::socket> ws_{io_};
-  std::thread reader_;
-  std::mutex mutex_;
-  std::vector<json> messages_;
+  AiStreamClient(uint16_t port, const std::string& token, const std::string& query)
+      : WebSocketClient(port, token, "/api/v1/ai/stream" + query) {}
 };
 
 class AiEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* program : {"sipp", "espeak-ng", "sox", "curl"}) {
-      if (!have_program(program)) GTEST_SKIP() << program << " is not installed: run scripts/install-deps";
+      if (!have_program(program)) GTEST_FAIL() << program << " is not installed: run scripts/install-deps";
     }
     sip_port_ = free_port();
     rtp_base_ = static_cast<uint16_t>(40000 + (getpid() % 100) * 100);

@@ -144,7 +144,41 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"telephony:\n  ivr_options:\n    - {queue: q, digit: '1', colour: red}\n",
                       {},
                       "telephony.ivr_options[0].colour: unknown key"},
-        BadConfigCase{"telephony:\n  numbers: [1]\n", {}, "telephony.numbers: expected a mapping"}));
+        BadConfigCase{"telephony:\n  numbers: [1]\n", {}, "telephony.numbers: expected a mapping"},
+        BadConfigCase{"telephony:\n  sip_trusted_sources: [10.0.0.0/33]\n", {}, "telephony.sip_trusted_sources[0]"},
+        BadConfigCase{"telephony:\n  sip_trusted_sources: [trunk.example]\n", {}, "telephony.sip_trusted_sources[0]"},
+        BadConfigCase{"telephony:\n  register_lockout_base: 10m\n  register_lockout_max: 1m\n",
+                      {},
+                      "telephony.register_lockout_max"},
+        BadConfigCase{"telephony:\n  sip_tcp_idle_timeout: 10ms\n", {}, "telephony.sip_tcp_idle_timeout"},
+        BadConfigCase{"telephony:\n  sip_tcp_max_connections_per_source: 0\n",
+                      {},
+                      "telephony.sip_tcp_max_connections_per_source"}));
+
+TEST(ConfigTest, TelephonyAbuseLimitsHaveSafeDefaultsAndAreConfigurable) {
+  auto defaults = parse_config("", {});
+  ASSERT_TRUE(defaults.is_ok()) << defaults.status().to_string();
+  EXPECT_TRUE(defaults->telephony.sip_trusted_sources.empty());
+  EXPECT_EQ(defaults->telephony.register_max_failures_per_account, 5);
+  EXPECT_EQ(defaults->telephony.max_calls_per_source, 100U);
+  EXPECT_EQ(defaults->telephony.rtp_send_without_receive, std::chrono::milliseconds(5'000));
+  auto config = parse_config(
+      "telephony:\n  sip_trusted_sources: [203.0.113.0/24, '::1']\n  register_max_failures_per_source: 7\n"
+      "  register_lockout_base: 30s\n  max_calls_per_source: 4\n  invites_per_second_per_source: 2\n"
+      "  rtp_send_without_receive: 2s\n  sip_tcp_idle_timeout: 90s\n  sip_tcp_max_connections_per_source: 8\n",
+      {{"VONTRES_TELEPHONY_SIP_TCP_MAX_CONNECTIONS", "100"}});
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  const auto& t = config->telephony;
+  EXPECT_EQ(t.sip_trusted_sources, (std::vector<std::string>{"203.0.113.0/24", "::1"}));
+  EXPECT_EQ(t.register_max_failures_per_source, 7);
+  EXPECT_EQ(t.register_lockout_base, std::chrono::milliseconds(30'000));
+  EXPECT_EQ(t.max_calls_per_source, 4U);
+  EXPECT_EQ(t.invites_per_second_per_source, 2U);
+  EXPECT_EQ(t.rtp_send_without_receive, std::chrono::milliseconds(2'000));
+  EXPECT_EQ(t.sip_tcp_idle_timeout, std::chrono::milliseconds(90'000));
+  EXPECT_EQ(t.sip_tcp_max_connections_per_source, 8U);
+  EXPECT_EQ(t.sip_tcp_max_connections, 100U);
+}
 
 TEST(ConfigTest, TelephonySectionReadsTransportsIvrAndNumbers) {
   auto config = parse_config(

@@ -110,10 +110,10 @@ class PropertyRun {
       const AgentId agent("a" + std::to_string(uniform(0, 9)));
       const int p = uniform(0, 9);
       const Presence presence = p < 6 ? Presence::kAvailable : p < 8 ? Presence::kBreak : Presence::kOffline;
-      EXPECT_TRUE(engine_->set_presence(agent, presence, "lunch").is_ok());
+      EXPECT_TRUE(engine_->set_presence(org_, agent, presence, "lunch").is_ok());
     } else if (action < 78) {
       const AgentId agent("a" + std::to_string(uniform(0, 9)));
-      auto s = engine_->wrap_up_done(agent);
+      auto s = engine_->wrap_up_done(org_, agent);
       EXPECT_TRUE(s.is_ok() || s.code() == "not_in_wrap_up");
     } else if (action < 80) {
       EXPECT_TRUE(engine_->upsert_agent(random_agent("a" + std::to_string(uniform(0, 9)))).is_ok());
@@ -313,7 +313,7 @@ class PropertyRun {
       }
     }
     for (const auto& [id, config] : model_.queues) {
-      auto view = engine_->queue_view(QueueId(id), 0);
+      auto view = engine_->queue_view(org_, QueueId(id), 0);
       ASSERT_TRUE(view.is_ok());
       for (size_t s = 0; s < kAgentStateCount; ++s) {
         EXPECT_EQ(view->agents_by_state[std::string(agent_state_name(static_cast<AgentState>(s)))],

@@ -125,7 +125,7 @@ TEST_F(EngineStrategyTest, RandomStrategyIsReproducibleForASeedAndPicksOnlyEligi
       if (i != 3) a.skills = {{"x", 5}};  // a3 is never eligible
       a.queues = in("q");
       EXPECT_TRUE(e.upsert_agent(a).is_ok());
-      EXPECT_TRUE(e.set_presence(a.id, Presence::kAvailable).is_ok());
+      EXPECT_TRUE(e.set_presence(a.org, a.id, Presence::kAvailable).is_ok());
     }
     std::vector<std::string> picks;
     for (int i = 0; i < 20; ++i) {
@@ -191,9 +191,9 @@ TEST_F(EngineTest, HigherPriorityIsServedFirstAndEqualPriorityInArrivalOrder) {
   EXPECT_EQ(engine->call(CallId("c3"))->position, 3u);
 
   std::vector<std::string> served;
-  ASSERT_TRUE(engine->set_presence(AgentId("ana"), Presence::kAvailable).is_ok());
+  ASSERT_TRUE(engine->set_presence(org, AgentId("ana"), Presence::kAvailable).is_ok());
   for (int i = 0; i < 3; ++i) {
-    auto v = engine->agent(AgentId("ana"));
+    auto v = engine->agent(org, AgentId("ana"));
     ASSERT_EQ(v->offered_calls.size(), 1u);
     const std::string id = v->offered_calls[0].str();
     served.push_back(id);
@@ -213,7 +213,7 @@ TEST_F(EngineTest, AgentInSeveralQueuesServesTheHigherPriorityQueueFirst) {
   enqueue(call("old_low", "low"));
   advance(30s);
   enqueue(call("new_high", "high"));
-  ASSERT_TRUE(engine->set_presence(AgentId("ana"), Presence::kAvailable).is_ok());
+  ASSERT_TRUE(engine->set_presence(org, AgentId("ana"), Presence::kAvailable).is_ok());
   EXPECT_THAT(offered("new_high"), ElementsAre("ana"));
 }
 
@@ -287,7 +287,7 @@ TEST_F(EngineTest, EscalationMovesTheCallToAnotherQueueKeepingItsArrivalTime) {
   EXPECT_EQ(sink.of(RoutingEventType::kOverflowed)[0].from_queue.str(), "tier1");
   // It arrived before "local", so it is ahead of it in the new queue.
   EXPECT_EQ(engine->call(CallId("early"))->position, 1u);
-  ASSERT_TRUE(engine->set_presence(AgentId("t2"), Presence::kAvailable).is_ok());
+  ASSERT_TRUE(engine->set_presence(org, AgentId("t2"), Presence::kAvailable).is_ok());
   EXPECT_THAT(offered("early"), ElementsAre("t2"));
 }
 
@@ -308,7 +308,7 @@ TEST_F(EngineTest, UnansweredOfferTimesOutAndGoesToTheNextAgent) {
   EXPECT_THAT(offered("c1"), ElementsAre("bob"));
   ASSERT_EQ(sink.count(RoutingEventType::kTimeout), 1u);
   EXPECT_EQ(sink.of(RoutingEventType::kTimeout)[0].agent.str(), "ana");
-  EXPECT_EQ(engine->agent(AgentId("ana"))->consecutive_misses, 1);
+  EXPECT_EQ(engine->agent(org, AgentId("ana"))->consecutive_misses, 1);
   EXPECT_EQ(engine->accept_offer(CallId("c1"), AgentId("ana")).code(), "offer_not_found");
 }
 
@@ -351,7 +351,7 @@ TEST_F(EngineTest, AgentMissingKOffersInARowIsPutOnBreakAsNotResponding) {
   advance(10s);
   EXPECT_THAT(offered("c1"), ElementsAre("sleepy"));  // re-offered: nobody else, no delay
   advance(10s);
-  auto v = engine->agent(AgentId("sleepy"));
+  auto v = engine->agent(org, AgentId("sleepy"));
   EXPECT_EQ(v->state, AgentState::kBreak);
   EXPECT_EQ(v->break_reason, "not_responding");
   EXPECT_TRUE(offered("c1").empty());
@@ -368,7 +368,7 @@ TEST_F(EngineTest, AnsweringResetsTheMissCounter) {
   enqueue(call("c1", "q"));
   advance(10s);
   answer("c1", "ana");
-  EXPECT_EQ(engine->agent(AgentId("ana"))->consecutive_misses, 0);
+  EXPECT_EQ(engine->agent(org, AgentId("ana"))->consecutive_misses, 0);
 }
 
 TEST_F(EngineTest, GoingOnBreakRescindsThePendingOfferAndTheCallMovesOn) {
@@ -378,10 +378,10 @@ TEST_F(EngineTest, GoingOnBreakRescindsThePendingOfferAndTheCallMovesOn) {
   add_agent("bob", {}, in("q"));
   enqueue(call("c1", "q"));
   ASSERT_THAT(offered("c1"), ElementsAre("ana"));
-  ASSERT_TRUE(engine->set_presence(AgentId("ana"), Presence::kBreak, "lunch").is_ok());
+  ASSERT_TRUE(engine->set_presence(org, AgentId("ana"), Presence::kBreak, "lunch").is_ok());
   EXPECT_THAT(offered("c1"), ElementsAre("bob"));
-  EXPECT_EQ(engine->agent(AgentId("ana"))->break_reason, "lunch");
-  EXPECT_EQ(engine->agent(AgentId("ana"))->consecutive_misses, 0);
+  EXPECT_EQ(engine->agent(org, AgentId("ana"))->break_reason, "lunch");
+  EXPECT_EQ(engine->agent(org, AgentId("ana"))->consecutive_misses, 0);
 }
 
 TEST_F(EngineTest, CallerHangingUpWhileRingingRescindsTheOffer) {
@@ -409,7 +409,7 @@ TEST_F(EngineTest, MaxWaitOverflowMovesTheCallToTheOverflowQueue) {
   EXPECT_EQ(engine->call(CallId("c1"))->queue.str(), "main");
   advance(1s);
   EXPECT_THAT(offered("c1"), ElementsAre("helper"));
-  EXPECT_EQ(engine->queue_view(QueueId("main"))->stats.overflowed_out, 1u);
+  EXPECT_EQ(engine->queue_view(org, QueueId("main"))->stats.overflowed_out, 1u);
 }
 
 TEST_F(EngineTest, CallbackKeepsTheCallersPlaceAndIsOfferedWhenAnAgentIsFree) {
@@ -426,7 +426,7 @@ TEST_F(EngineTest, CallbackKeepsTheCallersPlaceAndIsOfferedWhenAnAgentIsFree) {
   hang_up("first");  // the caller's leg ends; the callback stays
   EXPECT_EQ(engine->call(CallId("first"))->position, 1u);
   EXPECT_TRUE(engine->call(CallId("first"))->callback);
-  ASSERT_TRUE(engine->set_presence(AgentId("ana"), Presence::kAvailable).is_ok());
+  ASSERT_TRUE(engine->set_presence(org, AgentId("ana"), Presence::kAvailable).is_ok());
   EXPECT_THAT(offered("first"), ElementsAre("ana"));
   EXPECT_TRUE(sink.of(RoutingEventType::kOffered).back().callback);
   EXPECT_EQ(engine->counters().abandoned, 0u);
@@ -437,7 +437,7 @@ TEST_F(EngineTest, CallerCanAskForACallbackBeforeMaxWait) {
   enqueue(call("c1", "q"));
   ASSERT_TRUE(engine->request_callback(CallId("c1")).is_ok());
   hang_up("c1");
-  EXPECT_EQ(engine->queue_view(QueueId("q"))->callbacks_waiting, 1u);
+  EXPECT_EQ(engine->queue_view(org, QueueId("q"))->callbacks_waiting, 1u);
   ASSERT_TRUE(engine->cancel_call(CallId("c1")).is_ok());
   EXPECT_EQ(engine->counters().exited, 1u);
 }
@@ -485,7 +485,7 @@ TEST_F(EngineTest, JoinEmptyFalseRejectsCallsWhenNobodyIsStaffed) {
   add_queue(q);
   add_agent("ana", {}, in("q"), /*login=*/false);
   EXPECT_EQ(engine->enqueue_call(call("c1", "q")).status().code(), "queue_empty");
-  ASSERT_TRUE(engine->set_presence(AgentId("ana"), Presence::kAvailable).is_ok());
+  ASSERT_TRUE(engine->set_presence(org, AgentId("ana"), Presence::kAvailable).is_ok());
   EXPECT_TRUE(engine->enqueue_call(call("c2", "q")).is_ok());
 }
 
@@ -497,7 +497,7 @@ TEST_F(EngineTest, LeaveWhenEmptySendsWaitingCallsAwayWhenTheLastAgentLogsOut) {
   add_agent("ana", {}, in("q"));
   enqueue(call("c1", "q"));
   ASSERT_EQ(call_state("c1"), CallState::kWaiting);
-  ASSERT_TRUE(engine->set_presence(AgentId("ana"), Presence::kOffline).is_ok());
+  ASSERT_TRUE(engine->set_presence(org, AgentId("ana"), Presence::kOffline).is_ok());
   ASSERT_EQ(sink.count(RoutingEventType::kExited), 1u);
   EXPECT_EQ(sink.of(RoutingEventType::kExited)[0].reason, "queue_empty");
 }
@@ -520,9 +520,9 @@ TEST_F(EngineTest, WrapUpBlocksOffersUntilItEndsOrTheAgentIsDone) {
   answer("c2", "ana");
   hang_up("c2");
   enqueue(call("c3", "q"));
-  ASSERT_TRUE(engine->wrap_up_done(AgentId("ana")).is_ok());
+  ASSERT_TRUE(engine->wrap_up_done(org, AgentId("ana")).is_ok());
   EXPECT_THAT(offered("c3"), ElementsAre("ana"));
-  EXPECT_EQ(engine->wrap_up_done(AgentId("ana")).code(), "not_in_wrap_up");
+  EXPECT_EQ(engine->wrap_up_done(org, AgentId("ana")).code(), "not_in_wrap_up");
 }
 
 TEST_F(EngineTest, CapacityLetsAnAgentHandleConcurrentCalls) {
@@ -535,7 +535,7 @@ TEST_F(EngineTest, CapacityLetsAnAgentHandleConcurrentCalls) {
   answer("c2", "ana");
   enqueue(call("c3", "chat"));
   EXPECT_TRUE(offered("c3").empty());
-  EXPECT_EQ(engine->agent(AgentId("ana"))->active_calls, 2);
+  EXPECT_EQ(engine->agent(org, AgentId("ana"))->active_calls, 2);
 }
 
 // --- AI inputs --------------------------------------------------------------------------------
@@ -656,7 +656,7 @@ TEST_F(EngineTest, DecisionRecordsAreBoundedPerCallAndKeptAfterTheCallEnds) {
   a.org = org;
   a.queues = in("q");
   ASSERT_TRUE(e.upsert_agent(a).is_ok());
-  ASSERT_TRUE(e.set_presence(a.id, Presence::kAvailable).is_ok());
+  ASSERT_TRUE(e.set_presence(a.org, a.id, Presence::kAvailable).is_ok());
   ASSERT_TRUE(e.enqueue_call(call("c1", "q")).is_ok());
   for (int i = 0; i < 10; ++i) {
     clock.advance(5s);
@@ -714,7 +714,7 @@ TEST_F(EngineTest, EstimatedWaitUsesRecentHandleTimesAndStaffedAgents) {
   EXPECT_EQ(first.position, 1u);
   EXPECT_EQ(*first.estimated_wait, 60s);    // 1 x 120 s / 2 agents
   EXPECT_EQ(*second.estimated_wait, 120s);  // 2 x 120 s / 2 agents
-  auto view = engine->queue_view(QueueId("q"));
+  auto view = engine->queue_view(org, QueueId("q"));
   ASSERT_TRUE(view.is_ok());
   EXPECT_EQ(view->average_handle_time, 120s);
   EXPECT_EQ(view->waiting, 2u);
@@ -732,13 +732,13 @@ TEST_F(EngineTest, ServiceLevelCountsAnswersWithinTheThresholdAndAbandons) {
   enqueue(call("slow", "q"));
   enqueue(call("gone", "q"));
   advance(10s);
-  ASSERT_TRUE(engine->set_presence(AgentId("ana"), Presence::kAvailable).is_ok());
+  ASSERT_TRUE(engine->set_presence(org, AgentId("ana"), Presence::kAvailable).is_ok());
   answer("fast", "ana");
   advance(20s);
   hang_up("fast");
   answer("slow", "ana");
   hang_up("gone");
-  auto stats = engine->queue_view(QueueId("q"))->stats;
+  auto stats = engine->queue_view(org, QueueId("q"))->stats;
   EXPECT_EQ(stats.answered, 2u);
   EXPECT_EQ(stats.answered_within_threshold, 1u);
   EXPECT_EQ(stats.abandoned, 1u);
@@ -766,15 +766,15 @@ TEST_F(EngineTest, InvalidConfigurationIsRejectedWithStableCodes) {
   a.queues = in("nope");
   EXPECT_EQ(engine->upsert_agent(a).code(), "queue_not_found");
   a.org = OrgId("other-org");
-  a.queues = in("q");
-  EXPECT_EQ(engine->upsert_agent(a).code(), "org_mismatch");
-  EXPECT_EQ(engine->set_presence(AgentId("ghost"), Presence::kAvailable).code(), "agent_not_found");
+  a.queues = in("q");  // another organisation's queue of the same id does not exist for it
+  EXPECT_EQ(engine->upsert_agent(a).code(), "queue_not_found");
+  EXPECT_EQ(engine->set_presence(org, AgentId("ghost"), Presence::kAvailable).code(), "agent_not_found");
   CallRequest c = call("c1", "q");
   c.org = OrgId("other-org");
   EXPECT_EQ(engine->enqueue_call(c).status().code(), "queue_not_found");
   enqueue(call("c1", "q"));
   EXPECT_EQ(engine->enqueue_call(call("c1", "q")).status().code(), "call_exists");
-  EXPECT_EQ(engine->remove_queue(QueueId("q")).code(), "queue_in_use");
+  EXPECT_EQ(engine->remove_queue(org, QueueId("q")).code(), "queue_in_use");
 }
 
 TEST_F(EngineTest, AddingASkillToAnIdleAgentRoutesTheWaitingCall) {
@@ -792,6 +792,49 @@ TEST_F(EngineTest, AddingASkillToAnIdleAgentRoutesTheWaitingCall) {
   a.queues = in("q");
   ASSERT_TRUE(engine->upsert_agent(a).is_ok());
   EXPECT_THAT(offered("c1"), ElementsAre("ana"));
+}
+
+TEST_F(EngineTest, OrganisationsOwnTheirQueueAndAgentIdsAndNeverReachEachOthers) {
+  const OrgId other("org-2");
+  add_queue(queue("support"));
+  add_agent("ana", {}, in("support"));
+  // The other organisation creates the same ids: its own queue and agent, not ours.
+  QueueConfig theirs = queue("support");
+  theirs.org = other;
+  theirs.name = "their support";
+  ASSERT_TRUE(engine->upsert_queue(theirs).is_ok());
+  AgentConfig bob;
+  bob.id = AgentId("ana");
+  bob.org = other;
+  bob.name = "their ana";
+  bob.queues = in("support");
+  ASSERT_TRUE(engine->upsert_agent(bob).is_ok());
+  EXPECT_EQ(engine->queue_view(org, QueueId("support"))->config.name, "support");
+  EXPECT_EQ(engine->queue_view(other, QueueId("support"))->config.name, "their support");
+  EXPECT_EQ(engine->agent(org, AgentId("ana"))->name, "ana");
+  EXPECT_EQ(engine->agent(other, AgentId("ana"))->name, "their ana");
+  EXPECT_EQ(engine->agent(other, AgentId("ana"))->state, AgentState::kOffline);
+  EXPECT_EQ(engine->queues(other).size(), 1U);
+
+  // Our call is offered to our agent only; theirs (offline) is untouched, and their call waits.
+  enqueue(call("c1", "support"));
+  EXPECT_THAT(offered("c1"), ElementsAre("ana"));
+  CallRequest their_call = call("c2", "support");
+  their_call.org = other;
+  enqueue(their_call);
+  EXPECT_TRUE(offered("c2").empty());
+  EXPECT_EQ(engine->queue_view(other, QueueId("support"))->waiting, 1U);
+  EXPECT_EQ(engine->queue_view(org, QueueId("support"))->waiting, 0U);
+  // Their agent cannot take our call, and their presence change does not touch ours.
+  EXPECT_EQ(engine->accept_offer(CallId("c2"), AgentId("ana")).code(), "offer_not_found");
+  ASSERT_TRUE(engine->set_presence(other, AgentId("ana"), Presence::kBreak, "lunch").is_ok());
+  EXPECT_EQ(engine->agent(org, AgentId("ana"))->state, AgentState::kReserved);
+  answer("c1", "ana");
+  // Removing their queue leaves ours.
+  EXPECT_EQ(engine->remove_queue(other, QueueId("support")).code(), "queue_in_use");
+  EXPECT_EQ(engine->remove_agent(other, AgentId("ana")).code(), "ok");
+  EXPECT_TRUE(engine->agent(org, AgentId("ana")).is_ok());
+  EXPECT_EQ(engine->agent(other, AgentId("ana")).status().code(), "agent_not_found");
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ class EngineTest : public ::testing::Test {
     a.capacity = capacity;
     ASSERT_TRUE(engine->upsert_agent(a).is_ok());
     if (login) {
-      ASSERT_TRUE(engine->set_presence(AgentId(id), Presence::kAvailable).is_ok());
+      ASSERT_TRUE(engine->set_presence(org, AgentId(id), Presence::kAvailable).is_ok());
     }
   }
   static std::vector<QueueMembership> in(const std::string& queue, int penalty = 0) {
@@ -83,7 +83,7 @@ class EngineTest : public ::testing::Test {
     std::sort(out.begin(), out.end());
     return out;
   }
-  AgentState state(const std::string& agent_id) const { return engine->agent(AgentId(agent_id))->state; }
+  AgentState state(const std::string& agent_id) const { return engine->agent(org, AgentId(agent_id))->state; }
   CallState call_state(const std::string& call_id) const { return engine->call(CallId(call_id))->state; }
 
   void advance(Millis by) {

@@ -60,7 +60,7 @@ DayResult simulate_day(uint64_t seed, double patience_seconds) {
     a.org = org;
     a.queues = {{q.id, 0}};
     EXPECT_TRUE(engine.upsert_agent(a).is_ok());
-    EXPECT_TRUE(engine.set_presence(a.id, Presence::kAvailable).is_ok());
+    EXPECT_TRUE(engine.set_presence(org, a.id, Presence::kAvailable).is_ok());
   }
 
   std::mt19937_64 rng(seed);

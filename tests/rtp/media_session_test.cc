@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <mutex>
 #include <thread>
@@ -68,9 +69,12 @@ class MediaSessionTest : public ::testing::Test {
     return *session;
   }
 
+  // Both ends as after the ACK: the signalling has confirmed the peer, so each may send.
   static void connect(const std::shared_ptr<MediaSession>& a, const std::shared_ptr<MediaSession>& b) {
     a->set_remote("127.0.0.1", b->rtp_port(), b->rtcp_port());
     b->set_remote("127.0.0.1", a->rtp_port(), a->rtcp_port());
+    a->allow_sending();
+    b->allow_sending();
   }
 
   // Sessions read their clock until the destructor has stopped them, so a test's manual clock must
@@ -159,6 +163,7 @@ TEST_F(MediaSessionTest, LatchesToTheRealSourceAndDropsOthers) {
   // b's SDP says the peer is somewhere else (a NAT'ed address): it must answer where a really is.
   a->set_remote("127.0.0.1", b->rtp_port(), b->rtcp_port());
   b->set_remote("127.0.0.1", 9, 10);
+  a->allow_sending();  // b is never allowed: it answers only because a's RTP reached it
   a->start();
   b->start();
   ASSERT_TRUE(wait_until([&] { return a->counters().packets_received >= 10; }));
@@ -397,6 +402,101 @@ TEST_F(MediaSessionTest, SessionsTakePortsFromTheAllocatorAndGiveThemBack) {
   auto again = MediaSession::create(io_, clock, options);
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();
   EXPECT_EQ((*again)->rtp_port(), freed);
+}
+
+// Issue 11, finding 12: no media to an SDP address before the signalling confirms the peer, and a
+// bound on media sent to a peer that never sends any.
+class RawPeer {
+ public:
+  RawPeer() : socket_(io_, udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) { socket_.non_blocking(true); }
+  uint16_t port() const { return socket_.local_endpoint().port(); }
+  // Datagrams waiting now (drains them).
+  size_t drain() {
+    size_t count = 0;
+    std::array<uint8_t, 2048> buffer{};
+    udp::endpoint from;
+    boost::system::error_code error;
+    while (socket_.receive_from(boost::asio::buffer(buffer), from, 0, error) > 0 && !error) ++count;
+    return count;
+  }
+  // Counts datagrams arriving within `window`.
+  size_t count_for(milliseconds window) {
+    size_t count = 0;
+    const auto until = std::chrono::steady_clock::now() + window;
+    while (std::chrono::steady_clock::now() < until) {
+      count += drain();
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return count + drain();
+  }
+  void send_rtp_to(uint16_t port, uint16_t sequence) {
+    std::vector<uint8_t> packet;
+    std::vector<uint8_t> payload(160, 0xff);
+    write_rtp(false, 0, sequence, sequence * 160u, 4242, payload, packet);
+    socket_.send_to(boost::asio::buffer(packet), udp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+  }
+
+ private:
+  boost::asio::io_context io_;
+  udp::socket socket_;
+};
+
+TEST_F(MediaSessionTest, NothingGoesToTheSdpAddressUntilSendingIsAllowed) {
+  SystemClock& clock = SystemClock::instance();
+  RawPeer peer;
+  auto session = make("unconfirmed", clock);
+  session->set_source(std::make_shared<SilenceSource>());
+  session->set_remote("127.0.0.1", peer.port(), static_cast<uint16_t>(peer.port() + 1));
+  session->start();
+  EXPECT_EQ(peer.count_for(milliseconds(400)), 0u) << "no RTP (nor RTCP) before the ACK";
+  EXPECT_TRUE(wait_until([&] { return session->counters().withheld >= 5; }));
+  EXPECT_EQ(session->counters().packets_sent, 0u);
+  session->allow_sending();
+  EXPECT_TRUE(wait_until([&] { return peer.drain() > 0; })) << "the ACK came: media flows";
+}
+
+TEST_F(MediaSessionTest, RtpFromThePeerLatchesAndAllowsSendingBeforeTheAck) {
+  SystemClock& clock = SystemClock::instance();
+  RawPeer peer;
+  auto session = make("early", clock);
+  session->set_source(std::make_shared<SilenceSource>());
+  session->set_remote("127.0.0.1", 9, 10);  // the SDP names somewhere else
+  session->start();
+  EXPECT_EQ(peer.count_for(milliseconds(200)), 0u);
+  peer.send_rtp_to(session->rtp_port(), 1);
+  EXPECT_TRUE(wait_until([&] { return peer.drain() > 0; })) << "symmetric RTP: sent where the peer's media came from";
+}
+
+TEST_F(MediaSessionTest, SendingStopsWhenThePeerNeverSendsAnyRtp) {
+  ManualClock& clock = manual_clock_;
+  RawPeer peer;
+  MediaSessionOptions options;
+  options.max_send_without_receive = milliseconds(2'000);
+  options.inactivity_timeout = milliseconds(0);
+  auto session = make("reflector", clock, options);
+  session->set_source(std::make_shared<SilenceSource>());
+  session->set_remote("127.0.0.1", peer.port(), static_cast<uint16_t>(peer.port() + 1));
+  session->start();
+  session->allow_sending();
+  // Drive 1.5 s in 20 ms steps: media flows while within the bound.
+  auto drive = [&](int steps) {
+    size_t received = 0;
+    for (int i = 0; i < steps; ++i) {
+      clock.advance(milliseconds(20));
+      received += peer.count_for(milliseconds(2));
+    }
+    return received + peer.count_for(milliseconds(100));
+  };
+  EXPECT_GT(drive(75), 30u);
+  (void)drive(40);  // past the 2 s bound
+  const uint64_t sent = session->counters().packets_sent;
+  EXPECT_EQ(drive(100), 0u) << "nothing more once the bound is spent";
+  EXPECT_EQ(session->counters().packets_sent, sent);
+  EXPECT_LE(sent, 2'000u / 20 + 5) << "at most the bound's worth of frames";
+  // The peer's RTP shows it wants the media: sending resumes.
+  peer.send_rtp_to(session->rtp_port(), 1);
+  ASSERT_TRUE(wait_until([&] { return session->counters().packets_received == 1; }));
+  EXPECT_GT(drive(20), 5u);
 }
 
 }  // namespace

@@ -455,5 +455,144 @@ TEST_F(RegistrarTest, ConcurrentRegistrationsOfManyUsersStayConsistent) {
   EXPECT_EQ(registrar_->binding_count(), kUsers * 3u);
 }
 
+// Issue 11, finding 10: digest guessing backs off and locks out, per account and per source.
+class RegistrarLockoutTest : public RegistrarTest {
+ protected:
+  void SetUp() override {
+    RegistrarTest::SetUp();
+    RegistrarOptions options;
+    options.domains = {kDomain};
+    options.lockout.max_failures_per_account = 3;
+    options.lockout.max_failures_per_source = 5;
+    options.lockout.failure_window = 10min;
+    options.lockout.lockout_base = 60s;
+    options.lockout.lockout_max = 5min;
+    registrar_ = std::make_unique<Registrar>(clock_, *digest_, credentials_, options);
+  }
+  // One wrong-password REGISTER answered to its challenge, like a guesser does.
+  RegisterOutcome guess(const std::string& user, const std::string& ip = "198.51.100.9",
+                        const std::string& password = "a wrong guess") {
+    Phone p = phone(user, "guess-" + std::to_string(++guesses_));
+    p.client = DigestClient(user, password);
+    p.flow.ip = ip;
+    return send(p, {"<sip:" + user + "@10.0.0.5>"});
+  }
+  RegisterOutcome right(const std::string& user, const std::string& ip = "198.51.100.9") {
+    Phone p = phone(user, "right-" + std::to_string(++guesses_));
+    p.flow.ip = ip;
+    return send(p, {"<sip:" + user + "@10.0.0.5>"});
+  }
+  int guesses_ = 0;
+};
+
+TEST_F(RegistrarLockoutTest, WrongPasswordsLockTheAccountAndEvenTheRightPasswordWaitsForTheLockToEnd) {
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(guess("alice").response.status(), 401) << i;
+  EXPECT_EQ(guess("alice").status.code(), "digest_bad_response");  // the third failure locks
+
+  // Locked: refused before the credentials are looked at, from any address, even with the password.
+  auto locked = right("alice", "192.0.2.44");
+  EXPECT_EQ(locked.response.status(), 403);
+  EXPECT_EQ(locked.status.code(), "registrar_locked_out");
+  EXPECT_EQ(locked.status.kind(), ErrorKind::kResourceExhausted);
+  EXPECT_EQ(locked.response.header("Retry-After"), "60");
+  EXPECT_NE(locked.response.header("Warning").value_or("").find("399"), std::string_view::npos);
+  EXPECT_TRUE(locked.response.headers_named("WWW-Authenticate").empty()) << "no challenge to answer";
+  EXPECT_EQ(registrar_->binding_count(), 0u);
+  EXPECT_EQ(right("bob", "192.0.2.44").response.status(), 200) << "other accounts are not affected";
+
+  clock_.advance(59s);
+  EXPECT_EQ(right("alice", "192.0.2.44").response.header("Retry-After"), "1");
+  clock_.advance(1s);
+  EXPECT_EQ(right("alice", "192.0.2.44").response.status(), 200) << "the lock has ended";
+}
+
+TEST_F(RegistrarLockoutTest, EachFurtherLockOutDoublesUpToTheMaximum) {
+  std::vector<std::string> retry_after;
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 3; ++i) guess("alice");
+    auto out = right("alice");
+    ASSERT_EQ(out.response.status(), 403) << round;
+    retry_after.emplace_back(out.response.header("Retry-After").value_or(""));
+    clock_.advance(10min);
+  }
+  EXPECT_EQ(retry_after, (std::vector<std::string>{"60", "120", "240", "300", "300"}));
+  // A success clears the history: the next lock-out is the base again.
+  ASSERT_EQ(right("alice").response.status(), 200);
+  for (int i = 0; i < 3; ++i) guess("alice");
+  EXPECT_EQ(right("alice").response.header("Retry-After"), "60");
+}
+
+TEST_F(RegistrarLockoutTest, FailuresOutsideTheWindowAreForgotten) {
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(guess("alice").response.status(), 401);
+    clock_.advance(11min);
+  }
+  EXPECT_EQ(right("alice").response.status(), 200);
+}
+
+TEST_F(RegistrarLockoutTest, OneSourceGuessingManyNamesIsLockedOutWhateverTheName) {
+  // Unknown names count too (under the name tried), and every failure counts for the address.
+  for (const char* user : {"mallory", "trudy", "eve", "oscar"}) EXPECT_EQ(guess(user).response.status(), 401);
+  EXPECT_EQ(guess("alice").response.status(), 401);  // the fifth failure from this address locks it
+  auto out = right("bob");
+  EXPECT_EQ(out.response.status(), 403);
+  EXPECT_EQ(out.status.code(), "registrar_locked_out");
+  // Even a REGISTER without credentials from the locked address gets no challenge.
+  auto bare =
+      registrar_->handle(make_register("bob", {"<sip:bob@10.0.0.5>"}, "bare", 1), Flow{"198.51.100.9", 1, "UDP"});
+  EXPECT_EQ(bare.response.status(), 403);
+  EXPECT_EQ(right("bob", "192.0.2.44").response.status(), 200) << "another address is not locked";
+}
+
+TEST_F(RegistrarLockoutTest, ATrustedSourceIsNotLockedButItsAccountsAre) {
+  auto guess_via_edge = [&](const std::string& user) {
+    Phone p = phone(user, "edge-" + std::to_string(++guesses_));
+    p.client = DigestClient(user, "wrong");
+    p.flow = Flow{"10.9.9.9", 5060, "UDP", /*trusted=*/true};
+    return send(p, {"<sip:" + user + "@10.0.0.5>"});
+  };
+  for (const char* user : {"u1", "u2", "u3", "u4", "u5", "u6"}) guess_via_edge(user);
+  Phone bob = phone("bob");
+  bob.flow = Flow{"10.9.9.9", 5060, "UDP", /*trusted=*/true};
+  EXPECT_EQ(send(bob, {"<sip:bob@10.0.0.5>"}).response.status(), 200) << "the edge's address is not locked";
+  for (int i = 0; i < 3; ++i) guess_via_edge("alice");
+  Phone alice = phone("alice");
+  alice.flow = Flow{"10.9.9.9", 5060, "UDP", /*trusted=*/true};
+  EXPECT_EQ(send(alice, {"<sip:alice@10.0.0.5>"}).response.status(), 403) << "the account still is";
+}
+
+TEST_F(RegistrarLockoutTest, RoutineChallengesAndStaleNoncesAreNotCounted) {
+  for (int i = 0; i < 10; ++i) {
+    auto bare = registrar_->handle(make_register("alice", {"<sip:alice@10.0.0.5>"}, "bare-" + std::to_string(i), 1),
+                                   Flow{"198.51.100.9", 1, "UDP"});
+    EXPECT_EQ(bare.response.status(), 401);
+  }
+  // Credentials on an expired nonce (a phone that slept) are stale, not wrong.
+  Phone p = phone("alice", "sleepy");
+  p.flow.ip = "198.51.100.9";
+  ASSERT_EQ(send(p, {"<sip:alice@10.0.0.5>"}).response.status(), 200);
+  clock_.advance(10min);
+  for (int i = 0; i < 6; ++i) {
+    auto request = make_register("alice", {"<sip:alice@10.0.0.5>"}, p.call_id, p.cseq++);
+    request.add_header("Authorization", p.client.authorization("REGISTER", request.request_uri())->value);
+    auto stale = registrar_->handle(request, p.flow);
+    EXPECT_EQ(stale.status.code(), "digest_stale") << i;
+  }
+  EXPECT_EQ(right("alice").response.status(), 200);
+}
+
+TEST(AuthLockoutTest, TracksAtMostTheConfiguredNumberOfSubjects) {
+  ManualClock clock;
+  LockoutOptions options;
+  options.max_tracked = 100;
+  AuthLockout lockout(clock, options);
+  for (int i = 0; i < 1000; ++i) {
+    lockout.record_failure("user" + std::to_string(i), "");
+    clock.advance(1ms);
+  }
+  EXPECT_LE(lockout.tracked(), 100u);
+  EXPECT_FALSE(lockout.locked("user999", ""));
+}
+
 }  // namespace
 }  // namespace vontres::telephony::registrar

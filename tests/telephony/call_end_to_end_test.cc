@@ -269,7 +269,7 @@ bool contains(const json& list, const std::string& value) {
 class CallEndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!have_program("sipp")) GTEST_SKIP() << "sipp (Debian sip-tester) is not installed: run scripts/install-deps";
+    if (!have_program("sipp")) GTEST_FAIL() << "sipp (Debian sip-tester) is not installed: run scripts/install-deps";
   }
 };
 
@@ -412,7 +412,7 @@ TEST_F(CallEndToEndTest, MalformedFloodLeavesTheServiceAnsweringOptions) {
 // a WAV file; the caller is SIPp. Media must flow both ways on both legs.
 TEST_F(CallEndToEndTest, BaresipSoftphoneRegistersAnswersAndExchangesMedia) {
   if (!have_program("baresip") || !have_program("espeak-ng") || !have_program("sox")) {
-    GTEST_SKIP() << "baresip, espeak-ng or sox missing: run scripts/install-deps";
+    GTEST_FAIL() << "baresip, espeak-ng or sox missing: run scripts/install-deps";
   }
   CallCenter center;
   ASSERT_EQ(center.error(), "");

@@ -23,6 +23,7 @@
 #include "ai/intent/classifier.h"
 #include "ai/intent/labelled_csv.h"
 #include "ai/knowledge/bm25.h"
+#include "ai/service/knowledge_base.h"
 #include "ai/knowledge/document.h"
 #include "ai/llm/assist.h"
 #include "ai/llm/openai_client.h"
@@ -123,13 +124,12 @@ class AiService::Impl {
   Status init() {
     const AiConfig& ai = options_.ai;
     VONTRES_ASSIGN_OR_RETURN(default_redaction_, redaction_from_classes(split_classes(ai.redact)));
-    // Knowledge base: the configured folder, then articles saved through the API.
+    // Knowledge base: the configured folder (shared), then each organisation's saved articles.
+    std::vector<knowledge::Document> shared;
     if (!options_.knowledge_dir.empty()) {
-      VONTRES_ASSIGN_OR_RETURN(auto documents, knowledge::load_directory(options_.knowledge_dir));
-      for (auto& d : documents) folder_documents_.insert(d.id);
-      VONTRES_RETURN_IF_ERROR(knowledge_.add_all(std::move(documents)));
+      VONTRES_ASSIGN_OR_RETURN(shared, knowledge::load_directory(options_.knowledge_dir));
     }
-    VONTRES_RETURN_IF_ERROR(load_saved_articles());
+    VONTRES_RETURN_IF_ERROR(knowledge_.load(std::move(shared)));
     // Intent model, trained at start-up.
     if (!options_.intent_examples_file.empty()) {
       VONTRES_ASSIGN_OR_RETURN(auto examples, intent::read_labelled_csv(options_.intent_examples_file));
@@ -198,7 +198,7 @@ class AiService::Impl {
       transcriber_ = std::make_unique<stt::LiveTranscriber>(*engine_, live, clock_);
     }
     init_metrics();
-    log_.info("ai service ready", {{"knowledge_documents", std::to_string(knowledge_.document_count())},
+    log_.info("ai service ready", {{"knowledge_documents", std::to_string(knowledge_.shared_count())},
                                    {"intents", std::to_string(intents_ ? intents_->intents().size() : 0)},
                                    {"stt_backend", ai.stt_backend},
                                    {"llm_configured", llm_->configured() ? "true" : "false"}});
@@ -350,7 +350,8 @@ class AiService::Impl {
     options.suggester.max_suggestions = options_.ai.suggestions_max;
     options.suggester.min_interval =
         std::chrono::duration_cast<std::chrono::seconds>(options_.ai.suggestion_min_interval);
-    auto analyzer = CallAnalyzer::create(ctx.id, {vader_, knowledge_, clock_}, options);
+    // Suggestions come from the call's organisation's articles only.
+    auto analyzer = CallAnalyzer::create(ctx.id, {vader_, knowledge_.index_for(ctx.org), clock_}, options);
     if (!analyzer.is_ok()) {
       log_.error("call analyzer not created", {{"call_id", ctx.id}, {"error", analyzer.status().to_string()}});
       return;
@@ -774,26 +775,6 @@ class AiService::Impl {
     llm_fallbacks_ = &counters.Add({{"outcome", "llm_fallback"}});
   }
 
-  // ---- knowledge articles saved through the API ------------------------------------------
-
-  Status load_saved_articles() {
-    VONTRES_ASSIGN_OR_RETURN(auto rows, store_.query("SELECT id, markdown, deleted FROM kb_articles ORDER BY id"));
-    for (const auto& row : rows.rows) {
-      const std::string id = row.get_string(0);
-      if (row.get_int(2) != 0) {
-        (void)knowledge_.remove(id);
-        continue;
-      }
-      auto document = knowledge::parse_markdown(id, row.get_string(1));
-      if (!document.is_ok()) {
-        log_.warn("saved knowledge article skipped", {{"id", id}, {"error", document.status().to_string()}});
-        continue;
-      }
-      knowledge_.upsert(std::move(*document));
-    }
-    return Status::ok();
-  }
-
   friend class AiService;
 
   Clock& clock_;
@@ -804,8 +785,7 @@ class AiService::Impl {
   telephony::CallService* calls_ = nullptr;
 
   sentiment::SentimentAnalyzer vader_;
-  knowledge::Bm25Index knowledge_;
-  std::set<std::string> folder_documents_;
+  KnowledgeBase knowledge_{store_, clock_, options_.audit};
   std::unique_ptr<intent::IntentClassifier> intents_;
   std::vector<std::string> grammar_phrases_;
   redaction::RedactionOptions default_redaction_;
@@ -895,6 +875,14 @@ void AiService::Impl::register_routes(api::Router& router) {
                    "AND org_id = $2 ORDER BY seq",
                    {req.path_params.at("id"), req.principal->org_id});
                if (!rows.is_ok()) return Response::error(rows.status());
+               if (rows->rows.empty()) {
+                 // Nothing stored: a live call of the organisation has an empty transcript so far;
+                 // any other id (another organisation's call, no call at all) is not found.
+                 auto ctx = find(req.path_params.at("id"));
+                 if (!ctx || ctx->org != req.principal->org_id) {
+                   return Response::error(not_found("no call " + req.path_params.at("id"), "call_not_found"));
+                 }
+               }
                json lines = json::array();
                for (const auto& r : rows->rows) {
                  lines.push_back({{"seq", r.get_int(0)},
@@ -962,72 +950,7 @@ void AiService::Impl::register_routes(api::Router& router) {
                    200, {{"redact", classes_of(redaction_for(org))}, {"pause_on_card", pause_on_card_for(org)}});
              });
 
-  router.add(Method::kGet, "/api/v1/knowledge", opts("calls.handle", "Knowledge-base articles and scripts"),
-             [this](Request&) {
-               json out = json::array();
-               for (const auto& d : knowledge_.documents()) {
-                 out.push_back({{"id", d->id},
-                                {"title", d->title},
-                                {"tags", d->tags},
-                                {"intents", d->intents},
-                                {"passages", d->passages.size()},
-                                {"required_steps", d->required_steps.size()}});
-               }
-               return Response::json(200, {{"articles", out}});
-             });
-  router.add(Method::kGet, "/api/v1/knowledge/{id}", opts("calls.handle", "One knowledge-base article"),
-             [this](Request& req) {
-               auto d = knowledge_.document(req.path_params.at("id"));
-               if (!d) return Response::error(not_found("no article " + req.path_params.at("id"), "article_not_found"));
-               json passages = json::array();
-               for (const auto& p : d->passages) passages.push_back({{"heading", p.heading}, {"text", p.text}});
-               json steps = json::array();
-               for (const auto& s : d->required_steps) steps.push_back({{"id", s.id}, {"text", s.text}});
-               return Response::json(200, {{"id", d->id},
-                                           {"title", d->title},
-                                           {"tags", d->tags},
-                                           {"intents", d->intents},
-                                           {"passages", passages},
-                                           {"required_steps", steps}});
-             });
-  router.add(Method::kPut, "/api/v1/knowledge/{id}",
-             opts("settings.write", "Create or replace an article (Markdown body)"), [this](Request& req) {
-               const std::string id = req.path_params.at("id");
-               auto document = knowledge::parse_markdown(id, req.body);
-               if (!document.is_ok()) return Response::error(document.status());
-               const int64_t now =
-                   std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
-               Status written = store_.transaction([&](store::Session& s) -> Status {
-                 VONTRES_RETURN_IF_ERROR(s.execute("DELETE FROM kb_articles WHERE id = $1", {id}).status());
-                 return s
-                     .execute("INSERT INTO kb_articles (id, markdown, deleted, updated_at_ms) VALUES ($1, $2, 0, $3)",
-                              {id, req.body, now})
-                     .status();
-               });
-               if (!written.is_ok()) return Response::error(written);
-               const std::string title = document->title;
-               knowledge_.upsert(std::move(*document));
-               return Response::json(200, {{"id", id}, {"title", title}});
-             });
-  router.add(Method::kDelete, "/api/v1/knowledge/{id}", opts("settings.write", "Remove an article"),
-             [this](Request& req) {
-               const std::string id = req.path_params.at("id");
-               if (!knowledge_.document(id)) {
-                 return Response::error(not_found("no article " + id, "article_not_found"));
-               }
-               const int64_t now =
-                   std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
-               Status written = store_.transaction([&](store::Session& s) -> Status {
-                 VONTRES_RETURN_IF_ERROR(s.execute("DELETE FROM kb_articles WHERE id = $1", {id}).status());
-                 return s
-                     .execute("INSERT INTO kb_articles (id, markdown, deleted, updated_at_ms) VALUES ($1, '', 1, $2)",
-                              {id, now})
-                     .status();
-               });
-               if (!written.is_ok()) return Response::error(written);
-               (void)knowledge_.remove(id);
-               return Response::no_content();
-             });
+  knowledge_.register_routes(router);
 }
 
 // ---- AiService -----------------------------------------------------------------------------
@@ -1051,7 +974,8 @@ std::vector<store::Migration> AiService::migrations() {
            "created_at_ms INTEGER NOT NULL);"
            "CREATE TABLE ai_settings (org_id TEXT PRIMARY KEY, settings TEXT NOT NULL, updated_at_ms INTEGER NOT NULL);"
            "CREATE TABLE kb_articles (id TEXT PRIMARY KEY, markdown TEXT NOT NULL, deleted INTEGER NOT NULL, "
-           "updated_at_ms INTEGER NOT NULL)"}};
+           "updated_at_ms INTEGER NOT NULL)"},
+          KnowledgeBase::migration()};
 }
 
 void AiService::attach(telephony::CallService* calls) { impl_->attach(calls); }

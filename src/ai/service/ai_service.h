@@ -26,6 +26,7 @@
 
 #include "api/http.h"
 #include "bus/event_bus.h"
+#include "core/audit.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/status.h"
@@ -48,6 +49,7 @@ struct AiServiceOptions {
   std::string topic = "ai.events";
   std::string call_topic = "call.events";
   prometheus::Registry* metrics = nullptr;
+  AuditSink* audit = nullptr;  // knowledge-base changes; may be null. Must outlive the service.
 };
 
 // <dir of the executable>/../share/<name> (build tree) or <prefix>/share/vontres/<name>

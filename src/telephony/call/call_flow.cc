@@ -182,6 +182,10 @@ void CallFlow::on_inbound(const InboundCall& inbound) {
   actions_.answer_caller(inbound.id);
   publish(call, "call.started",
           {{"direction", "inbound"}, {"from", inbound.from}, {"to", inbound.to}, {"dialled", inbound.dialled}});
+  if (inbound.queue) {
+    queue_call(call, *inbound.queue, {});
+    return;
+  }
   if (auto number = options_.numbers.find(inbound.dialled); number != options_.numbers.end()) {
     queue_call(call, number->second, {});
     return;

@@ -112,6 +112,8 @@ struct InboundCall {
   std::string from;     // caller's URI / number
   std::string to;       // the To URI
   std::string dialled;  // Request-URI user part
+  // The queue of the organisation's claimed number: skips the IVR and the configured numbers.
+  std::optional<QueueId> queue;
 };
 
 // A call as the API and the record store see it.

@@ -91,6 +91,27 @@ struct ContactUpdate {
   std::string reg_id;
 };
 
+// The user a REGISTER claims to be: the username of its Digest credentials, else the To user
+// (the first REGISTER of a phone carries none). Only used to count and check lock-outs.
+std::string claimed_username(const sip::Message& request, std::string_view to_user) {
+  for (const auto value : request.headers_named(credentials_header_name(ChallengeKind::kWww))) {
+    auto header = parse_auth_header(value);
+    if (!header.is_ok()) continue;
+    if (const std::string* username = header->param("username"); username != nullptr && !username->empty()) {
+      return *username;
+    }
+  }
+  return std::string(to_user);
+}
+
+// Failures that a guesser produces: a wrong password, or a user name that does not exist (counted
+// under that name, so nothing tells a guesser which names exist). Missing or stale credentials are
+// routine (every phone's first REGISTER) and not counted.
+bool counts_as_guess(const Status& why) {
+  const std::string_view code = why.code();
+  return code == "digest_bad_response" || code == "digest_unknown_user";
+}
+
 }  // namespace
 
 int64_t Binding::remaining_seconds(TimePoint now) const {
@@ -108,7 +129,11 @@ std::string_view binding_event_name(BindingEvent::Kind kind) {
 }
 
 Registrar::Registrar(const Clock& clock, DigestServer& digest, CredentialStore& credentials, RegistrarOptions options)
-    : clock_(clock), digest_(digest), credentials_(credentials), options_(std::move(options)) {
+    : clock_(clock),
+      digest_(digest),
+      credentials_(credentials),
+      options_(std::move(options)),
+      lockout_(clock, options_.lockout) {
   for (auto& domain : options_.domains) domain = to_lower(domain);
 }
 
@@ -189,7 +214,18 @@ RegisterOutcome Registrar::handle(const sip::Message& request, const Flow& flow)
       return out;
     }
 
-    // Step 3: authenticate.
+    // Step 3: authenticate, unless guessing has locked the account or the source out. The lock is
+    // checked before the credentials, so even the right password waits for the lock to end.
+    const std::string claimed_user = claimed_username(request, to->uri.user);
+    const std::string counted_source = flow.trusted ? std::string() : flow.ip;
+    if (auto left = lockout_.locked(claimed_user, counted_source)) {
+      auto out = fail(request, 403, "Forbidden",
+                      resource_exhausted("too many failed authentications; try again later", "registrar_locked_out"));
+      const auto seconds = std::chrono::ceil<std::chrono::seconds>(*left).count();
+      out.response.add_header("Retry-After", std::to_string(std::max<int64_t>(seconds, 1)));
+      out.response.add_header("Warning", "399 vontres \"Too many failed authentications\"");
+      return out;
+    }
     std::optional<SipAccount> account;
     const std::string realm = digest_.realm();
     auto identity = digest_.verify(request, ChallengeKind::kWww, [&](std::string_view username) -> Result<Ha1Set> {
@@ -209,6 +245,17 @@ RegisterOutcome Registrar::handle(const sip::Message& request, const Flow& flow)
     });
     if (!identity.is_ok()) {
       const Status why = identity.status();
+      if (counts_as_guess(why)) {
+        const auto locked = lockout_.record_failure(claimed_user, counted_source);
+        if (locked.account_locked_now || locked.source_locked_now) {
+          logger().warn("SIP authentication locked out", {{"event.outcome", "failure"},
+                                                          {"error.code", "registrar_locked_out"},
+                                                          {"user.name", claimed_user},
+                                                          {"source.ip", flow.ip},
+                                                          {"vontres.lockout.account", locked.account_locked_now},
+                                                          {"vontres.lockout.source", locked.source_locked_now}});
+        }
+      }
       switch (why.kind()) {
         case ErrorKind::kUnauthenticated: {
           auto out = fail(request, 401, "Unauthorized", why);
@@ -225,6 +272,7 @@ RegisterOutcome Registrar::handle(const sip::Message& request, const Flow& flow)
         default: return fail(request, 500, "Server Internal Error", why);
       }
     }
+    lockout_.record_success(identity->username);
     // Step 4/5: the authenticated user may only register its own address of record.
     if (to->uri.user != identity->username || !account) {
       return fail(request, 403, "Forbidden",

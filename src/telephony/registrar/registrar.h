@@ -24,6 +24,7 @@
 #include "core/status.h"
 #include "telephony/registrar/accounts.h"
 #include "telephony/registrar/digest.h"
+#include "telephony/registrar/lockout.h"
 #include "telephony/sip/message.h"
 
 namespace vontres::telephony::registrar {
@@ -36,6 +37,9 @@ struct RegistrarOptions {
   std::chrono::seconds max_expires{7200};  // longer requests are clamped
   size_t max_bindings_per_user = 10;       // more gets 403 "Too Many Bindings"
   uint64_t tag_seed = 0x5eed;              // To-tags of our responses are derived from it
+  // Digest guessing: wrong credentials lock the account and the source address out for a while;
+  // locked requests get 403 with Retry-After and a Warning (see lockout.h and docs/telephony.md).
+  LockoutOptions lockout;
 };
 
 // Where a REGISTER arrived from: the flow to send requests for this binding through.
@@ -43,6 +47,9 @@ struct Flow {
   std::string ip;         // source address of the packet (RFC 3261 18.2.1 "received")
   uint16_t port = 0;      // source port (RFC 3581 "rport")
   std::string transport;  // "UDP", "TCP", "TLS", "WS", "WSS"
+  // A configured trunk or edge proxy (telephony.sip_trusted_sources): its failures are not
+  // counted against the address, which many phones share, only against each account.
+  bool trusted = false;
 };
 
 struct Binding {
@@ -94,7 +101,8 @@ class Registrar {
   Registrar(const Registrar&) = delete;
   Registrar& operator=(const Registrar&) = delete;
 
-  // Answers one REGISTER (200, 400, 401, 403, 404, 420, 423, 500, 503).
+  // Answers one REGISTER (200, 400, 401, 403, 404, 420, 423, 500, 503). A locked-out account or
+  // source gets 403 "Forbidden" + Retry-After, status resource_exhausted "registrar_locked_out".
   sip::Message handle_register(const sip::Message& request, std::string_view source_ip, uint16_t source_port,
                                std::string_view transport);
   RegisterOutcome handle(const sip::Message& request, const Flow& flow);
@@ -127,6 +135,7 @@ class Registrar {
   DigestServer& digest_;
   CredentialStore& credentials_;
   RegistrarOptions options_;
+  AuthLockout lockout_;
 
   mutable std::mutex mu_;
   std::map<std::string, Aor, std::less<>> aors_;  // GUARDED_BY(mu_), by username

@@ -108,6 +108,10 @@ void MediaSession::start() {
     TimePoint now = self->clock_.now();
     self->last_received_ = now;
     self->next_send_ = now;
+    if (!self->options_.await_consent) {
+      self->consented_ = true;
+      self->send_allowed_at_ = now;
+    }
     self->schedule_rtcp(now);
     self->receive_rtp();
     self->receive_rtcp();
@@ -145,9 +149,39 @@ void MediaSession::set_remote(std::string address, uint16_t rtp_port, uint16_t r
       self->remote_rtcp_.reset();
       return;
     }
-    self->remote_rtp_ = udp::endpoint(ip, rtp_port);
+    const udp::endpoint next(ip, rtp_port);
+    if (!self->remote_rtp_ || *self->remote_rtp_ != next) {
+      // A new address has to show it wants the media again (a re-INVITE could name a victim).
+      self->heard_from_remote_ = false;
+      self->budget_spent_logged_ = false;
+      self->send_allowed_at_ = self->clock_.now();
+    }
+    self->remote_rtp_ = next;
     self->remote_rtcp_ = udp::endpoint(ip, rtcp_port != 0 ? rtcp_port : static_cast<uint16_t>(rtp_port + 1));
   });
+}
+
+void MediaSession::allow_sending() {
+  boost::asio::post(strand_, [self = shared_from_this()] {
+    if (self->consented_) return;
+    self->consented_ = true;
+    self->send_allowed_at_ = self->clock_.now();
+  });
+}
+
+bool MediaSession::may_send(TimePoint now) {
+  if (heard_from_remote_) return true;
+  if (options_.await_consent && !consented_) return false;
+  if (options_.max_send_without_receive.count() > 0 && now - send_allowed_at_ >= options_.max_send_without_receive) {
+    if (!budget_spent_logged_) {
+      budget_spent_logged_ = true;
+      logger().info("no RTP from the peer: media sending stopped",
+                    {{"rtp.leg_id", options_.leg_id},
+                     {"vontres.rtp.send_without_receive_ms", options_.max_send_without_receive.count()}});
+    }
+    return false;
+  }
+  return true;
 }
 
 void MediaSession::set_codec(G711Law law, uint8_t payload_type, std::optional<uint8_t> telephone_event_payload_type) {
@@ -260,6 +294,7 @@ MediaCounters MediaSession::counters() const {
   out.rtcp_sent = c.rtcp_sent.load();
   out.rtcp_received = c.rtcp_received.load();
   out.transcoded = c.transcoded.load();
+  out.withheld = c.withheld.load();
   return out;
 }
 
@@ -336,6 +371,7 @@ void MediaSession::on_rtp(std::span<const uint8_t> datagram, const udp::endpoint
     // Symmetric RTP: answer where the media really comes from (the caller may be behind NAT).
     latched_ = true;
     remote_rtp_ = source;
+    heard_from_remote_ = true;
     if (!rtcp_latched_) {
       uint16_t rtcp_port = remote_rtcp_ ? remote_rtcp_->port() : static_cast<uint16_t>(source.port() + 1);
       remote_rtcp_ = udp::endpoint(source.address(), rtcp_port);
@@ -464,6 +500,10 @@ void MediaSession::send_due(TimePoint now) {
       break;
     }
     bool can_send = started_ && !stopped_ && remote_rtp_ && !on_hold_;
+    if (can_send && !may_send(now)) {
+      can_send = false;
+      counters_.withheld.fetch_add(1, std::memory_order_relaxed);
+    }
     if (can_send && !dtmf_queue_.empty()) {
       PendingDtmf& dtmf = dtmf_queue_.front();
       if (dtmf.next == 0) dtmf.timestamp = timestamp_;
@@ -517,7 +557,7 @@ void MediaSession::schedule_rtcp(TimePoint now) {
 }
 
 void MediaSession::send_rtcp(TimePoint now, bool bye) {
-  if (!remote_rtcp_) return;
+  if (!remote_rtcp_ || !may_send(now)) return;
   std::vector<ReportBlock> blocks;
   if (reception_.started() && remote_ssrc_) {
     uint32_t delay = 0;

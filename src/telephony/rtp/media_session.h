@@ -3,8 +3,13 @@
 // jitter buffer, decoding, DTMF detection, RTCP SR/RR every ~5 s, inactivity timeout).
 //
 // The call service creates a session, puts its ports into SDP, then calls set_remote()/set_codec()
-// with the negotiated values and start(). Every decision is taken from the injected Clock; an Asio
-// timer only polls it every ptime/2, so a ManualClock drives timeouts, RTCP and playout in tests.
+// with the negotiated values and start(). Nothing is sent to the address an SDP names until the
+// signalling confirms the peer (allow_sending(): the ACK of our 2xx, or the peer's 2xx to our offer)
+// or RTP arrives from the peer (then sending latches onto its source); and while the peer has
+// never sent RTP, sending stops `max_send_without_receive` after it was allowed. A forged SDP
+// therefore cannot turn the session into a reflection amplifier (issue 11, finding 12). Every decision is taken from
+// the injected Clock; an Asio timer only polls it every ptime/2, so a ManualClock drives timeouts, RTCP and playout in
+// tests.
 //
 // Threading: the session runs on its own strand of the given io_context. Every public method may be
 // called from any thread (mutators post to the strand); counters() reads atomics. All callbacks
@@ -56,7 +61,13 @@ struct MediaSessionOptions {
   std::optional<uint8_t> telephone_event_payload_type = 101;
   std::chrono::milliseconds ptime{20};
   std::chrono::milliseconds inactivity_timeout{30'000};  // 0 = never
-  std::chrono::milliseconds rtcp_interval{5'000};        // randomised by +-50% (RFC 3550 6.2)
+  // Wait for allow_sending() (or RTP from the peer) before sending anything. Off only in tests
+  // that wire two sessions directly.
+  bool await_consent = true;
+  // With nothing ever received from the peer, stop sending this long after sending was allowed
+  // (or the remote address last changed); 0 = no bound.
+  std::chrono::milliseconds max_send_without_receive{5'000};
+  std::chrono::milliseconds rtcp_interval{5'000};  // randomised by +-50% (RFC 3550 6.2)
   JitterBufferOptions jitter;
   uint32_t seed = 0;  // SSRC and initial sequence/timestamp; 0 = std::random_device
   std::string cname = "vontres";
@@ -88,6 +99,9 @@ struct MediaCounters {
   uint64_t rtcp_sent = 0;
   uint64_t rtcp_received = 0;
   uint64_t transcoded = 0;  // relayed frames converted between mu-law and A-law
+  // Frames not sent because the peer had not been confirmed yet, or had never answered with RTP
+  // within max_send_without_receive.
+  uint64_t withheld = 0;
 };
 
 class MediaSession : public std::enable_shared_from_this<MediaSession> {
@@ -113,7 +127,10 @@ class MediaSession : public std::enable_shared_from_this<MediaSession> {
   void stop();
   // The peer's address from SDP. The first RTP packet received re-targets sending to its source
   // (symmetric RTP, for callers behind NAT); RTP from any other address is then dropped.
+  // A new address restarts the max_send_without_receive bound until RTP comes from the peer.
   void set_remote(std::string address, uint16_t rtp_port, uint16_t rtcp_port);
+  // The signalling has confirmed the peer: sending to the remote address may start.
+  void allow_sending();
   void set_codec(G711Law law, uint8_t payload_type, std::optional<uint8_t> telephone_event_payload_type);
   // What to send when not bridged; nullptr sends nothing.
   void set_source(std::shared_ptr<AudioSource> source);
@@ -160,6 +177,8 @@ class MediaSession : public std::enable_shared_from_this<MediaSession> {
   void send_rtcp(TimePoint now, bool bye);
   void schedule_rtcp(TimePoint now);
   void release_ports();
+  // Whether media may go to remote_rtp_ now (consent and the unanswered-media bound).
+  bool may_send(TimePoint now);
 
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   Clock& clock_;
@@ -178,6 +197,10 @@ class MediaSession : public std::enable_shared_from_this<MediaSession> {
   std::optional<udp::endpoint> remote_rtp_;
   std::optional<udp::endpoint> remote_rtcp_;
   bool latched_ = false;
+  bool consented_ = false;
+  bool heard_from_remote_ = false;  // RTP from the current remote since it was set
+  bool budget_spent_logged_ = false;
+  TimePoint send_allowed_at_{};
   bool rtcp_latched_ = false;
   std::array<uint8_t, kMaxDatagramBytes> rtp_buffer_{};
   std::array<uint8_t, kMaxDatagramBytes> rtcp_buffer_{};
@@ -241,6 +264,7 @@ class MediaSession : public std::enable_shared_from_this<MediaSession> {
     std::atomic<uint64_t> rtcp_sent{0};
     std::atomic<uint64_t> rtcp_received{0};
     std::atomic<uint64_t> transcoded{0};
+    std::atomic<uint64_t> withheld{0};
   };
   AtomicCounters counters_;
 };

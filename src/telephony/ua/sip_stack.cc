@@ -107,13 +107,15 @@ class SipStack::Impl : public std::enable_shared_from_this<SipStack::Impl>, publ
 
   Status start() {
     std::weak_ptr<Impl> weak = weak_from_this();
-    transport_ = std::make_unique<Transport>(strand_, config_.transport,
-                                             [weak](const sip::Message& message, const Peer& source) {
-                                               if (auto self = weak.lock()) {
-                                                 self->layer_.receive(message, source);
-                                                 self->arm();
-                                               }
-                                             });
+    transport_ = std::make_unique<Transport>(
+        strand_, config_.transport,
+        [weak](const sip::Message& message, const Peer& source) {
+          if (auto self = weak.lock()) {
+            self->layer_.receive(message, source);
+            self->arm();
+          }
+        },
+        clock_);
     VONTRES_RETURN_IF_ERROR(transport_->start());
     listeners_ = transport_->listeners();
     if (listeners_.empty()) return invalid_argument("no listener configured", "invalid_listen_address");

@@ -10,6 +10,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include "core/log.h"
@@ -48,7 +49,8 @@ std::string remote_key(TransportKind transport, const std::string& address, uint
 // One TCP or TLS connection (inbound or outbound). Lives on the transport's strand.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(uint64_t id, Peer peer) : id_(id), peer_(std::move(peer)) {}
+  Connection(uint64_t id, Peer peer, bool inbound, TimePoint now)
+      : id_(id), peer_(std::move(peer)), inbound_(inbound), last_activity_(now) {}
   virtual ~Connection() = default;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -58,16 +60,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   virtual void close() = 0;
   uint64_t id() const { return id_; }
   const Peer& peer() const { return peer_; }
+  bool inbound() const { return inbound_; }
+  TimePoint last_activity() const { return last_activity_; }
 
  protected:
   uint64_t id_;
   Peer peer_;
+  bool inbound_;
+  TimePoint last_activity_;  // last byte received (or the connection's start)
 };
 
 class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
  public:
-  Impl(Strand strand, TransportConfig config, MessageHandler handler)
-      : strand_(std::move(strand)), config_(std::move(config)), handler_(std::move(handler)) {}
+  Impl(Strand strand, TransportConfig config, MessageHandler handler, const Clock& clock)
+      : strand_(std::move(strand)),
+        config_(std::move(config)),
+        handler_(std::move(handler)),
+        clock_(clock),
+        reaper_(strand_) {}
 
   Status start();
   void stop();
@@ -76,6 +86,7 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
   void connection_closed(uint64_t id);
   bool stopped() const { return stopped_; }
   const TransportConfig& config() const { return config_; }
+  TimePoint now() const { return clock_.now(); }
 
   struct UdpListener {
     explicit UdpListener(const Strand& strand) : socket(strand) {}
@@ -99,15 +110,21 @@ class Transport::Impl : public std::enable_shared_from_this<Transport::Impl> {
   std::unique_ptr<ssl::context> client_tls_;
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
   std::unordered_map<std::string, uint64_t> by_remote_;
+  std::unordered_map<std::string, size_t> inbound_by_source_;  // open inbound connections per address
   uint64_t next_connection_ = 1;
   bool stopped_ = false;
+  const Clock& clock_;
+  asio::steady_timer reaper_;
 
   std::atomic<uint64_t> received_{0}, sent_{0}, dropped_unparsable_{0}, dropped_oversize_{0}, answered_{0},
-      send_failures_{0}, connections_open_{0};
+      send_failures_{0}, connections_open_{0}, connections_refused_{0}, connections_reaped_{0};
 
  private:
   void receive_udp(UdpListener& listener);
   void accept(StreamListener& listener);
+  bool admits(const std::string& source) const;
+  void schedule_reaper();
+  void reap_idle();
   std::shared_ptr<Connection> make_connection(TransportKind transport, tcp::socket socket, Peer peer, bool inbound);
   Status make_tls_contexts();
 };
@@ -119,9 +136,9 @@ class StreamConnection final : public Connection {
  public:
   static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
 
-  StreamConnection(uint64_t id, Peer peer, Stream stream, std::weak_ptr<Transport::Impl> owner,
-                   const TransportConfig& config)
-      : Connection(id, std::move(peer)),
+  StreamConnection(uint64_t id, Peer peer, bool inbound, TimePoint now, Stream stream,
+                   std::weak_ptr<Transport::Impl> owner, const TransportConfig& config)
+      : Connection(id, std::move(peer), inbound, now),
         stream_(std::move(stream)),
         owner_(std::move(owner)),
         framer_(config.max_header_bytes, config.max_body_bytes),
@@ -197,6 +214,7 @@ class StreamConnection final : public Connection {
   void on_bytes(std::string_view bytes) {
     auto owner = owner_.lock();
     if (!owner || owner->stopped()) return fail();
+    last_activity_ = owner->now();  // any byte, a CRLF keep-alive too (RFC 5626 4.4.1)
     // RFC 5626 keep-alive ping "\r\n\r\n" between messages gets a pong "\r\n".
     if (pending_.empty() && bytes == "\r\n\r\n") {
       write(std::make_shared<const std::string>("\r\n"), {});
@@ -335,6 +353,7 @@ Status Transport::Impl::start() {
   }
   for (auto& listener : udp_) receive_udp(*listener);
   for (auto& listener : stream_) accept(*listener);
+  if (!stream_.empty() && config_.idle_timeout.count() > 0) schedule_reaper();
   for (const auto& bound : bound_) {
     logger().info("SIP listener bound", {{"network.transport", std::string(transport_name(bound.transport))},
                                          {"server.address", bound.address},
@@ -346,6 +365,7 @@ Status Transport::Impl::start() {
 void Transport::Impl::stop() {
   if (stopped_) return;
   stopped_ = true;
+  reaper_.cancel();
   error_code ignored;
   for (auto& listener : udp_) listener->socket.close(ignored);
   for (auto& listener : stream_) listener->acceptor.close(ignored);
@@ -380,7 +400,13 @@ void Transport::Impl::accept(StreamListener& listener) {
         if (!error) {
           error_code remote_error;
           auto remote = socket.remote_endpoint(remote_error);
-          if (remote_error || self->connections_.size() >= self->config_.max_connections) {
+          if (remote_error || self->connections_.size() >= self->config_.max_connections ||
+              !self->admits(remote.address().to_string())) {
+            ++self->connections_refused_;
+            if (!remote_error) {
+              logger().debug("SIP connection refused",
+                             {{"source.ip", remote.address().to_string()}, {"source.port", remote.port()}});
+            }
             error_code ignored;
             socket.close(ignored);
           } else {
@@ -393,6 +419,36 @@ void Transport::Impl::accept(StreamListener& listener) {
       });
 }
 
+bool Transport::Impl::admits(const std::string& source) const {
+  if (config_.trusted_sources.contains(source)) return true;
+  auto it = inbound_by_source_.find(source);
+  return it == inbound_by_source_.end() || it->second < config_.max_connections_per_source;
+}
+
+void Transport::Impl::schedule_reaper() {
+  reaper_.expires_after(config_.idle_check_interval);
+  reaper_.async_wait([self = shared_from_this()](const error_code& error) {
+    if (error || self->stopped_) return;
+    self->reap_idle();
+    self->schedule_reaper();
+  });
+}
+
+void Transport::Impl::reap_idle() {
+  const TimePoint now = clock_.now();
+  std::vector<std::shared_ptr<Connection>> idle;
+  for (const auto& [id, connection] : connections_) {
+    if (now - connection->last_activity() >= config_.idle_timeout) idle.push_back(connection);
+  }
+  for (const auto& connection : idle) {
+    ++connections_reaped_;
+    logger().debug("idle SIP connection closed", {{"source.ip", connection->peer().address},
+                                                  {"source.port", connection->peer().port},
+                                                  {"vontres.sip.idle_timeout_ms", config_.idle_timeout.count()}});
+    connection->close();  // calls connection_closed(), which forgets it
+  }
+}
+
 std::shared_ptr<Connection> Transport::Impl::make_connection(TransportKind transport, tcp::socket socket, Peer peer,
                                                              bool inbound) {
   const uint64_t id = next_connection_++;
@@ -402,12 +458,14 @@ std::shared_ptr<Connection> Transport::Impl::make_connection(TransportKind trans
     ssl::context* context = inbound ? server_tls_.get() : client_tls_.get();
     if (!context) return nullptr;
     connection = std::make_shared<StreamConnection<ssl::stream<tcp::socket>>>(
-        id, peer, ssl::stream<tcp::socket>(std::move(socket), *context), weak_from_this(), config_);
+        id, peer, inbound, clock_.now(), ssl::stream<tcp::socket>(std::move(socket), *context), weak_from_this(),
+        config_);
   } else {
-    connection =
-        std::make_shared<StreamConnection<tcp::socket>>(id, peer, std::move(socket), weak_from_this(), config_);
+    connection = std::make_shared<StreamConnection<tcp::socket>>(id, peer, inbound, clock_.now(), std::move(socket),
+                                                                 weak_from_this(), config_);
   }
   connections_.emplace(id, connection);
+  if (inbound) ++inbound_by_source_[peer.address];
   by_remote_[remote_key(transport, peer.address, peer.port)] = id;
   connections_open_ = connections_.size();
   return connection;
@@ -419,6 +477,12 @@ void Transport::Impl::connection_closed(uint64_t id) {
   const Peer& peer = found->second->peer();
   auto key = remote_key(peer.transport, peer.address, peer.port);
   if (auto remote = by_remote_.find(key); remote != by_remote_.end() && remote->second == id) by_remote_.erase(remote);
+  if (found->second->inbound()) {
+    if (auto source = inbound_by_source_.find(peer.address);
+        source != inbound_by_source_.end() && --source->second == 0) {
+      inbound_by_source_.erase(source);
+    }
+  }
   connections_.erase(found);
   connections_open_ = connections_.size();
 }
@@ -498,8 +562,8 @@ void Transport::Impl::send(std::string bytes, const Peer& peer, std::function<vo
   connection->write(shared, std::move(on_failure));
 }
 
-Transport::Transport(Strand strand, TransportConfig config, MessageHandler on_message)
-    : impl_(std::make_shared<Impl>(std::move(strand), std::move(config), std::move(on_message))) {}
+Transport::Transport(Strand strand, TransportConfig config, MessageHandler on_message, const Clock& clock)
+    : impl_(std::make_shared<Impl>(std::move(strand), std::move(config), std::move(on_message), clock)) {}
 
 Transport::~Transport() { impl_->stop(); }
 
@@ -527,6 +591,8 @@ TransportStats Transport::stats() const {
   stats.answered_malformed = impl_->answered_;
   stats.send_failures = impl_->send_failures_;
   stats.connections_open = impl_->connections_open_;
+  stats.connections_refused = impl_->connections_refused_;
+  stats.connections_reaped = impl_->connections_reaped_;
   return stats;
 }
 

@@ -4,6 +4,12 @@
 // malformed requests whose request line and Via are recoverable, and reuse of open TCP/TLS
 // connections to the same peer. Parsed messages go to the MessageHandler.
 //
+// Abuse limits (issue 11, finding 13): stream connections that have received no byte for
+// `idle_timeout` are closed (RFC 5626 CRLF keep-alives count as activity, so phones that keep
+// their flow alive keep it); inbound connections are capped per source address (trusted sources
+// exempt) and in total. Idleness is measured on the injected Clock and checked every
+// `idle_check_interval` of real time, so a ManualClock drives it in tests.
+//
 // Threading: every socket lives on the strand given to the constructor; the handler and every
 // failure callback run on it. start(), send() and stop() must be called on that strand (the
 // SipStack does). Destroy only after stop() and once the io_context no longer runs its handlers.
@@ -20,8 +26,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "core/clock.h"
 #include "core/status.h"
 #include "telephony/sip/message.h"
+#include "telephony/ua/source_limits.h"
 #include "telephony/ua/types.h"
 
 namespace vontres::telephony::ua {
@@ -44,7 +52,11 @@ struct TransportConfig {
   int udp_receive_buffer_bytes = 4 * 1024 * 1024;  // SO_RCVBUF (capped by net.core.rmem_max); 0: OS default
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 64 * 1024;
-  size_t max_connections = 4096;  // further accepts are closed at once
+  size_t max_connections = 4096;                    // further accepts are closed at once
+  size_t max_connections_per_source = 64;           // inbound, per source address (not for trusted_sources)
+  AddressSet trusted_sources;                       // trunks / edge proxies exempt from the per-source cap
+  std::chrono::milliseconds idle_timeout{300'000};  // no byte received this long closes; 0: never
+  std::chrono::milliseconds idle_check_interval{1'000};
 };
 
 struct BoundListener {
@@ -62,6 +74,8 @@ struct TransportStats {
   uint64_t answered_malformed = 0;  // malformed requests answered with 4xx/5xx
   uint64_t send_failures = 0;
   uint64_t connections_open = 0;
+  uint64_t connections_refused = 0;  // accepts closed at once (total or per-source cap)
+  uint64_t connections_reaped = 0;   // closed for idleness
 };
 
 class Transport {
@@ -69,7 +83,9 @@ class Transport {
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
   using MessageHandler = std::function<void(sip::Message message, const Peer& source)>;
 
-  Transport(Strand strand, TransportConfig config, MessageHandler on_message);
+  // `clock` must outlive the transport.
+  Transport(Strand strand, TransportConfig config, MessageHandler on_message,
+            const Clock& clock = SystemClock::instance());
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
