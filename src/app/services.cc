@@ -94,6 +94,7 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
         [users = services->users_.get()]() -> Result<std::vector<telephony::CallServiceOptions::Organisation>> {
       VONTRES_ASSIGN_OR_RETURN(auto orgs, users->organisations());
       std::vector<telephony::CallServiceOptions::Organisation> out;
+      out.reserve(orgs.size());
       for (auto& org : orgs) out.push_back({std::move(org.id), std::move(org.name)});
       return out;
     };
