@@ -158,6 +158,26 @@ Dispatcher::Admission Dispatcher::admit(Request& request, bool websocket_upgrade
   return admission;
 }
 
+Status Dispatcher::reauthorize(const Route& route, const Request& request) const {
+  if (route.options.public_route) return Status::ok();
+  if (authenticator_ == nullptr) return unauthenticated("authentication is required");
+  Result<Principal> principal = [&]() -> Result<Principal> {
+    try {
+      return authenticator_->authenticate(request);
+    } catch (const std::exception& e) {
+      logger().error("authenticator threw", {{"error.message", e.what()}});
+    } catch (...) {
+      logger().error("authenticator threw a non-exception");
+    }
+    return internal_error("authentication failed unexpectedly");
+  }();
+  if (!principal.is_ok()) return principal.status();
+  if (!route.options.permission.empty() && !principal->has_permission(route.options.permission)) {
+    return permission_denied("missing permission " + route.options.permission, "permission_denied");
+  }
+  return Status::ok();
+}
+
 Response Dispatcher::run(const Route& route, Request& request) const {
   if (!route.handler) return Response::error(500, "internal", "route has no handler");
   try {

@@ -39,6 +39,12 @@ class Dispatcher {
   // become 400 "invalid_body".
   Response run(const Route& route, Request& request) const;
 
+  // For a connection that outlives its admission (a WebSocket): authenticates `request` again and
+  // checks `route`'s permission, so a logged-out, revoked, expired or deactivated principal is
+  // noticed. OK for public routes. Errors: the Authenticator's, or permission_denied
+  // "permission_denied". Any thread.
+  Status reauthorize(const Route& route, const Request& request) const;
+
   // admit() then run(): the whole HTTP path.
   Response handle(Request& request) const;
 

@@ -19,6 +19,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
@@ -130,6 +131,8 @@ class HttpServer::Impl {
   // Keeps run() from returning while a handler on the worker pool still owes a response.
   asio::executor_work_guard<asio::io_context::executor_type> io_work() { return asio::make_work_guard(ioc_); }
   bool stopping() const { return stopping_flag_.load(std::memory_order_acquire); }
+  std::chrono::milliseconds websocket_recheck_interval() const { return websocket_recheck_interval_; }
+  void set_websocket_recheck_interval(std::chrono::milliseconds interval) { websocket_recheck_interval_ = interval; }
 
   // Registers a connection for shutdown. False if the server is already stopping (the caller closes).
   bool add_connection(uint64_t& id, const std::shared_ptr<Connection>& connection, bool counts_toward_limit);
@@ -163,6 +166,7 @@ class HttpServer::Impl {
   std::atomic<uint64_t> counted_connections_{0};
   std::atomic<uint16_t> port_{0};
   std::vector<std::thread> io_threads_;
+  std::chrono::milliseconds websocket_recheck_interval_{5'000};  // set before start(), then read-only
 
   // Destruction order matters: the io_context is destroyed before the members above, so the
   // completion handlers it still holds (which own sessions, which call back into this object)
@@ -187,7 +191,7 @@ class WsSession final : public WebSocketConnection,
                         public std::enable_shared_from_this<WsSession<Stream>> {
  public:
   WsSession(HttpServer::Impl& server, Stream&& stream, AccessRecord record)
-      : server_(server), ws_(std::move(stream)), record_(std::move(record)) {
+      : server_(server), ws_(std::move(stream)), recheck_timer_(ws_.get_executor()), record_(std::move(record)) {
     server_.metrics().connection_opened();
   }
   ~WsSession() override { server_.metrics().connection_closed(); }
@@ -195,6 +199,9 @@ class WsSession final : public WebSocketConnection,
   // Runs `open` on the worker pool, then completes or rejects the handshake.
   void run(const Route& route, Request request, detail::BeastRequest upgrade) {
     upgrade_ = std::move(upgrade);
+    // What the credentials are re-checked against while the socket is open (the handler gets its own).
+    route_ = &route;
+    credentials_ = request;
     if (!server_.add_connection(id_, this->shared_from_this(), true)) {
       registered_ = false;
       asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
@@ -301,12 +308,36 @@ class WsSession final : public WebSocketConnection,
       }
       self->server_.record(self->record_, 101);
       self->accepted_ = true;
+      self->schedule_recheck();
       if (self->pending_close_) {
         self->start_close(*self->pending_close_);
         return;
       }
       if (!self->outgoing_.empty()) self->write_next();
       self->read_next();
+    });
+  }
+
+  // A WebSocket outlives the token that opened it: authenticate again from time to time.
+  void schedule_recheck() {
+    const auto interval = server_.websocket_recheck_interval();
+    if (interval.count() <= 0 || route_ == nullptr || route_->options.public_route) return;
+    recheck_timer_.expires_after(interval);
+    recheck_timer_.async_wait([self = this->shared_from_this()](beast::error_code error) {
+      if (error || self->closing_ || self->finished_) return;
+      asio::post(self->server_.workers(), [self, work = self->server_.io_work()] {
+        Status allowed = self->server_.dispatcher().reauthorize(*self->route_, self->credentials_);
+        asio::post(self->ws_.get_executor(), [self, allowed = std::move(allowed)] {
+          if (self->closing_ || self->finished_) return;
+          if (allowed.is_ok()) {
+            self->schedule_recheck();
+            return;
+          }
+          log::Logger("http").info("websocket closed: credentials no longer valid",
+                                   {{"http.route", self->credentials_.route}, {"error.code", allowed.code()}});
+          self->start_close(websocket::close_reason(websocket::close_code::policy_error, allowed.code()));
+        });
+      });
     });
   }
 
@@ -383,6 +414,7 @@ class WsSession final : public WebSocketConnection,
 
   void finish() {
     if (finished_.exchange(true)) return;
+    recheck_timer_.cancel();
     if (registered_) server_.remove_connection(id_, true);
     if (!session_) return;
     asio::post(server_.workers(), [self = this->shared_from_this()] { self->deliver_close_inline(); });
@@ -402,7 +434,10 @@ class WsSession final : public WebSocketConnection,
 
   HttpServer::Impl& server_;
   websocket::stream<Stream> ws_;
+  asio::steady_timer recheck_timer_;  // strand only
   AccessRecord record_;
+  const Route* route_ = nullptr;
+  Request credentials_;  // the upgrade request; read by rechecks on the worker pool, one at a time
   detail::BeastRequest upgrade_;
   detail::BeastResponse reject_response_;
   beast::flat_buffer read_buffer_;
@@ -918,6 +953,9 @@ HttpServer::~HttpServer() = default;
 
 Status HttpServer::start() { return impl_->start(); }
 uint16_t HttpServer::port() const { return impl_->port(); }
+void HttpServer::set_websocket_recheck_interval(std::chrono::milliseconds interval) {
+  impl_->set_websocket_recheck_interval(interval);
+}
 void HttpServer::shutdown(std::chrono::milliseconds grace) { impl_->shutdown(grace); }
 void HttpServer::wait() { impl_->wait(); }
 

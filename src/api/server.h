@@ -42,6 +42,12 @@ class HttpServer {
   // "tls_config" (unreadable or mismatched certificate/key), unavailable "listen_failed".
   Status start();
 
+  // How often an open WebSocket of a non-public route is authenticated again with the credentials
+  // of its upgrade request (default 5 s; zero or less: never). One that no longer passes (logged
+  // out, session or user revoked, token expired, permission gone) is closed with 1008 (policy
+  // violation) and the error code as reason. Call before start().
+  void set_websocket_recheck_interval(std::chrono::milliseconds interval);
+
   // The bound port (the OS's choice when configured with port 0); 0 before start().
   uint16_t port() const;
 

@@ -3,9 +3,30 @@
 #include "ai/service/ai_service.h"
 #include "routing/service.h"
 #include "telephony/call_service.h"
+#include "telephony/registrar/accounts.h"
 #include "users/users_service.h"
 
 namespace vontres::app {
+
+namespace {
+
+// The registrar asks the users service whether a SIP account's agent is still active: an agent id
+// is a user id; one the users service does not know is an ACD-only agent and not its to refuse.
+class UsersAgentDirectory final : public telephony::registrar::AgentDirectory {
+ public:
+  explicit UsersAgentDirectory(users::UsersService& users) : users_(users) {}
+  Result<Standing> standing(std::string_view org_id, std::string_view agent_id) override {
+    VONTRES_ASSIGN_OR_RETURN(std::optional<bool> active,
+                             users_.user_active(std::string(org_id), std::string(agent_id)));
+    if (!active) return Standing::kUnknown;
+    return *active ? Standing::kActive : Standing::kInactive;
+  }
+
+ private:
+  users::UsersService& users_;
+};
+
+}  // namespace
 
 Services::~Services() { stop(); }
 
@@ -26,6 +47,8 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
       std::unique_ptr<Services>(new Services());  // NOLINT(cppcoreguidelines-owning-memory): private constructor
   VONTRES_ASSIGN_OR_RETURN(services->users_, users::UsersService::create(config.auth, config.data_dir, *platform.store,
                                                                          *platform.cache, clock, ids));
+  // Deactivations and deletions reach the SIP accounts and the ACD as "users.events".
+  services->users_->set_event_bus(*platform.bus);
   services->users_->register_routes(router);
 
   routing::RoutingServiceOptions routing_options = routing::options_from_config(config.routing);
@@ -35,6 +58,7 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
   VONTRES_RETURN_IF_ERROR(services->routing_->start());
   services->routing_->register_routes(router);
   services->routing_->start_timer();
+  VONTRES_RETURN_IF_ERROR(services->routing_->follow_user_events("routing-" + config.service_name));
 
   if (config.ai.enabled) {
     ai::service::AiServiceOptions options;
@@ -64,10 +88,13 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
         config.telephony.prompts_dir.empty() ? telephony::default_prompts_dir() : config.telephony.prompts_dir;
     options.metrics = metrics;
     options.node_id = config.service_name;
-    options.organisations = [users = services->users_.get()]()
-        -> Result<std::vector<telephony::CallServiceOptions::Organisation>> {
+    services->agents_ = std::make_unique<UsersAgentDirectory>(*services->users_);
+    options.agents = services->agents_.get();
+    options.organisations =
+        [users = services->users_.get()]() -> Result<std::vector<telephony::CallServiceOptions::Organisation>> {
       VONTRES_ASSIGN_OR_RETURN(auto orgs, users->organisations());
       std::vector<telephony::CallServiceOptions::Organisation> out;
+      out.reserve(orgs.size());
       for (auto& org : orgs) out.push_back({std::move(org.id), std::move(org.name)});
       return out;
     };
@@ -89,7 +116,10 @@ api::Authenticator* Services::authenticator() { return &users_->authenticator();
 void Services::stop() {
   if (telephony_) telephony_->stop();
   if (ai_) ai_->stop();
-  if (routing_) routing_->stop_timer();
+  if (routing_) {
+    routing_->stop_following_user_events();
+    routing_->stop_timer();
+  }
 }
 
 }  // namespace vontres::app

@@ -23,7 +23,10 @@ class RoutingService;
 }
 namespace vontres::telephony {
 class CallService;
+namespace registrar {
+class AgentDirectory;
 }
+}  // namespace vontres::telephony
 namespace vontres::ai::service {
 class AiService;
 }
@@ -61,7 +64,8 @@ class Services {
   Services() = default;
   std::unique_ptr<users::UsersService> users_;
   std::unique_ptr<routing::RoutingService> routing_;
-  std::unique_ptr<ai::service::AiService> ai_;  // declared before telephony_: destroyed after it
+  std::unique_ptr<ai::service::AiService> ai_;                    // declared before telephony_: destroyed after it
+  std::unique_ptr<telephony::registrar::AgentDirectory> agents_;  // the registrar's view of users_
   std::unique_ptr<telephony::CallService> telephony_;
 };
 

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "routing/detail/body_schemas.h"
+#include "users/events.h"
 
 namespace vontres::routing {
 
@@ -388,7 +389,10 @@ RoutingService::RoutingService(const Clock& clock, bus::EventBus& bus, store::St
                                                             1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1});
 }
 
-RoutingService::~RoutingService() { stop_timer(); }
+RoutingService::~RoutingService() {
+  stop_following_user_events();
+  stop_timer();
+}
 
 std::vector<store::Migration> RoutingService::migrations() {
   return {{"routing", 1, "queues, skills and agent routing profiles",
@@ -580,6 +584,71 @@ Status RoutingService::persist_queue(const QueueConfig& q) {
       .status();
 }
 
+Status RoutingService::follow_user_events(const std::string& group) {
+  std::lock_guard lock(user_events_mu_);
+  if (user_events_thread_.joinable()) return Status::ok();
+  VONTRES_ASSIGN_OR_RETURN(user_events_, bus_.subscribe({std::string(users::events::kTopic)}, group));
+  user_events_stop_ = false;
+  user_events_thread_ = std::thread([this] { user_events_loop(); });
+  return Status::ok();
+}
+
+void RoutingService::stop_following_user_events() {
+  std::lock_guard lock(user_events_mu_);
+  if (!user_events_thread_.joinable()) return;
+  user_events_stop_ = true;
+  user_events_thread_.join();
+  user_events_.reset();
+}
+
+void RoutingService::user_events_loop() {
+  while (!user_events_stop_.load()) {
+    auto deliveries = user_events_->poll(32, std::chrono::milliseconds(100));
+    if (!deliveries.is_ok()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    for (const auto& delivery : *deliveries) {
+      // A Store failure is worth another try; anything else would fail the same way again.
+      if (apply_user_event(delivery.event).kind() == ErrorKind::kUnavailable) {
+        (void)user_events_->nack(delivery);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the Store recover
+      } else {
+        (void)user_events_->ack(delivery);
+      }
+    }
+  }
+}
+
+Status RoutingService::apply_user_event(const bus::Event& event) {
+  const auto change = users::events::parse_user_lifecycle(event);
+  if (!change) return Status::ok();
+  const AgentId agent(change->user_id);
+  const OrgId org(change->org_id);
+  std::unique_lock lock(mu_);
+  // Agent ids are per organisation: another organisation's agent of the same id is not this user.
+  auto view = engine_.agent(org, agent);
+  Status status = Status::ok();
+  if (change->type == users::events::kUserReactivated) {
+    inactive_agents_.erase({org, agent});  // back, offline: the agent logs in again to take calls
+  } else {
+    inactive_agents_.insert({org, agent});
+    if (view.is_ok()) {
+      const auto started = std::chrono::steady_clock::now();
+      (void)engine_.set_presence(org, agent, Presence::kOffline, change->type);
+      // A deleted agent with calls stays, offline, until the next start (its profile is gone).
+      if (change->type == users::events::kUserDeleted) (void)engine_.remove_agent(org, agent);
+      observe_command(started);
+    }
+    if (change->type == users::events::kUserDeleted) {
+      status =
+          store_.execute("DELETE FROM routing_agents WHERE org_id = $1 AND id = $2", {org.str(), agent.str()}).status();
+    }
+  }
+  flush(lock);
+  return status;
+}
+
 Status RoutingService::persist_agent(const AgentConfig& a) {
   json queues = json::array();
   for (const auto& m : a.queues) queues.push_back({{"queue", m.queue.str()}, {"penalty", m.penalty}});
@@ -729,8 +798,7 @@ void RoutingService::register_routes(api::Router& router) {
              [this](Request& req) {
                std::lock_guard lock(mu_);
                auto view = engine_.agent(OrgId(org_of(req)), AgentId(req.path_params.at("id")));
-               if (!view.is_ok())
-                 return not_found_response("agent", "agent_not_found");
+               if (!view.is_ok()) return not_found_response("agent", "agent_not_found");
                return Response::json(200, to_json(*view));
              });
 
@@ -761,6 +829,10 @@ void RoutingService::register_routes(api::Router& router) {
     if (!view.is_ok()) {
       flush(lock);
       return not_found_response("agent", "agent_not_found");
+    }
+    if (presence != Presence::kOffline && inactive_agents_.contains({org, AgentId(id)})) {
+      flush(lock);
+      return Response::error(failed_precondition("the agent's user is deactivated or deleted", "agent_inactive"));
     }
     const auto started = std::chrono::steady_clock::now();
     Status status = engine_.set_presence(org, AgentId(id), presence, reason);

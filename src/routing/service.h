@@ -13,10 +13,12 @@
 // released, so bus order equals engine order. Lock order: mu_, then publish_mu_, then timer_mu_.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -105,6 +107,18 @@ class RoutingService {
   // Stops and joins the timer thread. Idempotent; also done by the destructor.
   void stop_timer();
 
+  // Follows the users service's lifecycle events (users/events.h) on a thread of its own, as
+  // member of consumer `group` (one per node). A deactivated user's agent goes offline and cannot
+  // be made available again until the user is reactivated; a deleted user's agent also leaves the
+  // ACD (at once, or stays offline while it still has calls) and its stored profile is deleted.
+  // Idempotent. Errors: the bus's subscribe error.
+  Status follow_user_events(const std::string& group);
+  // Stops and joins that thread. Idempotent; also done by the destructor.
+  void stop_following_user_events();
+  // What the follower does with one event; events of other topics or types are ignored. For the
+  // follower and tests. Errors: Store errors (the event should be redelivered).
+  Status apply_user_event(const bus::Event& event);
+
  private:
   class BufferSink final : public RoutingEventSink {
    public:
@@ -122,6 +136,7 @@ class RoutingService {
   // Wakes the timer thread if `deadline` is earlier than what it sleeps for.
   void wake_timer(std::optional<TimePoint> deadline);
   void timer_loop();
+  void user_events_loop();
 
   const Clock& clock_;
   bus::EventBus& bus_;
@@ -129,9 +144,10 @@ class RoutingService {
   RoutingServiceOptions options_;
   IdGenerator ids_;
   std::mutex mu_;
-  BufferSink sink_;                   // GUARDED_BY(mu_)
-  Engine engine_;                     // GUARDED_BY(mu_)
-  std::set<std::pair<OrgId, QueueId>> touched_queues_;  // GUARDED_BY(mu_): queues whose metrics need refreshing
+  BufferSink sink_;                                      // GUARDED_BY(mu_)
+  Engine engine_;                                        // GUARDED_BY(mu_)
+  std::set<std::pair<OrgId, QueueId>> touched_queues_;   // GUARDED_BY(mu_): queues whose metrics need refreshing
+  std::set<std::pair<OrgId, AgentId>> inactive_agents_;  // GUARDED_BY(mu_): of deactivated or deleted users
   std::mutex publish_mu_;
 
   struct Metrics {
@@ -151,6 +167,11 @@ class RoutingService {
   bool timer_sleeping_ = false;     // GUARDED_BY(timer_mu_)
   TimePoint timer_sleeping_until_;  // GUARDED_BY(timer_mu_)
   std::thread timer_;               // started/joined by start_timer/stop_timer
+
+  std::mutex user_events_mu_;  // serialises follow/stop
+  std::atomic<bool> user_events_stop_{false};
+  std::unique_ptr<bus::Consumer> user_events_;  // used by user_events_thread_ only
+  std::thread user_events_thread_;              // GUARDED_BY(user_events_mu_)
 };
 
 }  // namespace vontres::routing

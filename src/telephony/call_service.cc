@@ -25,6 +25,7 @@
 #include "telephony/sdp/session_description.h"
 #include "telephony/ua/dialog.h"
 #include "telephony/ua/source_limits.h"
+#include "users/events.h"
 
 namespace vontres::telephony {
 
@@ -138,7 +139,12 @@ class CallService::Impl final : public CallActions {
     registrar_options.lockout.failure_window = t.register_failure_window;
     registrar_options.lockout.lockout_base = t.register_lockout_base;
     registrar_options.lockout.lockout_max = t.register_lockout_max;
-    registrar_ = std::make_unique<registrar::Registrar>(clock_, *digest_, accounts_, registrar_options);
+    registrar::CredentialStore* credentials = &accounts_;
+    if (options_.agents != nullptr) {
+      gated_accounts_ = std::make_unique<registrar::AgentGatedCredentialStore>(accounts_, *options_.agents);
+      credentials = gated_accounts_.get();
+    }
+    registrar_ = std::make_unique<registrar::Registrar>(clock_, *digest_, *credentials, registrar_options);
     registrar_->add_listener([this](const registrar::BindingEvent& e) { on_binding(e); });
 
     ua::SipStackConfig config;
@@ -179,7 +185,8 @@ class CallService::Impl final : public CallActions {
     handlers.on_ack = [](const sip::Message&, const ua::Peer&) {};
     stack_->set_handlers(std::move(handlers));
 
-    auto consumer = bus_.subscribe({"routing.events"}, "telephony-" + options_.node_id);
+    auto consumer =
+        bus_.subscribe({"routing.events", std::string(users::events::kTopic)}, "telephony-" + options_.node_id);
     if (!consumer.is_ok()) return consumer.status();
     consumer_ = std::move(consumer).value();
 
@@ -1059,9 +1066,26 @@ class CallService::Impl final : public CallActions {
       auto deliveries = consumer_->poll(64, std::chrono::milliseconds(100));
       if (!deliveries.is_ok()) continue;
       for (const auto& delivery : *deliveries) {
-        handle_routing_event(delivery.event);
+        if (delivery.event.topic == users::events::kTopic) {
+          handle_user_event(delivery.event);
+        } else {
+          handle_routing_event(delivery.event);
+        }
         (void)consumer_->ack(delivery);
       }
+    }
+  }
+
+  // A deactivated or deleted user's phones are unregistered at once (and a deleted user's SIP
+  // accounts disabled); the registrar's AgentDirectory check refuses them from then on.
+  void handle_user_event(const bus::Event& event) {
+    const auto change = users::events::parse_user_lifecycle(event);
+    if (!change || change->type == users::events::kUserReactivated) return;
+    Status revoked =
+        accounts_api_.revoke_agent(change->org_id, change->user_id, change->type == users::events::kUserDeleted);
+    if (!revoked.is_ok()) {
+      log_.error("SIP accounts of a removed user not revoked",
+                 {{"user.id", change->user_id}, {"organization.id", change->org_id}, {"error.code", revoked.code()}});
     }
   }
 
@@ -1184,7 +1208,8 @@ class CallService::Impl final : public CallActions {
   // An agent id names one of `org`'s agents when the ACD knows it there or one of the
   // organisation's SIP accounts is bound to it. Errors: not_found "agent_not_found".
   Status check_agent(const std::string& org, const AgentId& agent) {
-    if (agent.empty() || routing_.run([&](routing::Engine& engine) { return engine.agent(OrgId(org), agent).is_ok(); })) {
+    if (agent.empty() ||
+        routing_.run([&](routing::Engine& engine) { return engine.agent(OrgId(org), agent).is_ok(); })) {
       return agent.empty() ? not_found("no agent", "agent_not_found") : Status::ok();
     }
     VONTRES_ASSIGN_OR_RETURN(auto accounts, accounts_.list(org));
@@ -1241,6 +1266,7 @@ class CallService::Impl final : public CallActions {
   registrar::StoreCredentialStore accounts_;
   NumberDirectory numbers_;
   registrar::SipAccountsApi accounts_api_;
+  std::unique_ptr<registrar::AgentGatedCredentialStore> gated_accounts_;  // when options_.agents is set
   std::unique_ptr<registrar::DigestServer> digest_;
   std::unique_ptr<registrar::Registrar> registrar_;
   ua::AddressSet trusted_;                               // set in start(), then read-only
@@ -1256,8 +1282,8 @@ class CallService::Impl final : public CallActions {
   std::map<std::pair<std::string, std::string>, std::string> agent_users_;  // (org, agent id) -> SIP username
   std::map<std::string, std::shared_ptr<const rtp::WavAudio>> prompts_;
   uint64_t session_ids_ = 1;
-  std::optional<OrgId> default_org_;     // strand-only: the last resolution, re-checked after a while
-  TimePoint default_org_checked_{};      // strand-only
+  std::optional<OrgId> default_org_;  // strand-only: the last resolution, re-checked after a while
+  TimePoint default_org_checked_{};   // strand-only
   prometheus::Gauge* active_gauge_ = nullptr;
   prometheus::Family<prometheus::Counter>* ended_family_ = nullptr;
   prometheus::Counter* rejected_ = nullptr;

@@ -43,6 +43,10 @@
 
 namespace vontres::telephony {
 
+namespace registrar {
+class AgentDirectory;
+}
+
 struct CallServiceOptions {
   TelephonyConfig telephony;
   std::string data_dir;     // recordings go under <data_dir>/recordings
@@ -51,6 +55,9 @@ struct CallServiceOptions {
   std::string topic = "call.events";
   std::string node_id = "node-1";  // consumer group suffix for routing events
   prometheus::Registry* metrics = nullptr;
+  // Asked on every REGISTER whether the account's agent (user) is still active; null: not asked.
+  // Must outlive the service.
+  registrar::AgentDirectory* agents = nullptr;
   // The deployment's organisations, for telephony.default_org (inbound calls to a number no
   // organisation claimed). Unset: such calls are refused.
   struct Organisation {

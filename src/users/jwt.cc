@@ -181,12 +181,14 @@ Result<std::unique_ptr<JwtCodec>> JwtCodec::create_from_keys(const AuthConfig& c
 }
 
 Result<std::string> JwtCodec::issue(AccessClaims& claims) const {
-  claims.issued_at = clock_.now_unix_seconds();
+  claims.issued_at_ms = clock_.now_unix_ms();
+  claims.issued_at = claims.issued_at_ms / 1000;
   claims.not_before = claims.issued_at;
   claims.expires_at = claims.issued_at + ttl_seconds_;
   nlohmann::json payload = {{"iss", issuer_},          {"aud", audience_},         {"sub", claims.subject},
                             {"org", claims.org_id},    {"roles", claims.roles},    {"jti", claims.jti},
                             {"iat", claims.issued_at}, {"nbf", claims.not_before}, {"exp", claims.expires_at}};
+  payload["iat_ms"] = claims.issued_at_ms;
   if (!claims.family_id.empty()) payload["sid"] = claims.family_id;
   std::string payload_text = payload.dump();
 
@@ -321,6 +323,13 @@ Result<AccessClaims> JwtCodec::verify(std::string_view token) const {
     return invalid("exp and iat are required");
   }
   if (payload.contains("nbf") && !read_int(payload, "nbf", claims.not_before)) return invalid("bad nbf");
+  claims.issued_at_ms = claims.issued_at * 1000;
+  if (payload.contains("iat_ms")) {
+    // Must agree with iat: a signed token cannot be forged, but a mismatch is a bug somewhere.
+    if (!read_int(payload, "iat_ms", claims.issued_at_ms) || claims.issued_at_ms / 1000 != claims.issued_at) {
+      return invalid("bad iat_ms");
+    }
+  }
   const int64_t now = clock_.now_unix_seconds();
   if (now >= claims.expires_at + leeway_seconds_) return unauthenticated("the token has expired", "token_expired");
   if (now + leeway_seconds_ < claims.not_before || now + leeway_seconds_ < claims.issued_at) {

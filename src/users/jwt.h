@@ -35,6 +35,9 @@ struct AccessClaims {
   int64_t issued_at = 0;  // iat, nbf and exp in Unix seconds
   int64_t not_before = 0;
   int64_t expires_at = 0;
+  // "iat_ms": the issue time in Unix milliseconds, so a revocation in the same second as an issue
+  // can tell them apart. Tokens without it read as issued at the start of their iat second.
+  int64_t issued_at_ms = 0;
 };
 
 // Keys as bytes, for create_from_keys (tests, benchmarks). PEM for the asymmetric algorithms.

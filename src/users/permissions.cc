@@ -18,6 +18,8 @@ bool is_known_permission(std::string_view permission) {
   return std::find(all.begin(), all.end(), permission) != all.end();
 }
 
+bool grants_authority(std::string_view permission) { return permission != "calls.handle"; }
+
 const std::vector<BuiltinRole>& builtin_roles() {
   static const std::vector<BuiltinRole> kRoles = [] {
     std::vector<BuiltinRole> roles;

@@ -31,6 +31,10 @@ inline constexpr std::string_view kAuditRead = "audit.read";
 // (queues, calls, reports).
 const std::vector<std::string>& all_permissions();
 bool is_known_permission(std::string_view permission);
+// False for permissions to do one's own work (calls.handle) that give no power over anyone else's
+// account or data. The escalation guard (who may change whom) compares only those that do, so a
+// supervisor may manage the agents it supervises without handling calls itself.
+bool grants_authority(std::string_view permission);
 
 struct BuiltinRole {
   std::string name;

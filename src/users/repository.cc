@@ -324,6 +324,12 @@ Result<int64_t> count_users_with_role(store::Session& session, const std::string
                {org_id, "%\"" + role + "\"%"});
 }
 
+Result<int64_t> count_active_users_with_role(store::Session& session, const std::string& org_id,
+                                             const std::string& role, const std::string& except_user_id) {
+  return count(session, "SELECT COUNT(*) FROM users WHERE org_id = $1 AND active <> 0 AND roles LIKE $2 AND id <> $3",
+               {org_id, "%\"" + role + "\"%", except_user_id});
+}
+
 // ---- roles ----
 
 Status insert_role(store::Session& session, const Role& role) {

@@ -39,6 +39,9 @@ Result<bool> update_password(store::Session& session, const std::string& org_id,
 // Also removes the user's team memberships and agent profile.
 Result<bool> delete_user(store::Session& session, const std::string& org_id, const std::string& id);
 Result<int64_t> count_users_with_role(store::Session& session, const std::string& org_id, const std::string& role);
+// Active users holding `role`, other than `except_user_id` (may be empty).
+Result<int64_t> count_active_users_with_role(store::Session& session, const std::string& org_id,
+                                             const std::string& role, const std::string& except_user_id);
 
 // Custom roles. insert: "role_exists".
 Status insert_role(store::Session& session, const Role& role);

@@ -62,6 +62,14 @@ void UsersService::register_routes(api::Router& router) {
 
 api::Authenticator& UsersService::authenticator() { return *authenticator_; }
 
+void UsersService::set_event_bus(bus::EventBus& bus) { core_->set_event_bus(&bus); }
+
+Result<std::optional<bool>> UsersService::user_active(const std::string& org_id, const std::string& user_id) {
+  VONTRES_ASSIGN_OR_RETURN(auto user, repo::find_user(core_->store(), org_id, user_id));
+  if (!user) return std::optional<bool>();
+  return std::optional<bool>(user->active);
+}
+
 detail::UsersCore& UsersService::core() { return *core_; }
 
 AuditSink& UsersService::audit_sink() { return *audit_sink_; }

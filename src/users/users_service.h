@@ -11,10 +11,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/http.h"
+#include "bus/event_bus.h"
 #include "cache/cache.h"
 #include "core/audit.h"
 #include "core/clock.h"
@@ -54,6 +56,14 @@ class UsersService {
 
   // Establishes Principals for the HTTP server (Bearer JWT or ApiKey; WebSocket forms too).
   api::Authenticator& authenticator();
+
+  // Publishes user lifecycle events (users/events.h: deactivated, reactivated, deleted) on `bus`
+  // from now on. Call before register_routes(); `bus` must outlive the service.
+  void set_event_bus(bus::EventBus& bus);
+
+  // Whether `user_id` is an active user of `org_id`; nullopt when there is no such user. For the
+  // registrar's check of a SIP account's agent (wired in app/). Errors: Store errors.
+  Result<std::optional<bool>> user_active(const std::string& org_id, const std::string& user_id);
 
   // Used by create_admin and tests.
   detail::UsersCore& core();

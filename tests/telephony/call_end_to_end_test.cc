@@ -674,5 +674,48 @@ TEST_F(CallEndToEndTest, ClickToCallRingsTheAgentThenTheDestinationAndBridgesThe
   EXPECT_GT(media["caller"]["packets_sent"].get<int64_t>(), 50) << media.dump();
 }
 
+// Issue 11, finding 7: the users service's lifecycle events reach the registrar and the ACD, and
+// the registrar asks the users service itself on every REGISTER.
+TEST_F(CallEndToEndTest, ADeactivatedUsersPhoneCannotRegisterAndADeletedUsersAgentLeavesTheAcd) {
+  CallCenter center;
+  ASSERT_EQ(center.error(), "");
+  HttpReply user = center.request(
+      "POST", "/api/v1/users",
+      json{{"email", "ann@test.example"}, {"password", "ann-user-password-1"}, {"roles", json::array({"agent"})}});
+  ASSERT_EQ(user.status, 201) << user.body.dump();
+  const std::string id = user.body["id"].get<std::string>();
+  ASSERT_TRUE(center.add_agent(id, "ann", "support"));
+  ASSERT_EQ(center.request("PUT", "/api/v1/agents/" + id + "/state", json{{"state", "available"}}).status, 200);
+  ASSERT_TRUE(center.register_agent(free_port(), "ann"));
+  auto eventually = [](const std::function<bool()>& done) {
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < until) {
+      if (done()) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+
+  ASSERT_EQ(center.request("PATCH", "/api/v1/users/" + id, json{{"active", false}}).status, 200);
+  EXPECT_TRUE(eventually([&] {
+    HttpReply state = center.request("GET", "/api/v1/agents/" + id + "/state");
+    return state.status == 200 && state.body.value("state", "") == "offline";
+  }));
+  HttpReply available = center.request("PUT", "/api/v1/agents/" + id + "/state", json{{"state", "available"}});
+  EXPECT_EQ(available.status, 409) << available.body.dump();
+  EXPECT_FALSE(center.register_agent(free_port(), "ann")) << "a deactivated user's phone registered";
+
+  ASSERT_EQ(center.request("DELETE", "/api/v1/users/" + id).status, 204);
+  EXPECT_TRUE(eventually([&] { return center.request("GET", "/api/v1/agents/" + id + "/state").status == 404; }));
+  EXPECT_TRUE(eventually([&] {
+    HttpReply accounts = center.request("GET", "/api/v1/sip-accounts");
+    if (accounts.status != 200 || !accounts.body.is_object()) return false;
+    for (const auto& account : accounts.body["sip_accounts"]) {
+      if (account["username"] == "ann") return account["enabled"] == false;
+    }
+    return false;
+  }));
+}
+
 }  // namespace
 }  // namespace vontres

@@ -109,6 +109,16 @@ bool InMemoryCredentialStore::remove(std::string_view username) {
   return true;
 }
 
+// ---- AgentGatedCredentialStore ----------------------------------------------------------------
+
+Result<SipAccount> AgentGatedCredentialStore::find(std::string_view username) {
+  VONTRES_ASSIGN_OR_RETURN(SipAccount account, accounts_.find(username));
+  if (!account.enabled) return account;
+  VONTRES_ASSIGN_OR_RETURN(AgentDirectory::Standing standing, agents_.standing(account.org_id, account.agent_id));
+  if (standing == AgentDirectory::Standing::kInactive) account.enabled = false;
+  return account;
+}
+
 // ---- StoreCredentialStore ---------------------------------------------------------------------
 
 std::vector<store::Migration> StoreCredentialStore::migrations() {
@@ -192,6 +202,24 @@ Status StoreCredentialStore::remove(std::string_view org_id, std::string_view us
 }
 
 // ---- SipAccountsApi ---------------------------------------------------------------------------
+
+Status SipAccountsApi::revoke_agent(std::string_view org_id, std::string_view agent_id, bool disable) {
+  VONTRES_ASSIGN_OR_RETURN(auto accounts, accounts_.list(org_id));
+  for (auto& account : accounts) {
+    if (account.agent_id != agent_id) continue;
+    if (disable && account.enabled) {
+      account.enabled = false;
+      VONTRES_ASSIGN_OR_RETURN(bool created, accounts_.upsert(account));
+      (void)created;
+    }
+    logger().info("sip account revoked with its user", {{"user.name", account.username},
+                                                        {"organization.id", account.org_id},
+                                                        {"vontres.agent.id", account.agent_id},
+                                                        {"vontres.sip.enabled", account.enabled}});
+    if (on_revoked_) on_revoked_(account.username);
+  }
+  return Status::ok();
+}
 
 void SipAccountsApi::register_routes(api::Router& router) {
   using api::Method;

@@ -90,6 +90,34 @@ class StoreCredentialStore final : public CredentialStore {
   const Clock& clock_;
 };
 
+// Whether the agent a SIP account belongs to may use it: the registrar asks on every REGISTER
+// through AgentGatedCredentialStore, so a deactivated user's phone is refused even if the users
+// service's event never arrived. Implemented in app/ over the users service (agent id = user id).
+// Thread-safety: standing() may be called from any thread.
+class AgentDirectory {
+ public:
+  enum class Standing {
+    kActive,
+    kInactive,  // a deactivated user
+    kUnknown,   // no such user: an agent id the ACD knows but the users service does not
+  };
+  virtual ~AgentDirectory() = default;
+  // Errors: whatever the directory's storage answers (unavailable: the registrar answers 503).
+  virtual Result<Standing> standing(std::string_view org_id, std::string_view agent_id) = 0;
+};
+
+// A CredentialStore that reports the accounts of inactive agents as disabled, so the registrar
+// refuses them (403 "digest_account_disabled"). Both arguments must outlive it.
+class AgentGatedCredentialStore final : public CredentialStore {
+ public:
+  AgentGatedCredentialStore(CredentialStore& accounts, AgentDirectory& agents) : accounts_(accounts), agents_(agents) {}
+  Result<SipAccount> find(std::string_view username) override;
+
+ private:
+  CredentialStore& accounts_;
+  AgentDirectory& agents_;
+};
+
 // Admin routes. The handlers log changes (username, agent, org) but never the password or HA1s.
 class SipAccountsApi {
  public:
@@ -106,6 +134,11 @@ class SipAccountsApi {
   // GET    /api/v1/sip-accounts                                           "agents.read"
   // DELETE /api/v1/sip-accounts/{username}                                "agents.write" -> 204
   void register_routes(api::Router& router);
+
+  // The agent's user was deactivated or deleted (users/events.h): every SIP account of `agent_id`
+  // in `org_id` loses its registrations (through the revoked hook); with `disable`, the accounts
+  // are also disabled for good (a deleted user). Idempotent. Errors: Store errors.
+  Status revoke_agent(std::string_view org_id, std::string_view agent_id, bool disable);
 
  private:
   StoreCredentialStore& accounts_;

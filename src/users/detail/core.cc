@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
+#include "core/log.h"
 #include "users/crypto.h"
+#include "users/events.h"
 #include "users/permissions.h"
 #include "users/repository.h"
 
@@ -20,6 +23,22 @@ std::string revocation_cache_key(const std::string& kind, const std::string& id)
 }
 
 Status invalid_credentials() { return unauthenticated("wrong email or password", "invalid_credentials"); }
+
+// The value of a "user" revocation entry: the revocation time in Unix milliseconds, "ms:<n>".
+// Entries written before millisecond precision hold plain Unix seconds.
+std::string user_revocation_value(int64_t revoked_at_ms) { return "ms:" + std::to_string(revoked_at_ms); }
+
+std::optional<int64_t> parse_user_revocation_ms(std::string_view value) {
+  const bool in_ms = value.starts_with("ms:");
+  if (in_ms) value.remove_prefix(3);
+  if (value.empty() || value.size() > 19) return std::nullopt;
+  int64_t number = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;
+    number = number * 10 + (c - '0');
+  }
+  return in_ms ? number : number * 1000;
+}
 
 }  // namespace
 
@@ -53,7 +72,7 @@ UsersCore::UsersCore(const AuthConfig& config, store::Store& store, cache::Cache
       audit_(store, clock, ids) {}
 
 std::chrono::milliseconds UsersCore::access_token_horizon() const {
-  // Plus a second: token times are whole seconds.
+  // Plus a second: exp is in whole seconds.
   return config_.access_token_ttl + config_.clock_skew_leeway + std::chrono::seconds(1);
 }
 
@@ -63,7 +82,7 @@ Status UsersCore::warm_revocations() {
   VONTRES_ASSIGN_OR_RETURN(auto revocations, repo::list_active_revocations(store_, now));
   for (const auto& revocation : revocations) {
     std::string id = revocation.token_id.substr(revocation.token_id.find(':') + 1);
-    std::string value = revocation.kind == "user" ? std::to_string(revocation.revoked_at_ms / 1000) : "1";
+    std::string value = revocation.kind == "user" ? user_revocation_value(revocation.revoked_at_ms) : "1";
     VONTRES_RETURN_IF_ERROR(cache_.set(revocation_cache_key(revocation.kind, id), value,
                                        std::chrono::milliseconds(revocation.expires_at_ms - now)));
   }
@@ -211,8 +230,13 @@ Status UsersCore::logout(const api::Principal& principal, const AccessClaims& cl
 Status UsersCore::revoke_user_sessions(const std::string& org_id, const std::string& user_id) {
   const int64_t now = clock_.now_unix_ms();
   VONTRES_ASSIGN_OR_RETURN(auto families, repo::revoke_user_refresh_families(store_, user_id, now));
-  (void)families;  // their access tokens are covered by the user entry below
-  return revoke("user", user_id, org_id, access_token_horizon(), std::to_string(clock_.now_unix_seconds()));
+  // Each live session by its id: this covers tokens issued in the very millisecond of the
+  // revocation, which no time comparison can separate from a login right after it.
+  for (const auto& family : families) {
+    VONTRES_RETURN_IF_ERROR(revoke("family", family, org_id, access_token_horizon(), "1"));
+  }
+  // And every token issued before now, whatever its session.
+  return revoke("user", user_id, org_id, access_token_horizon(), user_revocation_value(now));
 }
 
 Status UsersCore::change_password(const api::Principal& principal, const std::string& current, const std::string& next,
@@ -297,15 +321,11 @@ Result<AccessClaims> UsersCore::verify_access_token(std::string_view token) {
   }
   VONTRES_ASSIGN_OR_RETURN(auto user, cache_.get(revocation_cache_key("user", claims.subject)));
   if (user) {
-    int64_t revoked_at = 0;
-    try {
-      revoked_at = std::stoll(*user);
-    } catch (const std::exception&) {
-      return revoked;  // unreadable entry: fail closed
-    }
-    // Whole seconds: a token issued in the very second of the revocation still passes, so a user who
-    // logs in again right after a password change is not locked out.
-    if (claims.issued_at < revoked_at) return revoked;
+    const std::optional<int64_t> revoked_at_ms = parse_user_revocation_ms(*user);
+    if (!revoked_at_ms) return revoked;  // unreadable entry: fail closed
+    // Milliseconds: a user who logs in again right after a password change is not locked out;
+    // tokens of the revoked sessions issued in that same millisecond carry a revoked "sid".
+    if (claims.issued_at_ms < *revoked_at_ms) return revoked;
   }
   return claims;
 }
@@ -376,6 +396,42 @@ Status UsersCore::check_role_assignment(const api::Principal& principal, const s
                                  "permission_escalation");
       }
     }
+  }
+  return Status::ok();
+}
+
+void UsersCore::publish_user_change(std::string_view type, const std::string& org_id, const std::string& user_id) {
+  bus::EventBus* bus = bus_.load();
+  if (bus == nullptr) return;
+  events::UserLifecycle change{std::string(type), org_id, user_id, clock_.now_unix_ms()};
+  auto published = bus->publish(events::to_event(change), std::chrono::seconds(2));
+  if (!published.is_ok()) {
+    log::Logger("users").error("user lifecycle event not published", {{"event.action", change.type},
+                                                                      {"organization.id", org_id},
+                                                                      {"user.id", user_id},
+                                                                      {"error.code", published.status().code()}});
+  }
+}
+
+Status UsersCore::check_can_manage(const api::Principal& principal, const std::vector<std::string>& target_roles) {
+  VONTRES_ASSIGN_OR_RETURN(auto held_by_target, resolve_permissions(principal.org_id, target_roles));
+  for (const auto& permission : held_by_target) {
+    if (grants_authority(permission) && !principal.has_permission(permission)) {
+      return permission_denied("this user holds " + permission + " which you lack", "permission_escalation");
+    }
+  }
+  return Status::ok();
+}
+
+Status UsersCore::check_keeps_an_admin(store::Session& session, const User& before, const std::optional<User>& after) {
+  const auto is_active_admin = [](const User& user) {
+    return user.active && std::find(user.roles.begin(), user.roles.end(), "admin") != user.roles.end();
+  };
+  if (!is_active_admin(before) || (after && is_active_admin(*after))) return Status::ok();
+  VONTRES_ASSIGN_OR_RETURN(int64_t others,
+                           repo::count_active_users_with_role(session, before.org_id, "admin", before.id));
+  if (others == 0) {
+    return failed_precondition("the organisation would have no active admin left", "last_admin");
   }
   return Status::ok();
 }

@@ -2,13 +2,16 @@
 // shared by the HTTP handlers, the Authenticator and the CLI. Internal to src/users.
 //
 // Revocation model: an access token is refused if its jti, its refresh family ("sid") or its user
-// (tokens issued before a password reset, deactivation or deletion) is on the revocation list.
+// (tokens issued, to the millisecond, before a password reset, deactivation or deletion) is on the
+// revocation list. Ending a user's sessions lists every live family of the user too, so a token
+// issued in the same millisecond as the revocation is refused by its "sid".
 // The list lives in the Cache with TTL = the longest time a covered token could still verify, and
 // in the Store's revoked_tokens table, from which warm_revocations() refills the Cache at start.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "api/http.h"
+#include "bus/event_bus.h"
 #include "cache/cache.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -85,6 +89,22 @@ class UsersCore {
   // Checks a role list for assignment by `principal`: every role must exist, and the principal
   // must hold every permission it grants (nobody hands out more than they have).
   Status check_role_assignment(const api::Principal& principal, const std::vector<std::string>& roles);
+  // Checks that `principal` may change anything about a user holding `target_roles` (profile,
+  // active flag, e-mail, roles, teams, password): it must hold every permission those roles grant
+  // that gives authority over others (users/permissions.h grants_authority). Roles that no longer
+  // exist grant nothing. Errors: permission_denied "permission_escalation".
+  Status check_can_manage(const api::Principal& principal, const std::vector<std::string>& target_roles);
+  // Refuses a change that would leave the organisation without an active admin: `before` is the
+  // user as stored, `after` what it becomes (nullopt: deleted). Run it inside the transaction that
+  // writes the change. Errors: failed_precondition "last_admin" (409).
+  static Status check_keeps_an_admin(store::Session& session, const User& before, const std::optional<User>& after);
+
+  // Where user lifecycle events (users/events.h) go; null (the default): nowhere. Any thread;
+  // `bus` must outlive the core.
+  void set_event_bus(bus::EventBus* bus) { bus_.store(bus); }
+  // Publishes a users/events.h event of `type` for a change already stored. A failure is logged,
+  // not returned: the change stands, and the registrar checks the user's state itself.
+  void publish_user_change(std::string_view type, const std::string& org_id, const std::string& user_id);
 
   const AuthConfig& config() const { return config_; }
   store::Store& store() { return store_; }
@@ -109,6 +129,7 @@ class UsersCore {
   PasswordHasher hasher_;
   LoginRateLimiter limiter_;
   AuditLog audit_;
+  std::atomic<bus::EventBus*> bus_{nullptr};
 };
 
 // Lower-cases and trims an email; empty if it does not look like one.

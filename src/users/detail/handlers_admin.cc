@@ -4,6 +4,7 @@
 
 #include "users/crypto.h"
 #include "users/detail/handlers.h"
+#include "users/events.h"
 #include "users/permissions.h"
 #include "users/repository.h"
 
@@ -199,9 +200,9 @@ std::vector<std::string> unique_sorted(std::vector<std::string> values) {
 // ---- users ----
 
 void register_user_routes(api::Router& router, UsersCore& core) {
-  const std::vector<std::string> user_errors = {"user_not_found",     "email_taken",    "invalid_email",
-                                                "password_too_short", "role_not_found", "permission_escalation",
-                                                "cannot_delete_self"};
+  const std::vector<std::string> user_errors = {"user_not_found",     "email_taken",        "invalid_email",
+                                                "password_too_short", "role_not_found",     "permission_escalation",
+                                                "cannot_delete_self", "cannot_modify_self", "last_admin"};
   add_route(router, Method::kGet, "/api/v1/users",
             {.public_route = false, .permission = "users.read", .summary = "List users", .tag = "users"},
             {.request_body = nullptr,
@@ -303,6 +304,9 @@ void register_user_routes(api::Router& router, UsersCore& core) {
               if (!*found) return Response::error(user_not_found());
               User user = **found;
               const User before = user;
+              // Any change to someone who holds rights the caller lacks is taking over their account.
+              Status manage = core.check_can_manage(principal, before.roles);
+              if (!manage.is_ok()) return Response::error(manage);
               auto email = string_field(*body, "email", 254);
               auto name = string_field(*body, "display_name", 200);
               auto roles = string_list_field(*body, "roles");
@@ -329,9 +333,12 @@ void register_user_routes(api::Router& router, UsersCore& core) {
                                                            "cannot_modify_self"));
               }
               user.updated_at_ms = core.clock().now_unix_ms();
-              auto updated = repo::update_user(core.store(), user);
-              if (!updated) return Response::error(updated.status());
-              if (!*updated) return Response::error(user_not_found());
+              Status stored = core.store().transaction([&](store::Session& session) -> Status {
+                VONTRES_RETURN_IF_ERROR(UsersCore::check_keeps_an_admin(session, before, user));
+                VONTRES_ASSIGN_OR_RETURN(bool updated, repo::update_user(session, user));
+                return updated ? Status::ok() : user_not_found();
+              });
+              if (!stored.is_ok()) return Response::error(stored);
               if (user.roles != before.roles) {
                 core.audit().record(security_event(audit_type::kRoleChanged, principal.org_id, principal.subject,
                                                    user.id, request.remote_address, "success",
@@ -342,6 +349,10 @@ void register_user_routes(api::Router& router, UsersCore& core) {
                 Status revoked = core.revoke_user_sessions(user.org_id, user.id);
                 if (!revoked.is_ok()) return Response::error(revoked);
               }
+              if (before.active != user.active) {
+                core.publish_user_change(user.active ? events::kUserReactivated : events::kUserDeactivated, user.org_id,
+                                         user.id);
+              }
               return Response::json(200, user_json(user));
             }));
 
@@ -350,7 +361,7 @@ void register_user_routes(api::Router& router, UsersCore& core) {
             {.request_body = nullptr,
              .response = nullptr,
              .success_status = 204,
-             .error_codes = {"user_not_found", "cannot_delete_self"},
+             .error_codes = {"user_not_found", "cannot_delete_self", "permission_escalation", "last_admin"},
              .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               const std::string id = request.path_params["id"];
@@ -360,11 +371,15 @@ void register_user_routes(api::Router& router, UsersCore& core) {
               auto found = repo::find_user(core.store(), principal.org_id, id);
               if (!found) return Response::error(found.status());
               if (!*found) return Response::error(user_not_found());
-              Status grant = core.check_role_assignment(principal, (*found)->roles);
+              Status grant = core.check_can_manage(principal, (*found)->roles);
               if (!grant.is_ok()) return Response::error(grant);
-              auto deleted = repo::delete_user(core.store(), principal.org_id, id);
-              if (!deleted) return Response::error(deleted.status());
-              if (!*deleted) return Response::error(user_not_found());
+              Status removed = core.store().transaction([&](store::Session& session) -> Status {
+                VONTRES_RETURN_IF_ERROR(UsersCore::check_keeps_an_admin(session, **found, std::nullopt));
+                VONTRES_ASSIGN_OR_RETURN(bool deleted, repo::delete_user(session, principal.org_id, id));
+                return deleted ? Status::ok() : user_not_found();
+              });
+              if (!removed.is_ok()) return Response::error(removed);
+              core.publish_user_change(events::kUserDeleted, principal.org_id, id);
               Status revoked = core.revoke_user_sessions(principal.org_id, id);
               if (!revoked.is_ok()) return Response::error(revoked);
               core.audit().record(security_event(audit_type::kUserDeleted, principal.org_id, principal.subject, id,
@@ -381,7 +396,7 @@ void register_user_routes(api::Router& router, UsersCore& core) {
                                            {"new_password"}),
              .response = nullptr,
              .success_status = 204,
-             .error_codes = {"user_not_found", "password_too_short", "password_too_long"},
+             .error_codes = {"user_not_found", "password_too_short", "password_too_long", "permission_escalation"},
              .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto body = object_body(request);
@@ -393,7 +408,7 @@ void register_user_routes(api::Router& router, UsersCore& core) {
               if (!found) return Response::error(found.status());
               if (!*found) return Response::error(user_not_found());
               // Resetting someone's password is taking over their account: only within your powers.
-              Status grant = core.check_role_assignment(principal, (*found)->roles);
+              Status grant = core.check_can_manage(principal, (*found)->roles);
               if (!grant.is_ok()) return Response::error(grant);
               Status status = core.reset_password(principal, request.path_params["id"], **next, request.remote_address);
               return status.is_ok() ? Response::no_content() : Response::error(status);
@@ -423,7 +438,7 @@ void register_user_routes(api::Router& router, UsersCore& core) {
       {.request_body = profile_body_schema(),
        .response = profile_schema(),
        .success_status = 200,
-       .error_codes = {"user_not_found", "invalid_field"},
+       .error_codes = {"user_not_found", "invalid_field", "permission_escalation"},
        .paginated = false},
       with_principal([&core](Request& request, const Principal& principal) {
         auto body = object_body(request);
@@ -431,6 +446,9 @@ void register_user_routes(api::Router& router, UsersCore& core) {
         auto user = repo::find_user(core.store(), principal.org_id, request.path_params["id"]);
         if (!user) return Response::error(user.status());
         if (!*user) return Response::error(user_not_found());
+        // The profile names the user's phone (sip_username): changing it is changing the user.
+        Status manage = core.check_can_manage(principal, (*user)->roles);
+        if (!manage.is_ok()) return Response::error(manage);
         auto extension = string_field(*body, "extension", 32);
         auto sip_username = string_field(*body, "sip_username", 128);
         auto max_calls = int_field(*body, "max_concurrent_calls", 1, 100);
@@ -627,10 +645,21 @@ void register_role_routes(api::Router& router, UsersCore& core) {
 
 // ---- teams ----
 
-Status check_members(UsersCore& core, const std::string& org_id, const std::vector<std::string>& member_ids) {
+// Every member must exist; whoever is added or removed must be within the caller's powers (a team
+// decides which calls and supervisors reach a user). Both lists sorted.
+Status check_members(UsersCore& core, const Principal& principal, const std::vector<std::string>& member_ids,
+                     const std::vector<std::string>& previous_ids = {}) {
   for (const auto& id : member_ids) {
-    VONTRES_ASSIGN_OR_RETURN(auto user, repo::find_user(core.store(), org_id, id));
+    VONTRES_ASSIGN_OR_RETURN(auto user, repo::find_user(core.store(), principal.org_id, id));
     if (!user) return invalid_argument("no user with id " + id, "user_not_found");
+    if (!std::binary_search(previous_ids.begin(), previous_ids.end(), id)) {
+      VONTRES_RETURN_IF_ERROR(core.check_can_manage(principal, user->roles));
+    }
+  }
+  for (const auto& id : previous_ids) {
+    if (std::binary_search(member_ids.begin(), member_ids.end(), id)) continue;
+    VONTRES_ASSIGN_OR_RETURN(auto user, repo::find_user(core.store(), principal.org_id, id));
+    if (user) VONTRES_RETURN_IF_ERROR(core.check_can_manage(principal, user->roles));
   }
   return Status::ok();
 }
@@ -664,7 +693,7 @@ void register_team_routes(api::Router& router, UsersCore& core) {
             {.request_body = new_team_body,
              .response = team_schema(),
              .success_status = 201,
-             .error_codes = {"team_name_taken", "user_not_found", "invalid_field"},
+             .error_codes = {"team_name_taken", "user_not_found", "invalid_field", "permission_escalation"},
              .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto body = object_body(request);
@@ -683,7 +712,7 @@ void register_team_routes(api::Router& router, UsersCore& core) {
               team.name = **name;
               team.description = description->value_or("");
               team.member_ids = unique_sorted(members->value_or(std::vector<std::string>{}));
-              Status checked = check_members(core, principal.org_id, team.member_ids);
+              Status checked = check_members(core, principal, team.member_ids);
               if (!checked.is_ok()) return Response::error(checked);
               team.created_at_ms = team.updated_at_ms = core.clock().now_unix_ms();
               Status stored =
@@ -714,7 +743,7 @@ void register_team_routes(api::Router& router, UsersCore& core) {
             {.request_body = team_body,
              .response = team_schema(),
              .success_status = 200,
-             .error_codes = {"team_not_found", "team_name_taken", "user_not_found"},
+             .error_codes = {"team_not_found", "team_name_taken", "user_not_found", "permission_escalation"},
              .paginated = false},
             with_principal([&core](Request& request, const Principal& principal) {
               auto body = object_body(request);
@@ -736,7 +765,7 @@ void register_team_routes(api::Router& router, UsersCore& core) {
               if (*description) team.description = **description;
               if (*members) {
                 team.member_ids = unique_sorted(**members);
-                Status checked = check_members(core, principal.org_id, team.member_ids);
+                Status checked = check_members(core, principal, team.member_ids, unique_sorted((*found)->member_ids));
                 if (!checked.is_ok()) return Response::error(checked);
               }
               team.updated_at_ms = core.clock().now_unix_ms();
