@@ -77,6 +77,18 @@ std::optional<Response> check_body(const RouteOptions& options, const Request& r
   return std::nullopt;
 }
 
+// The authenticator's answer; an exception escaping it is logged and becomes an internal error.
+Result<Principal> authenticate_guarded(Authenticator& authenticator, const Request& request) {
+  try {
+    return authenticator.authenticate(request);
+  } catch (const std::exception& e) {
+    logger().error("authenticator threw", {{"error.message", e.what()}});
+  } catch (...) {
+    logger().error("authenticator threw a non-exception");
+  }
+  return internal_error("authentication failed unexpectedly");
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(const Router& router, Authenticator* authenticator, const Clock& clock)
@@ -124,16 +136,7 @@ Dispatcher::Admission Dispatcher::admit(Request& request, bool websocket_upgrade
       admission.rejection = Response::error(401, "unauthenticated", "authentication is required");
       return admission;
     }
-    Result<Principal> principal = [&]() -> Result<Principal> {
-      try {
-        return authenticator_->authenticate(request);
-      } catch (const std::exception& e) {
-        logger().error("authenticator threw", {{"error.message", e.what()}});
-      } catch (...) {
-        logger().error("authenticator threw a non-exception");
-      }
-      return internal_error("authentication failed unexpectedly");
-    }();
+    Result<Principal> principal = authenticate_guarded(*authenticator_, request);
     if (!principal.is_ok()) {
       const Status status = principal.status();
       // Whatever the kind, a failed authentication is a 401 (except our own internal failure),
@@ -161,16 +164,7 @@ Dispatcher::Admission Dispatcher::admit(Request& request, bool websocket_upgrade
 Status Dispatcher::reauthorize(const Route& route, const Request& request) const {
   if (route.options.public_route) return Status::ok();
   if (authenticator_ == nullptr) return unauthenticated("authentication is required");
-  Result<Principal> principal = [&]() -> Result<Principal> {
-    try {
-      return authenticator_->authenticate(request);
-    } catch (const std::exception& e) {
-      logger().error("authenticator threw", {{"error.message", e.what()}});
-    } catch (...) {
-      logger().error("authenticator threw a non-exception");
-    }
-    return internal_error("authentication failed unexpectedly");
-  }();
+  Result<Principal> principal = authenticate_guarded(*authenticator_, request);
   if (!principal.is_ok()) return principal.status();
   if (!route.options.permission.empty() && !principal->has_permission(route.options.permission)) {
     return permission_denied("missing permission " + route.options.permission, "permission_denied");

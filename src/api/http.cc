@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <stdexcept>
+#include <utility>
 
 #include "api/schema.h"
 #include "api/url.h"
@@ -234,6 +235,15 @@ Router::Match Router::match(Method method, std::string_view path) const {
   result.outcome = MatchOutcome::kMethodNotAllowed;
   result.allowed = std::move(path_methods);
   return result;
+}
+
+RouteOptions route_options(std::string tag, std::string permission, std::string summary, nlohmann::json body_schema) {
+  RouteOptions options;
+  options.tag = std::move(tag);
+  options.permission = std::move(permission);
+  options.summary = std::move(summary);
+  options.body_schema = std::move(body_schema);
+  return options;
 }
 
 }  // namespace vontres::api

@@ -120,6 +120,11 @@ struct RouteOptions {
   bool paginated = false;                  // accepts ?limit=&offset=
 };
 
+// The options most service routes need: the service's OpenAPI tag, the permission, a summary and,
+// for routes with a JSON body, its schema.
+RouteOptions route_options(std::string tag, std::string permission, std::string summary,
+                           nlohmann::json body_schema = nullptr);
+
 struct Route {
   Method method = Method::kGet;
   std::string pattern;  // "/api/v1/users/{id}"

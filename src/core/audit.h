@@ -14,9 +14,9 @@
 namespace vontres {
 
 struct AuditRecord {
-  std::string action;   // e.g. "knowledge_article_saved"
-  std::string org_id;   // the organisation whose data changed
-  std::string actor_id;  // the principal's subject
+  std::string action;     // e.g. "knowledge_article_saved"
+  std::string org_id;     // the organisation whose data changed
+  std::string actor_id;   // the principal's subject
   std::string target_id;  // what changed (article id, number, SIP user name)
   std::string remote_address;
   std::string outcome = "success";

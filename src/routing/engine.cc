@@ -1328,8 +1328,7 @@ Status Engine::upsert_queue(const QueueConfig& config) {
   auto check_target = [&](const QueueId& target) -> Status {
     if (target == config.id) return invalid_argument("a queue cannot overflow into itself", "invalid_queue");
     QueueRt* t = s.find_queue(config.org, target);
-    if (!t)
-      return not_found("overflow queue " + target.str() + " not found", "queue_not_found");
+    if (!t) return not_found("overflow queue " + target.str() + " not found", "queue_not_found");
     return Status::ok();
   };
   if (config.max_wait_action == MaxWaitAction::kOverflow) {

@@ -667,12 +667,7 @@ void RoutingService::register_routes(api::Router& router) {
   using api::Request;
   using api::Response;
   auto opts = [](std::string permission, std::string summary, json body_schema = nullptr) {
-    api::RouteOptions o;
-    o.permission = std::move(permission);
-    o.summary = std::move(summary);
-    o.tag = "routing";
-    o.body_schema = std::move(body_schema);
-    return o;
+    return api::route_options("routing", std::move(permission), std::move(summary), std::move(body_schema));
   };
 
   router.add(Method::kGet, "/api/v1/queues", opts("queues.read", "List queues"), [this](Request& req) {

@@ -1296,11 +1296,7 @@ void CallService::Impl::register_routes(api::Router& router) {
   using api::Request;
   using api::Response;
   auto opts = [](std::string permission, std::string summary) {
-    api::RouteOptions o;
-    o.permission = std::move(permission);
-    o.summary = std::move(summary);
-    o.tag = "calls";
-    return o;
+    return api::route_options("calls", std::move(permission), std::move(summary));
   };
   // Call actions that read no body (hangup, hold, ...): whatever is sent is ignored.
   auto action_opts = [opts](std::string permission, std::string summary) {

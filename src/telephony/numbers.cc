@@ -32,8 +32,9 @@ const log::Logger& logger() {
 Status validate_number(std::string_view number) {
   std::string_view digits = number;
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
-  const bool ok = !digits.empty() && number.size() <= kMaxNumberLength &&
-                  std::all_of(digits.begin(), digits.end(), [](char c) { return (c >= '0' && c <= '9') || c == '*' || c == '#'; });
+  const bool ok =
+      !digits.empty() && number.size() <= kMaxNumberLength &&
+      std::all_of(digits.begin(), digits.end(), [](char c) { return (c >= '0' && c <= '9') || c == '*' || c == '#'; });
   if (!ok) return invalid_argument("number must be an optional '+' and 1-31 of 0-9 * #", "invalid_number");
   return Status::ok();
 }
@@ -95,10 +96,9 @@ Status NumberDirectory::remove(const OrgId& org, std::string_view number) {
   if (it == numbers_.end() || it->second.org != org) {
     return not_found("no number " + std::string(number), "number_not_found");
   }
-  VONTRES_RETURN_IF_ERROR(store_
-                              .execute("DELETE FROM phone_numbers WHERE org_id = $1 AND number = $2",
-                                       {org.str(), std::string(number)})
-                              .status());
+  VONTRES_RETURN_IF_ERROR(
+      store_.execute("DELETE FROM phone_numbers WHERE org_id = $1 AND number = $2", {org.str(), std::string(number)})
+          .status());
   numbers_.erase(it);
   return Status::ok();
 }
@@ -117,11 +117,7 @@ void NumberDirectory::register_routes(api::Router& router, QueueCheck queue_exis
   using api::Request;
   using api::Response;
   auto opts = [](std::string permission, std::string summary) {
-    api::RouteOptions o;
-    o.permission = std::move(permission);
-    o.summary = std::move(summary);
-    o.tag = "telephony";
-    return o;
+    return api::route_options("telephony", std::move(permission), std::move(summary));
   };
   router.add(Method::kGet, "/api/v1/numbers", opts("queues.read", "The organisation's phone numbers"),
              [this](Request& req) {
@@ -136,31 +132,32 @@ void NumberDirectory::register_routes(api::Router& router, QueueCheck queue_exis
     }
     return Response::json(200, to_json(*n));
   });
-  router.add(Method::kPut, "/api/v1/numbers/{number}",
-             opts("queues.write", "Claim a phone number for one of the organisation's queues ({queue_id})"),
-             [this, queue_exists](Request& req) {
-               const OrgId org(req.principal->org_id);
-               const std::string& number = req.path_params.at("number");
-               if (Status valid = validate_number(number); !valid.is_ok()) return Response::error(valid);
-               auto body = req.json_body();
-               if (!body.is_ok()) return Response::error(body.status());
-               const auto queue = body->is_object() ? body->find("queue_id") : body->end();
-               if (queue == body->end() || !queue->is_string() || queue->get_ref<const std::string&>().empty() ||
-                   queue->get_ref<const std::string&>().size() > kMaxQueueIdLength) {
-                 return Response::error(
-                     invalid_argument("queue_id must be a non-empty string (max 128)", "invalid_number"));
-               }
-               const QueueId queue_id(queue->get<std::string>());
-               if (!queue_exists(org, queue_id)) {
-                 return Response::error(not_found("queue " + queue_id.str() + " not found", "queue_not_found"));
-               }
-               auto created = put(org, number, queue_id);
-               if (!created.is_ok()) return Response::error(created.status());
-               logger().info(*created ? "number claimed" : "number updated",
-                             {{"organization.id", org.str()}, {"vontres.number", number}, {"vontres.queue.id", queue_id.str()}});
-               auto stored = resolve(number);
-               return Response::json(*created ? 201 : 200, to_json(*stored));
-             });
+  router.add(
+      Method::kPut, "/api/v1/numbers/{number}",
+      opts("queues.write", "Claim a phone number for one of the organisation's queues ({queue_id})"),
+      [this, queue_exists = std::move(queue_exists)](Request& req) {
+        const OrgId org(req.principal->org_id);
+        const std::string& number = req.path_params.at("number");
+        if (Status valid = validate_number(number); !valid.is_ok()) return Response::error(valid);
+        auto body = req.json_body();
+        if (!body.is_ok()) return Response::error(body.status());
+        const auto queue = body->is_object() ? body->find("queue_id") : body->end();
+        if (queue == body->end() || !queue->is_string() || queue->get_ref<const std::string&>().empty() ||
+            queue->get_ref<const std::string&>().size() > kMaxQueueIdLength) {
+          return Response::error(invalid_argument("queue_id must be a non-empty string (max 128)", "invalid_number"));
+        }
+        const QueueId queue_id(queue->get<std::string>());
+        if (!queue_exists(org, queue_id)) {
+          return Response::error(not_found("queue " + queue_id.str() + " not found", "queue_not_found"));
+        }
+        auto created = put(org, number, queue_id);
+        if (!created.is_ok()) return Response::error(created.status());
+        logger().info(
+            *created ? "number claimed" : "number updated",
+            {{"organization.id", org.str()}, {"vontres.number", number}, {"vontres.queue.id", queue_id.str()}});
+        auto stored = resolve(number);
+        return Response::json(*created ? 201 : 200, to_json(*stored));
+      });
   router.set_body_schema(
       Method::kPut, "/api/v1/numbers/{number}",
       {{"type", "object"},
@@ -172,7 +169,7 @@ void NumberDirectory::register_routes(api::Router& router, QueueCheck queue_exis
                Status removed = remove(OrgId(req.principal->org_id), req.path_params.at("number"));
                if (!removed.is_ok()) return Response::error(removed);
                logger().info("number released", {{"organization.id", req.principal->org_id},
-                                                  {"vontres.number", req.path_params.at("number")}});
+                                                 {"vontres.number", req.path_params.at("number")}});
                return Response::no_content();
              });
 }

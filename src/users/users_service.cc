@@ -12,9 +12,8 @@ class AuditLogSink final : public AuditSink {
  public:
   explicit AuditLogSink(AuditLog& log) : log_(log) {}
   void record(AuditRecord r) override {
-    log_.record(security_event(std::move(r.action), std::move(r.org_id), std::move(r.actor_id),
-                               std::move(r.target_id), std::move(r.remote_address), std::move(r.outcome),
-                               std::move(r.details)));
+    log_.record(security_event(std::move(r.action), std::move(r.org_id), std::move(r.actor_id), std::move(r.target_id),
+                               std::move(r.remote_address), std::move(r.outcome), std::move(r.details)));
   }
 
  private:

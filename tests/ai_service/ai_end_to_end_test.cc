@@ -28,8 +28,8 @@
 #include <nlohmann/json.hpp>
 
 #include "support/peers.h"
-#include "support/websocket_client.h"
 #include "support/subprocess.h"
+#include "support/websocket_client.h"
 #include "telephony/rtp/g711.h"
 #include "telephony/rtp/wav.h"
 

@@ -100,10 +100,10 @@ TEST_F(KnowledgeBaseTest, RemovingASharedArticleHidesItForThatOrganisationOnlyAn
   EXPECT_EQ(call(api::Method::kDelete, "/api/v1/knowledge/opening-hours", as("org-a")).status, 204);
   EXPECT_EQ(kb_->index_for("org-a").document("opening-hours"), nullptr);
   EXPECT_NE(kb_->index_for("org-b").document("opening-hours"), nullptr);
-  EXPECT_EQ(call(api::Method::kPut, "/api/v1/knowledge/own",
-                 as("org-a", "# Own article\n\nSomething only alpha knows.\n"))
-                .status,
-            200);
+  EXPECT_EQ(
+      call(api::Method::kPut, "/api/v1/knowledge/own", as("org-a", "# Own article\n\nSomething only alpha knows.\n"))
+          .status,
+      200);
   reopen();
   EXPECT_EQ(kb_->index_for("org-a").document("opening-hours"), nullptr);
   EXPECT_NE(kb_->index_for("org-a").document("own"), nullptr);

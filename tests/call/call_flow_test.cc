@@ -81,7 +81,8 @@ class CallFlowTest : public ::testing::Test {
 
   // An inbound call that has heard the welcome prompt and the menu.
   void call_in_menu() {
-    flow_.on_inbound({call_, OrgId("org-1"), "sip-call-1", "sip:alice@example.com", "sip:help@vontres", "100", std::nullopt});
+    flow_.on_inbound(
+        {call_, OrgId("org-1"), "sip-call-1", "sip:alice@example.com", "sip:help@vontres", "100", std::nullopt});
     flow_.on_prompt_finished(call_, Leg::kCaller, "welcome");
     flow_.on_prompt_finished(call_, Leg::kCaller, "menu");
     actions_.take();
@@ -111,7 +112,8 @@ class CallFlowTest : public ::testing::Test {
 };
 
 TEST_F(CallFlowTest, AnswersPlaysWelcomeThenMenuAndRoutesTheChosenDigit) {
-  flow_.on_inbound({call_, OrgId("org-1"), "sip-call-1", "sip:alice@example.com", "sip:help@vontres", "100", std::nullopt});
+  flow_.on_inbound(
+      {call_, OrgId("org-1"), "sip-call-1", "sip:alice@example.com", "sip:help@vontres", "100", std::nullopt});
   EXPECT_THAT(actions_.take(), ElementsAre("answer", "play caller welcome"));
   flow_.on_prompt_finished(call_, Leg::kCaller, "welcome");
   EXPECT_THAT(actions_.take(), ElementsAre("play caller menu"));

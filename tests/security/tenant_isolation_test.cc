@@ -8,11 +8,11 @@
 // organisation scope being checked. The SIP paths (inbound by number, register, originate,
 // transfer, consult) are probed with SIPp and the API.
 #include <chrono>
-#include <iostream>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,11 +47,11 @@ constexpr const char* kSipPassword = "alpha-sip-password-123";
 
 // What B may get back when it names one of A's objects.
 enum class Expect {
-  kNotFound,   // 404: A's object does not exist for B
-  kOwnScope,   // any status: B acts on its own organisation (checked by "A unchanged" and no leak)
-  kTaken,      // 409: a global identifier (SIP user name, phone number) someone owns, nothing more
-  kOperator,   // the operator's endpoints (health, readiness, metrics): no organisation's data
-               // beyond ids in /metrics labels, which `http.metrics_token_file` puts behind a token
+  kNotFound,  // 404: A's object does not exist for B
+  kOwnScope,  // any status: B acts on its own organisation (checked by "A unchanged" and no leak)
+  kTaken,     // 409: a global identifier (SIP user name, phone number) someone owns, nothing more
+  kOperator,  // the operator's endpoints (health, readiness, metrics): no organisation's data
+              // beyond ids in /metrics labels, which `http.metrics_token_file` puts behind a token
 };
 
 struct Probe {
@@ -133,8 +133,9 @@ class TenantIsolationTest : public ::testing::Test {
     expect_created(as_a("PUT", "/api/v1/agents/agent-alpha/routing-profile",
                         {{"name", mark + " only agent"}, {"queues", json::array({json{{"queue", "alpha-only"}}})}}),
                    "routing profile");
-    expect_created(as_a("PUT", "/api/v1/sip-accounts/alphaphone", {{"agent_id", "agent-a"}, {"password", kSipPassword}}),
-                   "sip account");
+    expect_created(
+        as_a("PUT", "/api/v1/sip-accounts/alphaphone", {{"agent_id", "agent-a"}, {"password", kSipPassword}}),
+        "sip account");
     auto article = node_->request("PUT", "/api/v1/knowledge/alpha-article", nullptr, node_->token(0),
                                   "# " + mark + " refunds\n\nAlpha refunds take " + mark + " days.\n", "text/markdown");
     expect_created(article, "knowledge article");
@@ -147,14 +148,26 @@ class TenantIsolationTest : public ::testing::Test {
   // A's own view of everything it owns, compared before and after B's probes.
   static std::map<std::string, std::string> alpha_view() {
     std::map<std::string, std::string> view;
-    const std::vector<std::string> paths = {"/api/v1/users", "/api/v1/users/" + ids_["user"], "/api/v1/users/" + ids_["user"] + "/agent-profile",
-          std::string("/api/v1/roles"), std::string("/api/v1/roles/alpha-only-role"), std::string("/api/v1/teams"),
-          "/api/v1/teams/" + ids_["team"], std::string("/api/v1/api-keys"), std::string("/api/v1/queues"),
-          std::string("/api/v1/queues/support"), std::string("/api/v1/queues/alpha-only"),
-          std::string("/api/v1/skills"), std::string("/api/v1/agents/agent-a/state"),
-          std::string("/api/v1/agents/agent-alpha/state"), std::string("/api/v1/sip-accounts"),
-          std::string("/api/v1/knowledge"), std::string("/api/v1/knowledge/alpha-article"),
-          std::string("/api/v1/numbers"), std::string("/api/v1/ai/settings"), std::string("/api/v1/routing/rules")};
+    const std::vector<std::string> paths = {"/api/v1/users",
+                                            "/api/v1/users/" + ids_["user"],
+                                            "/api/v1/users/" + ids_["user"] + "/agent-profile",
+                                            std::string("/api/v1/roles"),
+                                            std::string("/api/v1/roles/alpha-only-role"),
+                                            std::string("/api/v1/teams"),
+                                            "/api/v1/teams/" + ids_["team"],
+                                            std::string("/api/v1/api-keys"),
+                                            std::string("/api/v1/queues"),
+                                            std::string("/api/v1/queues/support"),
+                                            std::string("/api/v1/queues/alpha-only"),
+                                            std::string("/api/v1/skills"),
+                                            std::string("/api/v1/agents/agent-a/state"),
+                                            std::string("/api/v1/agents/agent-alpha/state"),
+                                            std::string("/api/v1/sip-accounts"),
+                                            std::string("/api/v1/knowledge"),
+                                            std::string("/api/v1/knowledge/alpha-article"),
+                                            std::string("/api/v1/numbers"),
+                                            std::string("/api/v1/ai/settings"),
+                                            std::string("/api/v1/routing/rules")};
     for (const std::string& path : paths) {
       HttpReply r = as_a("GET", path);
       json body = r.body;
@@ -187,23 +200,34 @@ class TenantIsolationTest : public ::testing::Test {
     return {
         // users
         {"GET", "/api/v1/users", "/api/v1/users", Expect::kOwnScope},
-        {"POST", "/api/v1/users", "/api/v1/users", Expect::kOwnScope,
+        {"POST",
+         "/api/v1/users",
+         "/api/v1/users",
+         Expect::kOwnScope,
          {{"email", "beta-user@beta.example"}, {"password", "beta-user-password-1"}, {"roles", {"agent"}}}},
         {"GET", "/api/v1/users/{id}", "/api/v1/users/" + u},
         {"PATCH", "/api/v1/users/{id}", "/api/v1/users/" + u, Expect::kNotFound, {{"active", false}}},
         {"DELETE", "/api/v1/users/{id}", "/api/v1/users/" + u},
-        {"POST", "/api/v1/users/{id}/password", "/api/v1/users/" + u + "/password", Expect::kNotFound,
+        {"POST",
+         "/api/v1/users/{id}/password",
+         "/api/v1/users/" + u + "/password",
+         Expect::kNotFound,
          {{"new_password", "a-new-password-for-alpha"}}},
         {"GET", "/api/v1/users/{id}/agent-profile", "/api/v1/users/" + u + "/agent-profile"},
-        {"PUT", "/api/v1/users/{id}/agent-profile", "/api/v1/users/" + u + "/agent-profile", Expect::kNotFound,
+        {"PUT",
+         "/api/v1/users/{id}/agent-profile",
+         "/api/v1/users/" + u + "/agent-profile",
+         Expect::kNotFound,
          {{"extension", "999"}}},
         // roles, teams, keys, audit
         {"GET", "/api/v1/roles", "/api/v1/roles", Expect::kOwnScope},
-        {"POST", "/api/v1/roles", "/api/v1/roles", Expect::kOwnScope,
+        {"POST",
+         "/api/v1/roles",
+         "/api/v1/roles",
+         Expect::kOwnScope,
          {{"name", "alpha-only-role"}, {"permissions", {"queues.read"}}}},
         {"GET", "/api/v1/roles/{name}", "/api/v1/roles/alpha-only-role-x"},
-        {"PATCH", "/api/v1/roles/{name}", "/api/v1/roles/alpha-only-role-x", Expect::kNotFound,
-         {{"description", "x"}}},
+        {"PATCH", "/api/v1/roles/{name}", "/api/v1/roles/alpha-only-role-x", Expect::kNotFound, {{"description", "x"}}},
         {"DELETE", "/api/v1/roles/{name}", "/api/v1/roles/alpha-only-role-x"},
         {"GET", "/api/v1/teams", "/api/v1/teams", Expect::kOwnScope},
         {"POST", "/api/v1/teams", "/api/v1/teams", Expect::kOwnScope, {{"name", "beta team"}}},
@@ -211,15 +235,24 @@ class TenantIsolationTest : public ::testing::Test {
         {"PATCH", "/api/v1/teams/{id}", "/api/v1/teams/" + t, Expect::kNotFound, {{"name", "taken over"}}},
         {"DELETE", "/api/v1/teams/{id}", "/api/v1/teams/" + t},
         {"GET", "/api/v1/api-keys", "/api/v1/api-keys", Expect::kOwnScope},
-        {"POST", "/api/v1/api-keys", "/api/v1/api-keys", Expect::kOwnScope,
+        {"POST",
+         "/api/v1/api-keys",
+         "/api/v1/api-keys",
+         Expect::kOwnScope,
          {{"name", "beta key"}, {"permissions", {"queues.read"}}}},
         {"DELETE", "/api/v1/api-keys/{id}", "/api/v1/api-keys/" + k},
         {"GET", "/api/v1/audit", "/api/v1/audit", Expect::kOwnScope},
         // auth (B's own session; logout runs last, on a second session)
         {"GET", "/api/v1/auth/me", "/api/v1/auth/me", Expect::kOwnScope},
-        {"POST", "/api/v1/auth/password", "/api/v1/auth/password", Expect::kOwnScope,
+        {"POST",
+         "/api/v1/auth/password",
+         "/api/v1/auth/password",
+         Expect::kOwnScope,
          {{"current_password", "not-the-password"}, {"new_password", "another-password-123"}}},
-        {"POST", "/api/v1/auth/login", "/api/v1/auth/login", Expect::kOwnScope,
+        {"POST",
+         "/api/v1/auth/login",
+         "/api/v1/auth/login",
+         Expect::kOwnScope,
          {{"email", "alpha-user@alpha.example"}, {"password", "wrong-password-here"}}},
         {"POST", "/api/v1/auth/refresh", "/api/v1/auth/refresh", Expect::kOwnScope, {{"refresh_token", "x"}}},
         {"GET", "/api/v1/openapi.json", "/api/v1/openapi.json", Expect::kOwnScope},
@@ -236,10 +269,16 @@ class TenantIsolationTest : public ::testing::Test {
         {"GET", "/api/v1/skills", "/api/v1/skills", Expect::kOwnScope},
         {"PUT", "/api/v1/skills/{name}", "/api/v1/skills/alphaskill", Expect::kOwnScope, {{"description", "beta"}}},
         {"DELETE", "/api/v1/skills/{name}", "/api/v1/skills/alphaskill-x"},
-        {"PUT", "/api/v1/agents/{id}/routing-profile", "/api/v1/agents/agent-a/routing-profile", Expect::kOwnScope,
+        {"PUT",
+         "/api/v1/agents/{id}/routing-profile",
+         "/api/v1/agents/agent-a/routing-profile",
+         Expect::kOwnScope,
          {{"name", "beta agent"}, {"queues", json::array({json{{"queue", "support"}}})}}},
         {"GET", "/api/v1/agents/{id}/state", "/api/v1/agents/agent-alpha/state"},
-        {"PUT", "/api/v1/agents/{id}/state", "/api/v1/agents/agent-alpha/state", Expect::kNotFound,
+        {"PUT",
+         "/api/v1/agents/{id}/state",
+         "/api/v1/agents/agent-alpha/state",
+         Expect::kNotFound,
          {{"state", "available"}}},
         {"GET", "/api/v1/routing/rules", "/api/v1/routing/rules", Expect::kOwnScope},
         {"PUT", "/api/v1/routing/rules", "/api/v1/routing/rules", Expect::kOwnScope, {{"default_queue", "support"}}},
@@ -253,17 +292,26 @@ class TenantIsolationTest : public ::testing::Test {
         {"POST", "/api/v1/calls/{id}/hold", "/api/v1/calls/" + c + "/hold"},
         {"POST", "/api/v1/calls/{id}/resume", "/api/v1/calls/" + c + "/resume"},
         {"POST", "/api/v1/calls/{id}/transfer", "/api/v1/calls/" + c + "/transfer", Expect::kNotFound, own_queue},
-        {"POST", "/api/v1/calls/{id}/consult", "/api/v1/calls/" + c + "/consult", Expect::kNotFound,
+        {"POST",
+         "/api/v1/calls/{id}/consult",
+         "/api/v1/calls/" + c + "/consult",
+         Expect::kNotFound,
          {{"agent_id", "agent-alpha"}}},
         {"POST", "/api/v1/calls/{id}/consult/complete", "/api/v1/calls/" + c + "/consult/complete"},
         {"POST", "/api/v1/calls/{id}/consult/cancel", "/api/v1/calls/" + c + "/consult/cancel"},
-        {"POST", "/api/v1/calls", "/api/v1/calls", Expect::kNotFound,
+        {"POST",
+         "/api/v1/calls",
+         "/api/v1/calls",
+         Expect::kNotFound,
          {{"agent_id", "agent-alpha"}, {"destination", "sip:alpha@127.0.0.1:9"}}},
         {"GET", "/api/v1/calls/{id}/transcript", "/api/v1/calls/" + c + "/transcript"},
         {"GET", "/api/v1/calls/{id}/summary", "/api/v1/calls/" + c + "/summary"},
         // telephony: SIP user names and numbers are global; B learns only that they are taken
         {"GET", "/api/v1/sip-accounts", "/api/v1/sip-accounts", Expect::kOwnScope},
-        {"PUT", "/api/v1/sip-accounts/{username}", "/api/v1/sip-accounts/alphaphone", Expect::kTaken,
+        {"PUT",
+         "/api/v1/sip-accounts/{username}",
+         "/api/v1/sip-accounts/alphaphone",
+         Expect::kTaken,
          {{"agent_id", "agent-a"}, {"password", "beta-takes-over-123"}}},
         {"DELETE", "/api/v1/sip-accounts/{username}", "/api/v1/sip-accounts/alphaphone"},
         {"GET", "/api/v1/numbers", "/api/v1/numbers", Expect::kOwnScope},
@@ -301,9 +349,26 @@ class TenantIsolationTest : public ::testing::Test {
 
   // A SIPp caller dialling `number` (user part), talking for about 50 s; runs in the background.
   static Subprocess dial(const std::string& number, const std::string& errors_file) {
-    return Subprocess::start({"sipp", "-sf", local_scenario("caller_long.xml"), "-s", number, node_->sip_target(), "-i",
-                              "127.0.0.1", "-p", std::to_string(testing::free_port()), "-m", "1", "-d", "30000",
-                              "-nostdin", "-timeout", "90s", "-timeout_error", "-trace_err", "-error_file",
+    return Subprocess::start({"sipp",
+                              "-sf",
+                              local_scenario("caller_long.xml"),
+                              "-s",
+                              number,
+                              node_->sip_target(),
+                              "-i",
+                              "127.0.0.1",
+                              "-p",
+                              std::to_string(testing::free_port()),
+                              "-m",
+                              "1",
+                              "-d",
+                              "30000",
+                              "-nostdin",
+                              "-timeout",
+                              "90s",
+                              "-timeout_error",
+                              "-trace_err",
+                              "-error_file",
                               errors_file});
   }
 
@@ -350,7 +415,8 @@ TEST_F(TenantIsolationTest, EveryRouteAimedAtAnotherOrganisationsObjectsFindsNot
     EXPECT_TRUE(probed.contains(route)) << "route " << route
                                         << " has no tenant-isolation probe: add one to tests/security";
   }
-  for (const auto& route : probed) EXPECT_TRUE(documented.contains(route)) << "probe for an undocumented route " << route;
+  for (const auto& route : probed)
+    EXPECT_TRUE(documented.contains(route)) << "probe for an undocumented route " << route;
 
   for (const auto& p : table) {
     if (p.pattern == "/api/v1/ai/stream") continue;
@@ -412,16 +478,32 @@ TEST_F(TenantIsolationTest, EveryRouteAimedAtAnotherOrganisationsObjectsFindsNot
 
 TEST_F(TenantIsolationTest, AnotherOrganisationsPhoneRegisteredToTheSameAgentIdNeverRingsOrChangesOurAgent) {
   // B binds a SIP account of its own to the agent id A uses and registers it.
-  HttpReply account = node_->request("PUT", "/api/v1/sip-accounts/betaphone",
-                                     {{"agent_id", "agent-alpha"}, {"password", "beta-sip-password-123"}},
-                                     node_->token(1));
+  HttpReply account =
+      node_->request("PUT", "/api/v1/sip-accounts/betaphone",
+                     {{"agent_id", "agent-alpha"}, {"password", "beta-sip-password-123"}}, node_->token(1));
   ASSERT_EQ(account.status, 201) << account.raw;
   const std::string csv = node_->dir() + "/betaphone.csv";
   std::ofstream(csv) << "SEQUENTIAL\nbetaphone;\n";
-  testing::RunResult reg = testing::run({"sipp", "-sf", kScenarios + "/register.xml", "-inf", csv, "-au", "betaphone",
-                                         "-ap", "beta-sip-password-123", node_->sip_target(), "-i", "127.0.0.1", "-p",
-                                         std::to_string(testing::free_port()), "-m", "1", "-nostdin", "-timeout",
-                                         "15s", "-timeout_error"});
+  testing::RunResult reg = testing::run({"sipp",
+                                         "-sf",
+                                         kScenarios + "/register.xml",
+                                         "-inf",
+                                         csv,
+                                         "-au",
+                                         "betaphone",
+                                         "-ap",
+                                         "beta-sip-password-123",
+                                         node_->sip_target(),
+                                         "-i",
+                                         "127.0.0.1",
+                                         "-p",
+                                         std::to_string(testing::free_port()),
+                                         "-m",
+                                         "1",
+                                         "-nostdin",
+                                         "-timeout",
+                                         "15s",
+                                         "-timeout_error"});
   ASSERT_EQ(reg.exit_code, 0) << reg.out << reg.err;
   // A's agent-alpha stays offline; B's registration made B's own agent-alpha (if any) reachable.
   HttpReply state = node_->request("GET", "/api/v1/agents/agent-alpha/state", nullptr, node_->token(0));
@@ -429,19 +511,17 @@ TEST_F(TenantIsolationTest, AnotherOrganisationsPhoneRegisteredToTheSameAgentIdN
   EXPECT_EQ(state.body.value("state", ""), "offline") << state.raw;
   // A's click-to-call for agent-alpha must not ring B's phone: A has no phone for it, so 480/failure,
   // never B's registration; B's originate for A's agent is refused outright.
-  HttpReply b_originate = node_->request("POST", "/api/v1/calls",
-                                         {{"agent_id", "agent-a-nope"}, {"destination", "sip:x@127.0.0.1:9"}},
-                                         node_->token(1));
+  HttpReply b_originate = node_->request(
+      "POST", "/api/v1/calls", {{"agent_id", "agent-a-nope"}, {"destination", "sip:x@127.0.0.1:9"}}, node_->token(1));
   EXPECT_EQ(b_originate.status, 404);
   EXPECT_EQ(b_originate.code(), "agent_not_found");
 }
 
 TEST_F(TenantIsolationTest, ACallToANumberNoOrganisationClaimedIsRefusedAndLogged) {
   // Two organisations and no telephony.default_org: nobody owns +15559999.
-  testing::RunResult r = testing::run({"sipp", "-sf", local_scenario("caller.xml"), "-s", "+15559999",
-                                       node_->sip_target(), "-i", "127.0.0.1", "-p",
-                                       std::to_string(testing::free_port()), "-m", "1", "-nostdin", "-timeout", "15s",
-                                       "-timeout_error"});
+  testing::RunResult r = testing::run(
+      {"sipp", "-sf", local_scenario("caller.xml"), "-s", "+15559999", node_->sip_target(), "-i", "127.0.0.1", "-p",
+       std::to_string(testing::free_port()), "-m", "1", "-nostdin", "-timeout", "15s", "-timeout_error"});
   EXPECT_NE(r.exit_code, 0) << "the call was answered";
   bool logged = false;
   for (int i = 0; i < 50 && !logged; ++i) {

@@ -23,12 +23,12 @@
 #include "ai/intent/classifier.h"
 #include "ai/intent/labelled_csv.h"
 #include "ai/knowledge/bm25.h"
-#include "ai/service/knowledge_base.h"
 #include "ai/knowledge/document.h"
 #include "ai/llm/assist.h"
 #include "ai/llm/openai_client.h"
 #include "ai/sentiment/vader.h"
 #include "ai/service/call_analyzer.h"
+#include "ai/service/knowledge_base.h"
 #include "ai/stt/engine.h"
 #include "ai/stt/live_transcriber.h"
 #include "core/ids.h"
@@ -830,11 +830,7 @@ class AiService::Impl {
 
 void AiService::Impl::register_routes(api::Router& router) {
   auto opts = [](std::string permission, std::string summary) {
-    api::RouteOptions o;
-    o.permission = std::move(permission);
-    o.summary = std::move(summary);
-    o.tag = "ai";
-    return o;
+    return api::route_options("ai", std::move(permission), std::move(summary));
   };
 
   // The agent desktop's live feed. ?call_id=X: one call; ?agent_id=X: that agent's calls (an agent

@@ -93,8 +93,7 @@ Status KnowledgeBase::save(const api::Request& req, const std::string& id) {
   const int64_t now = clock_.now_unix_ms();
   std::lock_guard lock(mu_);
   VONTRES_RETURN_IF_ERROR(store_.transaction([&](store::Session& s) -> Status {
-    VONTRES_RETURN_IF_ERROR(
-        s.execute("DELETE FROM kb_articles WHERE org_id = $1 AND id = $2", {org, id}).status());
+    VONTRES_RETURN_IF_ERROR(s.execute("DELETE FROM kb_articles WHERE org_id = $1 AND id = $2", {org, id}).status());
     return s
         .execute("INSERT INTO kb_articles (org_id, id, markdown, deleted, updated_at_ms) VALUES ($1, $2, $3, 0, $4)",
                  {org, id, req.body, now})
@@ -113,8 +112,7 @@ Status KnowledgeBase::remove(const api::Request& req, const std::string& id) {
   OrgArticles& articles = org_locked(org);
   if (!articles.index->document(id)) return not_found("no article " + id, "article_not_found");
   VONTRES_RETURN_IF_ERROR(store_.transaction([&](store::Session& s) -> Status {
-    VONTRES_RETURN_IF_ERROR(
-        s.execute("DELETE FROM kb_articles WHERE org_id = $1 AND id = $2", {org, id}).status());
+    VONTRES_RETURN_IF_ERROR(s.execute("DELETE FROM kb_articles WHERE org_id = $1 AND id = $2", {org, id}).status());
     if (!shared_ids_.contains(id)) return Status::ok();
     // A shared article stays in the folder: the tombstone hides it for this organisation.
     return s
@@ -132,11 +130,7 @@ void KnowledgeBase::register_routes(api::Router& router) {
   using api::Request;
   using api::Response;
   auto opts = [](std::string permission, std::string summary) {
-    api::RouteOptions o;
-    o.permission = std::move(permission);
-    o.summary = std::move(summary);
-    o.tag = "ai";
-    return o;
+    return api::route_options("ai", std::move(permission), std::move(summary));
   };
   auto own = [this](const std::string& org, const std::string& id) {
     std::lock_guard lock(mu_);

@@ -27,8 +27,8 @@
 #include "api/http.h"
 #include "core/audit.h"
 #include "core/clock.h"
-#include "core/status.h"
 #include "core/log.h"
+#include "core/status.h"
 #include "store/store.h"
 
 namespace vontres::ai::service {

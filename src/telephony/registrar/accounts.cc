@@ -226,11 +226,7 @@ void SipAccountsApi::register_routes(api::Router& router) {
   using api::Request;
   using api::Response;
   auto opts = [](std::string permission, std::string summary) {
-    api::RouteOptions o;
-    o.permission = std::move(permission);
-    o.summary = std::move(summary);
-    o.tag = "telephony";
-    return o;
+    return api::route_options("telephony", std::move(permission), std::move(summary));
   };
 
   router.add(
