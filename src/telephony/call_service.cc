@@ -1208,9 +1208,9 @@ class CallService::Impl final : public CallActions {
   // An agent id names one of `org`'s agents when the ACD knows it there or one of the
   // organisation's SIP accounts is bound to it. Errors: not_found "agent_not_found".
   Status check_agent(const std::string& org, const AgentId& agent) {
-    if (agent.empty() ||
-        routing_.run([&](routing::Engine& engine) { return engine.agent(OrgId(org), agent).is_ok(); })) {
-      return agent.empty() ? not_found("no agent", "agent_not_found") : Status::ok();
+    if (agent.empty()) return not_found("no agent", "agent_not_found");
+    if (routing_.run([&](routing::Engine& engine) { return engine.agent(OrgId(org), agent).is_ok(); })) {
+      return Status::ok();
     }
     VONTRES_ASSIGN_OR_RETURN(auto accounts, accounts_.list(org));
     for (const auto& account : accounts) {

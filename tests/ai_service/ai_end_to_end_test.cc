@@ -213,29 +213,8 @@ class AiEndToEndTest : public ::testing::Test {
   }
 
   bool register_agent(uint16_t port) {
-    const std::string csv = dir_.path() + "/agent.csv";
-    std::ofstream(csv) << "SEQUENTIAL\nagent7;\n";
-    RunResult r = testing::run({"sipp",
-                                "-sf",
-                                kTelephonyScenarios + "/register.xml",
-                                "-inf",
-                                csv,
-                                "-au",
-                                "agent7",
-                                "-ap",
-                                kAgentPassword,
-                                "127.0.0.1:" + std::to_string(sip_port_),
-                                "-i",
-                                "127.0.0.1",
-                                "-p",
-                                std::to_string(port),
-                                "-m",
-                                "1",
-                                "-nostdin",
-                                "-timeout",
-                                "15s",
-                                "-timeout_error"});
-    return r.exit_code == 0;
+    return testing::sipp_register(kTelephonyScenarios + "/register.xml", dir_.path(),
+                                  "127.0.0.1:" + std::to_string(sip_port_), "agent7", kAgentPassword, port);
   }
 
   TempDir dir_;

@@ -482,29 +482,9 @@ TEST_F(TenantIsolationTest, AnotherOrganisationsPhoneRegisteredToTheSameAgentIdN
       node_->request("PUT", "/api/v1/sip-accounts/betaphone",
                      {{"agent_id", "agent-alpha"}, {"password", "beta-sip-password-123"}}, node_->token(1));
   ASSERT_EQ(account.status, 201) << account.raw;
-  const std::string csv = node_->dir() + "/betaphone.csv";
-  std::ofstream(csv) << "SEQUENTIAL\nbetaphone;\n";
-  testing::RunResult reg = testing::run({"sipp",
-                                         "-sf",
-                                         kScenarios + "/register.xml",
-                                         "-inf",
-                                         csv,
-                                         "-au",
-                                         "betaphone",
-                                         "-ap",
-                                         "beta-sip-password-123",
-                                         node_->sip_target(),
-                                         "-i",
-                                         "127.0.0.1",
-                                         "-p",
-                                         std::to_string(testing::free_port()),
-                                         "-m",
-                                         "1",
-                                         "-nostdin",
-                                         "-timeout",
-                                         "15s",
-                                         "-timeout_error"});
-  ASSERT_EQ(reg.exit_code, 0) << reg.out << reg.err;
+  ASSERT_TRUE(testing::sipp_register(kScenarios + "/register.xml", node_->dir(), node_->sip_target(), "betaphone",
+                                     "beta-sip-password-123", testing::free_port()))
+      << "B's phone did not register";
   // A's agent-alpha stays offline; B's registration made B's own agent-alpha (if any) reachable.
   HttpReply state = node_->request("GET", "/api/v1/agents/agent-alpha/state", nullptr, node_->token(0));
   ASSERT_EQ(state.status, 200);

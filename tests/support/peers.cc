@@ -50,4 +50,31 @@ std::string local_sipp_scenario(const std::string& scenario_file, const std::str
   return local;
 }
 
+bool sipp_register(const std::string& register_scenario, const std::string& dir, const std::string& target,
+                   const std::string& username, const std::string& password, uint16_t local_port) {
+  const std::string csv = dir + "/" + username + ".csv";
+  std::ofstream(csv) << "SEQUENTIAL\n" << username << ";\n";
+  const RunResult r = run({"sipp",
+                           "-sf",
+                           register_scenario,
+                           "-inf",
+                           csv,
+                           "-au",
+                           username,
+                           "-ap",
+                           password,
+                           target,
+                           "-i",
+                           "127.0.0.1",
+                           "-p",
+                           std::to_string(local_port),
+                           "-m",
+                           "1",
+                           "-nostdin",
+                           "-timeout",
+                           "15s",
+                           "-timeout_error"});
+  return r.exit_code == 0;
+}
+
 }  // namespace vontres::testing

@@ -18,4 +18,10 @@ uint16_t free_port(uint16_t below = 60000);
 // G.711 A-law speech). Returns the copy's path.
 std::string local_sipp_scenario(const std::string& scenario_file, const std::string& dir);
 
+// Registers SIP user `username` with `password` (digest, MD5) at `target` ("127.0.0.1:PORT") from
+// 127.0.0.1:`local_port`, running SIPp's `register_scenario` once (15 s timeout); `dir` holds its
+// injection file. True when the registrar answered 200.
+bool sipp_register(const std::string& register_scenario, const std::string& dir, const std::string& target,
+                   const std::string& username, const std::string& password, uint16_t local_port);
+
 }  // namespace vontres::testing

@@ -156,29 +156,7 @@ class CallCenter {
   // Registers `username` (agent7: agent-7's phone) from `port` with digest (SIPp, MD5). True when
   // the registrar said 200.
   bool register_agent(uint16_t port, const std::string& username = "agent7") {
-    const std::string csv = dir_.path() + "/" + username + ".csv";
-    std::ofstream(csv) << "SEQUENTIAL\n" << username << ";\n";
-    RunResult r = testing::run({"sipp",
-                                "-sf",
-                                kScenarios + "/register.xml",
-                                "-inf",
-                                csv,
-                                "-au",
-                                username,
-                                "-ap",
-                                kAgentPassword,
-                                target(),
-                                "-i",
-                                "127.0.0.1",
-                                "-p",
-                                std::to_string(port),
-                                "-m",
-                                "1",
-                                "-nostdin",
-                                "-timeout",
-                                "15s",
-                                "-timeout_error"});
-    return r.exit_code == 0;
+    return testing::sipp_register(kScenarios + "/register.xml", dir_.path(), target(), username, kAgentPassword, port);
   }
 
   // SIPp as the agent's phone on `port`, running `scenario` for one call (echoing RTP). `slot`

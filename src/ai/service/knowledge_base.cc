@@ -132,13 +132,14 @@ void KnowledgeBase::register_routes(api::Router& router) {
   auto opts = [](std::string permission, std::string summary) {
     return api::route_options("ai", std::move(permission), std::move(summary));
   };
-  auto own = [this](const std::string& org, const std::string& id) {
+  auto own_ids = [this](const std::string& org) {
     std::lock_guard lock(mu_);
-    return org_locked(org).own.contains(id);
+    return org_locked(org).own;
   };
   router.add(Method::kGet, "/api/v1/knowledge", opts("calls.handle", "Knowledge-base articles and scripts"),
-             [this, own](Request& req) {
+             [this, own_ids](Request& req) {
                const std::string& org = req.principal->org_id;
+               const std::set<std::string> own = own_ids(org);
                json out = json::array();
                for (const auto& d : index_for(org).documents()) {
                  out.push_back({{"id", d->id},
@@ -147,12 +148,12 @@ void KnowledgeBase::register_routes(api::Router& router) {
                                 {"intents", d->intents},
                                 {"passages", d->passages.size()},
                                 {"required_steps", d->required_steps.size()},
-                                {"source", own(org, d->id) ? "organisation" : "shared"}});
+                                {"source", own.contains(d->id) ? "organisation" : "shared"}});
                }
                return Response::json(200, {{"articles", out}});
              });
   router.add(Method::kGet, "/api/v1/knowledge/{id}", opts("calls.handle", "One knowledge-base article"),
-             [this, own](Request& req) {
+             [this, own_ids](Request& req) {
                const std::string& org = req.principal->org_id;
                auto d = index_for(org).document(req.path_params.at("id"));
                if (!d) return Response::error(not_found("no article " + req.path_params.at("id"), "article_not_found"));
@@ -166,7 +167,7 @@ void KnowledgeBase::register_routes(api::Router& router) {
                                            {"intents", d->intents},
                                            {"passages", passages},
                                            {"required_steps", steps},
-                                           {"source", own(org, d->id) ? "organisation" : "shared"}});
+                                           {"source", own_ids(org).contains(d->id) ? "organisation" : "shared"}});
              });
   router.add(Method::kPut, "/api/v1/knowledge/{id}",
              opts("settings.write", "Create or replace one of the organisation's articles (Markdown body)"),
