@@ -73,7 +73,7 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
     } else if (auto dir = ai::service::default_share_dir("intents"); !dir.empty()) {
       options.intent_examples_file = dir + "/examples.csv";
     }
-    options.node_id = config.service_name;
+    options.node_id = config.effective_node_id();
     options.metrics = metrics;
     options.audit = &services->users_->audit_sink();
     VONTRES_ASSIGN_OR_RETURN(services->ai_,
@@ -87,7 +87,7 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
     options.prompts_dir =
         config.telephony.prompts_dir.empty() ? telephony::default_prompts_dir() : config.telephony.prompts_dir;
     options.metrics = metrics;
-    options.node_id = config.service_name;
+    options.node_id = config.effective_node_id();
     services->agents_ = std::make_unique<UsersAgentDirectory>(*services->users_);
     options.agents = services->agents_.get();
     options.organisations =

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -291,6 +292,7 @@ const std::vector<KeySpec>& key_table() {
   static const std::vector<KeySpec> table = {
       {"service_name", string_field(&Config::service_name)},
       {"data_dir", string_field(&Config::data_dir)},
+      {"node_id", string_field(&Config::node_id)},
       {"http.listen",
        [](Config& c, std::string_view v) -> Status {
          auto r = parse_listen_address(v);
@@ -666,6 +668,14 @@ std::string Config::sqlite_path() const {
   return data_dir + "/vontres.db";
 }
 
+std::string Config::effective_node_id() const {
+  if (!node_id.empty()) return node_id;
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0')
+    return "vontres:" + std::to_string(http.listen.port);
+  return std::string(host.data()) + ":" + std::to_string(http.listen.port);
+}
+
 std::string Config::jwt_secret_path() const {
   if (!auth.jwt_secret_file.empty()) return auth.jwt_secret_file;
   return data_dir + "/jwt-secret";
@@ -749,6 +759,9 @@ Result<Config> load_config_file(const std::string& path, const Environment& env)
 Status validate_config(const Config& c) {
   if (c.service_name.empty()) return config_error("service_name", "must not be empty");
   if (c.data_dir.empty()) return config_error("data_dir", "must not be empty");
+  if (c.node_id.size() > 128 || c.node_id.find_first_of(" \t\r\n/") != std::string::npos) {
+    return config_error("node_id", "must be at most 128 characters without spaces or '/'");
+  }
   if (c.http.io_threads < 0 || c.http.io_threads > 256) return config_error("http.io_threads", "must be 0..256");
   if (c.http.worker_threads < 0 || c.http.worker_threads > 1024) {
     return config_error("http.worker_threads", "must be 0..1024");

@@ -253,6 +253,10 @@ struct AiConfig {
 
 struct Config {
   std::string service_name = "vontres";
+  // This process's identity among the nodes sharing the backends: owner of the calls it holds,
+  // name of its per-node consumer groups and heartbeat. Empty: effective_node_id() derives host
+  // name ":" HTTP port, which stays the same across restarts of the same process.
+  std::string node_id;
   std::string data_dir = "./data";
   HttpConfig http;
   LogConfig log;
@@ -267,6 +271,7 @@ struct Config {
   // Derived values.
   std::string sqlite_path() const;
   std::string jwt_secret_path() const;
+  std::string effective_node_id() const;
 };
 
 using Environment = std::map<std::string, std::string>;
