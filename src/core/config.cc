@@ -357,6 +357,7 @@ const std::vector<KeySpec>& key_table() {
       {"routing.decisions_per_call", section_int(&Config::routing, &RoutingConfig::decisions_per_call)},
       {"routing.explained_candidates", section_int(&Config::routing, &RoutingConfig::explained_candidates)},
       {"routing.tick_resolution", section_duration(&Config::routing, &RoutingConfig::tick_resolution)},
+      {"routing.acd_client", section_string(&Config::routing, &RoutingConfig::acd_client)},
       {"telephony.enabled", section_bool(&Config::telephony, &TelephonyConfig::enabled)},
       {"telephony.sip_udp", section_string(&Config::telephony, &TelephonyConfig::sip_udp)},
       {"telephony.sip_tcp", section_string(&Config::telephony, &TelephonyConfig::sip_tcp)},
@@ -629,6 +630,9 @@ Status validate_routing(const RoutingConfig& r) {
   if (r.explained_candidates > 1000) return config_error("routing.explained_candidates", "must be 0..1000");
   if (r.tick_resolution.count() < 1 || r.tick_resolution.count() > 1000) {
     return config_error("routing.tick_resolution", "must be 1ms..1s");
+  }
+  if (r.acd_client != "in_process" && r.acd_client != "bus") {
+    return config_error("routing.acd_client", "must be in_process or bus");
   }
   return Status::ok();
 }

@@ -133,6 +133,9 @@ struct RoutingConfig {
   // Timers (offer timeouts, escalations, wrap-up ends) run at most this late; timers due within
   // one resolution step run together.
   std::chrono::milliseconds tick_resolution{10};
+  // How the call host reaches the ACD: "in_process" (this process's routing service, direct) or
+  // "bus" (commands on routing.commands for the routing process; routing/acd_client.h).
+  std::string acd_client = "in_process";
 };
 
 // One choice of the IVR menu: a DTMF digit and/or spoken phrases (the AI service matches speech)

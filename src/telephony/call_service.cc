@@ -75,12 +75,11 @@ class CallService::Impl final : public CallActions {
   struct CallState;
 
  public:
-  Impl(Clock& clock, bus::EventBus& bus, store::Store& store, routing::RoutingService& routing,
-       CallServiceOptions options)
+  Impl(Clock& clock, bus::EventBus& bus, store::Store& store, routing::AcdClient& acd, CallServiceOptions options)
       : clock_(clock),
         bus_(bus),
         store_(store),
-        routing_(routing),
+        acd_(acd),
         options_(std::move(options)),
         ids_(clock),
         strand_(boost::asio::make_strand(io_)),
@@ -352,9 +351,9 @@ class CallService::Impl final : public CallActions {
     request.org = state->org;
     if (!queue.empty()) request.queue = queue;
     request.intent = intent;
-    auto placed = routing_.run([&](routing::Engine& engine) { return engine.enqueue_call(request); });
+    Status placed = acd_.enqueue(request);
     if (!placed.is_ok()) {
-      const std::string reason(placed.status().code());
+      const std::string reason(placed.code());
       boost::asio::post(strand_, [this, id, reason] { flow_.on_routing_exit(id, reason); });
     }
   }
@@ -385,15 +384,31 @@ class CallService::Impl final : public CallActions {
     request.org = state->org;
     request.queue = queue;
     request.intent = intent;
-    auto placed = routing_.run([&](routing::Engine& engine) { return engine.enqueue_call(request); });
+    Status placed = acd_.enqueue(request);
     if (!placed.is_ok()) {
-      const std::string reason(placed.status().code());
+      const std::string reason(placed.code());
       boost::asio::post(strand_, [this, id, reason] { flow_.on_consult_routing_exit(id, reason); });
     }
   }
 
   void withdraw_from_acd(const CallId& acd_call, const std::string& reason) override {
-    (void)routing_.run([&](routing::Engine& engine) { return engine.cancel_call(acd_call, reason); });
+    acd_result("cancel", acd_call, acd_.cancel(org_of_acd_call(acd_call), acd_call, reason));
+  }
+
+  // The organisation of a call this node holds, by its id or its consultation's ACD id.
+  OrgId org_of_acd_call(const CallId& acd_call) {
+    if (CallState* state = find(acd_call)) return state->org;
+    if (auto call = call_of_consult_acd_id(acd_call)) {
+      if (CallState* state = find(*call)) return state->org;
+    }
+    return {};
+  }
+
+  void acd_result(const char* command, const CallId& call, const Status& s) {
+    if (!s.is_ok()) {
+      log_.warn("ACD command not applied",
+                {{"command", command}, {"call_id", call.str()}, {"code", std::string(s.code())}});
+    }
   }
 
   void ring(const CallId& id, const AgentId& agent, Leg leg, const std::function<void(int)>& fail) {
@@ -557,14 +572,13 @@ class CallService::Impl final : public CallActions {
   }
 
   void accept_offer(const CallId& id, const AgentId& agent) override {
-    Status s = routing_.run([&](routing::Engine& engine) { return engine.accept_offer(id, agent); });
-    if (!s.is_ok()) log_.warn("accept_offer failed", {{"call_id", id.str()}, {"code", std::string(s.code())}});
+    acd_result("accept_offer", id, acd_.accept_offer(org_of_acd_call(id), id, agent));
   }
   void decline_offer(const CallId& id, const AgentId& agent, const std::string& reason) override {
-    (void)routing_.run([&](routing::Engine& engine) { return engine.decline_offer(id, agent, reason); });
+    acd_result("decline_offer", id, acd_.decline_offer(org_of_acd_call(id), id, agent, reason));
   }
   void call_ended_in_acd(const CallId& id) override {
-    (void)routing_.run([&](routing::Engine& engine) { return engine.call_ended(id); });
+    acd_result("call_ended", id, acd_.call_ended(org_of_acd_call(id), id));
   }
 
   void publish(const CallId& id, const std::string& type, json data) override {
@@ -1193,10 +1207,7 @@ class CallService::Impl final : public CallActions {
     const AgentId agent(e.agent_id);
     const OrgId org(e.org_id);
     const bool reachable = e.remaining_bindings > 0;
-    Status s = routing_.run([&](routing::Engine& engine) {
-      return engine.set_presence(org, agent, reachable ? routing::Presence::kAvailable : routing::Presence::kOffline,
-                                 reachable ? "" : "phone_unregistered");
-    });
+    Status s = acd_.agent_phone(org, agent, reachable);
     if (!s.is_ok()) {
       log_.info("agent presence not changed", {{"agent_id", e.agent_id}, {"code", std::string(s.code())}});
     }
@@ -1228,16 +1239,15 @@ class CallService::Impl final : public CallActions {
   }
 
   bool queue_exists(const OrgId& org, const QueueId& queue) {
-    return routing_.run([&](routing::Engine& engine) { return engine.queue_view(org, queue, 0).is_ok(); });
+    auto exists = acd_.queue_exists(org, queue);
+    return exists.is_ok() && *exists;
   }
 
   // An agent id names one of `org`'s agents when the ACD knows it there or one of the
   // organisation's SIP accounts is bound to it. Errors: not_found "agent_not_found".
   Status check_agent(const std::string& org, const AgentId& agent) {
     if (agent.empty()) return not_found("no agent", "agent_not_found");
-    if (routing_.run([&](routing::Engine& engine) { return engine.agent(OrgId(org), agent).is_ok(); })) {
-      return Status::ok();
-    }
+    if (auto known = acd_.agent_exists(OrgId(org), agent); known.is_ok() && *known) return Status::ok();
     VONTRES_ASSIGN_OR_RETURN(auto accounts, accounts_.list(org));
     for (const auto& account : accounts) {
       if (account.agent_id == agent.str()) return Status::ok();
@@ -1278,7 +1288,7 @@ class CallService::Impl final : public CallActions {
   Clock& clock_;
   bus::EventBus& bus_;
   store::Store& store_;
-  routing::RoutingService& routing_;
+  routing::AcdClient& acd_;
   CallServiceOptions options_;
   IdGenerator ids_;
   boost::asio::io_context io_;
@@ -1472,9 +1482,9 @@ void CallService::Impl::register_routes(api::Router& router) {
 
 // ---- CallService -----------------------------------------------------------------------------
 
-CallService::CallService(Clock& clock, bus::EventBus& bus, store::Store& store, routing::RoutingService& routing,
+CallService::CallService(Clock& clock, bus::EventBus& bus, store::Store& store, routing::AcdClient& acd,
                          CallServiceOptions options)
-    : impl_(std::make_unique<Impl>(clock, bus, store, routing, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(clock, bus, store, acd, std::move(options))) {}
 
 CallService::~CallService() { stop(); }
 
