@@ -41,6 +41,8 @@ struct ConfigOptions {
   std::string data_dir;
   std::string log_level;
   std::string log_format;
+  std::string services;
+  std::string node_id;
 
   void add_to(CLI::App& command, bool with_http) {
     command.add_option("-c,--config", config_file,
@@ -48,8 +50,12 @@ struct ConfigOptions {
     command.add_option("--data-dir", data_dir, "Data directory (overrides data_dir / VONTRES_DATA_DIR)");
     command.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
     command.add_option("--log-format", log_format, "json|text");
-    if (with_http)
+    if (with_http) {
       command.add_option("--http-listen", http_listen, "HOST:PORT of the API server (port 0: any free port)");
+      command.add_option("--services", services,
+                         "Services this process runs: all, or a list of telephony,routing,ai,api (overrides services)");
+      command.add_option("--node-id", node_id, "This process's node id (overrides node_id / VONTRES_NODE_ID)");
+    }
   }
 };
 
@@ -66,10 +72,9 @@ Result<Config> load(const ConfigOptions& options) {
   }
   Result<Config> config = file.empty() ? parse_config("", env) : load_config_file(file, env);
   if (!config) return config;
-  const std::pair<const char*, const std::string*> flags[] = {{"http.listen", &options.http_listen},
-                                                              {"data_dir", &options.data_dir},
-                                                              {"log.level", &options.log_level},
-                                                              {"log.format", &options.log_format}};
+  const std::pair<const char*, const std::string*> flags[] = {
+      {"http.listen", &options.http_listen}, {"data_dir", &options.data_dir}, {"log.level", &options.log_level},
+      {"log.format", &options.log_format},   {"services", &options.services}, {"node_id", &options.node_id}};
   for (const auto& [key, value] : flags) {
     if (value->empty()) continue;
     Status s = set_config_value(*config, key, *value);
@@ -116,7 +121,8 @@ int run_cli(int argc, char** argv) {
   cli.set_version_flag("--version", VONTRES_VERSION);
 
   ConfigOptions serve_options;
-  auto* serve_cmd = cli.add_subcommand("serve", "Run every service in one process");
+  auto* serve_cmd =
+      cli.add_subcommand("serve", "Run the services (all of them in one process by default, or those of --services)");
   serve_options.add_to(*serve_cmd, true);
 
   auto* version_cmd = cli.add_subcommand("version", "Print the version");

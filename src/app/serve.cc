@@ -70,7 +70,8 @@ int serve(const Config& config) {
                {"service.version", VONTRES_VERSION},
                {"vontres.data_dir", config.data_dir},
                {"vontres.node_id", config.effective_node_id()},
-               {"vontres.acd_client", config.routing.acd_client},
+               {"vontres.services", config.services},
+               {"vontres.acd_client", config.acd_over_bus() ? "bus" : "in_process"},
                {"vontres.backends", config.bus.backend + "," + config.cache.backend + "," + config.store.backend}});
 
   int received = 0;

@@ -51,27 +51,35 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
                                                                          *platform.cache, clock, ids));
   // Deactivations and deletions reach the SIP accounts and the ACD as "users.events".
   services->users_->set_event_bus(*platform.bus);
-  services->users_->register_routes(router);
+  if (config.runs("api")) services->users_->register_routes(router);
 
-  routing::RoutingServiceOptions routing_options = routing::options_from_config(config.routing);
-  routing_options.metrics = metrics;
-  services->routing_ =
-      std::make_unique<routing::RoutingService>(clock, *platform.bus, *platform.store, std::move(routing_options));
-  VONTRES_RETURN_IF_ERROR(services->routing_->start());
-  services->routing_->register_routes(router);
-  services->routing_->start_timer();
-  if (config.routing.acd_client == "bus") {
-    services->routing_commands_ = std::make_unique<routing::RoutingCommandHandler>(*platform.bus, *services->routing_);
-    VONTRES_RETURN_IF_ERROR(services->routing_commands_->start());
-    routing::BusAcdClientOptions acd_options;
-    acd_options.source_node = config.effective_node_id();
-    services->acd_ = std::make_unique<routing::BusAcdClient>(*platform.bus, *platform.store, std::move(acd_options));
-  } else {
-    services->acd_ = std::make_unique<routing::InProcessAcdClient>(*services->routing_);
+  if (config.runs("routing")) {
+    routing::RoutingServiceOptions routing_options = routing::options_from_config(config.routing);
+    routing_options.metrics = metrics;
+    services->routing_ =
+        std::make_unique<routing::RoutingService>(clock, *platform.bus, *platform.store, std::move(routing_options));
+    VONTRES_RETURN_IF_ERROR(services->routing_->start());
+    services->routing_->register_routes(router);
+    services->routing_->start_timer();
+    // Call hosts elsewhere (or this one, over the bus) send their commands on routing.commands.
+    if (config.acd_over_bus() || !config.runs("telephony")) {
+      services->routing_commands_ =
+          std::make_unique<routing::RoutingCommandHandler>(*platform.bus, *services->routing_);
+      VONTRES_RETURN_IF_ERROR(services->routing_commands_->start());
+    }
+    VONTRES_RETURN_IF_ERROR(services->routing_->follow_user_events("routing-" + config.effective_node_id()));
   }
-  VONTRES_RETURN_IF_ERROR(services->routing_->follow_user_events("routing-" + config.service_name));
+  if (config.runs("telephony")) {
+    if (config.acd_over_bus()) {
+      routing::BusAcdClientOptions acd_options;
+      acd_options.source_node = config.effective_node_id();
+      services->acd_ = std::make_unique<routing::BusAcdClient>(*platform.bus, *platform.store, std::move(acd_options));
+    } else {
+      services->acd_ = std::make_unique<routing::InProcessAcdClient>(*services->routing_);
+    }
+  }
 
-  if (config.ai.enabled) {
+  if (config.ai.enabled && config.runs("ai")) {
     ai::service::AiServiceOptions options;
     options.ai = config.ai;
     for (const auto& option : config.telephony.ivr_options) {
@@ -91,7 +99,7 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
                              ai::service::AiService::create(clock, *platform.bus, *platform.store, std::move(options)));
     services->ai_->register_routes(router);
   }
-  if (config.telephony.enabled) {
+  if (config.telephony.enabled && config.runs("telephony")) {
     telephony::CallServiceOptions options;
     options.telephony = config.telephony;
     options.data_dir = config.data_dir;

@@ -37,10 +37,11 @@ namespace vontres::app {
 
 class Services {
  public:
-  // Applies every service's migrations, creates the services, registers their routes and starts
-  // their background work (the routing timer thread). Metrics go to `metrics` when given; it must
-  // outlive the Services.
-  // The call service (SIP, RTP) starts when config.telephony.enabled.
+  // Applies every service's migrations, creates the services this process runs
+  // (config.services), registers their routes and starts their background work (the routing
+  // timer thread, the routing command handler when call hosts reach the ACD over the bus). The
+  // users service always exists, for authentication; its routes are the api role's. Metrics go to `metrics` when given;
+  // it must outlive the Services. The call service (SIP, RTP) starts when config.telephony.enabled.
   static Result<std::unique_ptr<Services>> start(const Config& config, Platform& platform, Clock& clock,
                                                  IdGenerator& ids, api::Router& router,
                                                  prometheus::Registry* metrics = nullptr);
@@ -53,7 +54,8 @@ class Services {
 
   api::Authenticator* authenticator();
   users::UsersService& users() { return *users_; }
-  routing::RoutingService& routing() { return *routing_; }
+  // Null when this process does not run the routing service.
+  routing::RoutingService* routing() { return routing_.get(); }
   // Null when telephony is disabled.
   telephony::CallService* telephony() { return telephony_.get(); }
   // Null when the AI service is disabled.

@@ -293,6 +293,7 @@ const std::vector<KeySpec>& key_table() {
       {"service_name", string_field(&Config::service_name)},
       {"data_dir", string_field(&Config::data_dir)},
       {"node_id", string_field(&Config::node_id)},
+      {"services", string_field(&Config::services)},
       {"http.listen",
        [](Config& c, std::string_view v) -> Status {
          auto r = parse_listen_address(v);
@@ -631,8 +632,8 @@ Status validate_routing(const RoutingConfig& r) {
   if (r.tick_resolution.count() < 1 || r.tick_resolution.count() > 1000) {
     return config_error("routing.tick_resolution", "must be 1ms..1s");
   }
-  if (r.acd_client != "in_process" && r.acd_client != "bus") {
-    return config_error("routing.acd_client", "must be in_process or bus");
+  if (r.acd_client != "in_process" && r.acd_client != "bus" && r.acd_client != "auto") {
+    return config_error("routing.acd_client", "must be auto, in_process or bus");
   }
   return Status::ok();
 }
@@ -678,6 +679,34 @@ std::string Config::effective_node_id() const {
   if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0')
     return "vontres:" + std::to_string(http.listen.port);
   return std::string(host.data()) + ":" + std::to_string(http.listen.port);
+}
+
+namespace {
+constexpr std::array<std::string_view, 4> kRoles = {"telephony", "routing", "ai", "api"};
+
+std::vector<std::string_view> split_roles(std::string_view list) {
+  std::vector<std::string_view> out;
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+}  // namespace
+
+bool Config::runs(std::string_view role) const {
+  const auto roles = split_roles(services);
+  return std::find(roles.begin(), roles.end(), "all") != roles.end() ||
+         std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+bool Config::acd_over_bus() const {
+  return routing.acd_client == "bus" || (routing.acd_client == "auto" && !runs("routing"));
 }
 
 std::string Config::jwt_secret_path() const {
@@ -763,6 +792,16 @@ Result<Config> load_config_file(const std::string& path, const Environment& env)
 Status validate_config(const Config& c) {
   if (c.service_name.empty()) return config_error("service_name", "must not be empty");
   if (c.data_dir.empty()) return config_error("data_dir", "must not be empty");
+  const auto roles = split_roles(c.services);
+  if (roles.empty()) return config_error("services", "must name at least one of all, telephony, routing, ai, api");
+  for (std::string_view role : roles) {
+    if (role != "all" && std::find(kRoles.begin(), kRoles.end(), role) == kRoles.end()) {
+      return config_error("services", "unknown service '" + std::string(role) + "' (all, telephony, routing, ai, api)");
+    }
+  }
+  if (c.runs("telephony") && !c.runs("routing") && c.routing.acd_client == "in_process") {
+    return config_error("routing.acd_client", "cannot be in_process when this process runs telephony without routing");
+  }
   if (c.node_id.size() > 128 || c.node_id.find_first_of(" \t\r\n/") != std::string::npos) {
     return config_error("node_id", "must be at most 128 characters without spaces or '/'");
   }

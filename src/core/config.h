@@ -133,9 +133,10 @@ struct RoutingConfig {
   // Timers (offer timeouts, escalations, wrap-up ends) run at most this late; timers due within
   // one resolution step run together.
   std::chrono::milliseconds tick_resolution{10};
-  // How the call host reaches the ACD: "in_process" (this process's routing service, direct) or
-  // "bus" (commands on routing.commands for the routing process; routing/acd_client.h).
-  std::string acd_client = "in_process";
+  // How the call host reaches the ACD: "in_process" (this process's routing service, direct),
+  // "bus" (commands on routing.commands for the routing process; routing/acd_client.h) or "auto"
+  // (in_process when this process runs routing, else bus). See Config::acd_over_bus().
+  std::string acd_client = "auto";
 };
 
 // One choice of the IVR menu: a DTMF digit and/or spoken phrases (the AI service matches speech)
@@ -260,6 +261,11 @@ struct Config {
   // name of its per-node consumer groups and heartbeat. Empty: effective_node_id() derives host
   // name ":" HTTP port, which stays the same across restarts of the same process.
   std::string node_id;
+  // The services this process runs: "all" (one process, the default) or a comma-separated list of
+  // roles: telephony (SIP/RTP call host), routing (the ACD), ai, api (REST, users, desktop
+  // gateway). Every process serves /healthz, /readyz and /metrics. A process with telephony and
+  // without routing reaches the ACD over the bus.
+  std::string services = "all";
   std::string data_dir = "./data";
   HttpConfig http;
   LogConfig log;
@@ -275,6 +281,10 @@ struct Config {
   std::string sqlite_path() const;
   std::string jwt_secret_path() const;
   std::string effective_node_id() const;
+  // Whether this process runs `role` (see `services`).
+  bool runs(std::string_view role) const;
+  // Whether the call host reaches the ACD over the bus (routing.acd_client resolved).
+  bool acd_over_bus() const;
 };
 
 using Environment = std::map<std::string, std::string>;

@@ -139,7 +139,7 @@ TEST_F(RoutingEndToEndTest, AdminSetsUpAQueueAndACallIsOfferedThenTimedOutByTheT
   request.id = CallId("call-e2e-1");
   request.org = OrgId(org_id);
   request.intent = "billing_dispute";
-  auto placed = services_->routing().run([&](routing::Engine& e) { return e.enqueue_call(request); });
+  auto placed = services_->routing()->run([&](routing::Engine& e) { return e.enqueue_call(request); });
   ASSERT_TRUE(placed.is_ok()) << placed.status().to_string();
   EXPECT_EQ(placed->queue, QueueId("billing"));
 
