@@ -41,6 +41,7 @@ struct ConfigOptions {
   std::string data_dir;
   std::string log_level;
   std::string log_format;
+  std::string node_id;
 
   void add_to(CLI::App& command, bool with_http) {
     command.add_option("-c,--config", config_file,
@@ -48,8 +49,11 @@ struct ConfigOptions {
     command.add_option("--data-dir", data_dir, "Data directory (overrides data_dir / VONTRES_DATA_DIR)");
     command.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
     command.add_option("--log-format", log_format, "json|text");
-    if (with_http)
+    if (with_http) {
       command.add_option("--http-listen", http_listen, "HOST:PORT of the API server (port 0: any free port)");
+      command.add_option("--node-id", node_id,
+                         "This process's node id (overrides node_id / VONTRES_NODE_ID; default host:http port)");
+    }
   }
 };
 
@@ -69,7 +73,8 @@ Result<Config> load(const ConfigOptions& options) {
   const std::pair<const char*, const std::string*> flags[] = {{"http.listen", &options.http_listen},
                                                               {"data_dir", &options.data_dir},
                                                               {"log.level", &options.log_level},
-                                                              {"log.format", &options.log_format}};
+                                                              {"log.format", &options.log_format},
+                                                              {"node_id", &options.node_id}};
   for (const auto& [key, value] : flags) {
     if (value->empty()) continue;
     Status s = set_config_value(*config, key, *value);
