@@ -63,7 +63,7 @@ AiSettings::AiSettings(store::Store& store, const Clock& clock, redaction::Redac
                        bool default_pause_on_card)
     : store_(store),
       clock_(clock),
-      default_redaction_(default_redaction),
+      default_redaction_(std::move(default_redaction)),
       default_pause_on_card_(default_pause_on_card) {}
 
 redaction::RedactionOptions AiSettings::redaction_for(const std::string& org) const {
