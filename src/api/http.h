@@ -4,6 +4,7 @@
 // handler on a worker thread. Handlers never see Beast types.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -76,12 +77,28 @@ int http_status_for(const Status& status);
 
 using Handler = std::function<Response(Request&)>;
 
-// A server-side WebSocket connection. send_text/close may be called from any thread.
+// A server-side WebSocket connection. Every method may be called from any thread.
 class WebSocketConnection {
  public:
+  // WebSocket close codes (RFC 6455 section 7.4) the application may close with.
+  static constexpr uint16_t kCloseNormal = 1000;
+  static constexpr uint16_t kClosePolicyViolation = 1008;
+  static constexpr uint16_t kCloseTryAgainLater = 1013;  // e.g. a consumer too slow to keep up
+
   virtual ~WebSocketConnection() = default;
+  // Queues one text frame; never blocks (the queue is unbounded: see queued_messages()).
   virtual void send_text(std::string message) = 0;
   virtual void close(std::string reason = {}) = 0;
+  // Closes with `code` (one of the kClose* values) once the frame being written is out; queued
+  // frames are dropped.
+  virtual void close_with(uint16_t code, std::string reason) {
+    (void)code;
+    close(std::move(reason));
+  }
+  // Frames accepted by send_text() and not yet written to the socket, so that a producer can bound
+  // what it queues for a slow client (the gateway drops such a client). Approximate while frames
+  // are in flight; 0 once closed.
+  virtual size_t queued_messages() const { return 0; }
 };
 
 // What an application does with one WebSocket. Callbacks run one at a time, never concurrently.

@@ -240,19 +240,27 @@ class WsSession final : public WebSocketConnection,
 
   void send_text(std::string message) override {
     if (finished_.load()) return;
+    queued_.fetch_add(1);
     asio::post(ws_.get_executor(), [self = this->shared_from_this(), message = std::move(message)]() mutable {
-      if (self->closing_ || self->finished_) return;
+      if (self->closing_ || self->finished_) {
+        self->queued_.fetch_sub(1);
+        return;
+      }
       self->outgoing_.push_back(std::move(message));
       if (self->accepted_ && !self->writing_) self->write_next();
     });
   }
 
-  void close(std::string reason) override {
+  void close(std::string reason) override { close_with(kCloseNormal, std::move(reason)); }
+
+  void close_with(uint16_t code, std::string reason) override {
     if (finished_.load()) return;
-    asio::post(ws_.get_executor(), [self = this->shared_from_this(), reason = std::move(reason)]() mutable {
-      self->start_close(websocket::close_reason(websocket::close_code::normal, reason));
+    asio::post(ws_.get_executor(), [self = this->shared_from_this(), code, reason = std::move(reason)]() mutable {
+      self->start_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason));
     });
   }
+
+  size_t queued_messages() const override { return finished_.load() ? 0 : queued_.load(); }
 
   void begin_shutdown() override {
     asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
@@ -386,10 +394,11 @@ class WsSession final : public WebSocketConnection,
                     [self = this->shared_from_this()](beast::error_code error, size_t) {
                       self->writing_ = false;
                       if (error) {
-                        self->outgoing_.clear();
+                        self->drop_outgoing();
                         return;  // the read side notices the broken connection and finishes
                       }
                       self->outgoing_.pop_front();
+                      self->queued_.fetch_sub(1);
                       if (self->pending_close_ && !self->closing_) {
                         self->start_close(*self->pending_close_);
                       } else if (!self->outgoing_.empty() && !self->closing_) {
@@ -406,10 +415,16 @@ class WsSession final : public WebSocketConnection,
       return;
     }
     closing_ = true;
-    outgoing_.clear();
+    drop_outgoing();
     ws_.async_close(reason, [self = this->shared_from_this()](beast::error_code) {
       // The pending read completes with `closed` (or an error) and calls finish().
     });
+  }
+
+  // Strand only.
+  void drop_outgoing() {
+    queued_.fetch_sub(outgoing_.size());
+    outgoing_.clear();
   }
 
   void finish() {
@@ -442,6 +457,7 @@ class WsSession final : public WebSocketConnection,
   detail::BeastResponse reject_response_;
   beast::flat_buffer read_buffer_;
   std::deque<std::string> outgoing_;           // strand only
+  std::atomic<size_t> queued_{0};              // send_text() calls whose frame is not written or dropped
   std::unique_ptr<WebSocketSession> session_;  // used on the worker pool, one callback at a time
   std::optional<websocket::close_reason> pending_close_;
   uint64_t id_ = 0;

@@ -1,6 +1,7 @@
 #include "app/services.h"
 
 #include "ai/service/ai_service.h"
+#include "gateway/desktop_gateway.h"
 #include "routing/acd_client.h"
 #include "routing/command_handler.h"
 #include "routing/service.h"
@@ -127,12 +128,27 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
     VONTRES_RETURN_IF_ERROR(services->telephony_->start());
   }
   if (services->ai_) VONTRES_RETURN_IF_ERROR(services->ai_->start());
+  if (config.gateway.enabled && config.runs("api")) {
+    gateway::DesktopGatewayOptions options;
+    options.topics = config.gateway.topic_list();
+    options.log.retained_per_org = config.gateway.retained_per_org;
+    options.log.retention = config.gateway.retention;
+    options.log.dedup_window = config.gateway.dedup_window;
+    options.client_queue = config.gateway.client_queue;
+    options.max_clients = config.gateway.max_clients;
+    options.metrics = metrics;
+    services->gateway_ =
+        std::make_unique<gateway::DesktopGateway>(clock, *platform.bus, config.effective_node_id(), std::move(options));
+    services->gateway_->register_routes(router);
+    VONTRES_RETURN_IF_ERROR(services->gateway_->start());
+  }
   return services;
 }
 
 api::Authenticator* Services::authenticator() { return &users_->authenticator(); }
 
 void Services::stop() {
+  if (gateway_) gateway_->stop();
   if (telephony_) telephony_->stop();
   if (ai_) ai_->stop();
   if (routing_commands_) routing_commands_->stop();

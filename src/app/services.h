@@ -32,6 +32,9 @@ class AgentDirectory;
 namespace vontres::ai::service {
 class AiService;
 }
+namespace vontres::gateway {
+class DesktopGateway;
+}
 
 namespace vontres::app {
 
@@ -60,12 +63,15 @@ class Services {
   telephony::CallService* telephony() { return telephony_.get(); }
   // Null when the AI service is disabled.
   ai::service::AiService* ai() { return ai_.get(); }
+  // Null when the desktop gateway is disabled.
+  gateway::DesktopGateway* gateway() { return gateway_.get(); }
   // Stops background work; call after the HTTP server has drained. Idempotent; the destructor
   // calls it too.
   void stop();
 
  private:
   Services() = default;
+  std::unique_ptr<gateway::DesktopGateway> gateway_;
   std::unique_ptr<users::UsersService> users_;
   std::unique_ptr<routing::RoutingService> routing_;
   std::unique_ptr<routing::RoutingCommandHandler> routing_commands_;  // when routing.acd_client is "bus"

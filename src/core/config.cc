@@ -434,6 +434,13 @@ const std::vector<KeySpec>& key_table() {
       {"ai.llm_breaker_cooldown", section_duration(&Config::ai, &AiConfig::llm_breaker_cooldown)},
       {"ai.llm_suggestions", section_bool(&Config::ai, &AiConfig::llm_suggestions)},
       {"ai.llm_summaries", section_bool(&Config::ai, &AiConfig::llm_summaries)},
+      {"gateway.enabled", section_bool(&Config::gateway, &GatewayConfig::enabled)},
+      {"gateway.topics", section_string(&Config::gateway, &GatewayConfig::topics)},
+      {"gateway.retained_per_org", section_int(&Config::gateway, &GatewayConfig::retained_per_org)},
+      {"gateway.retention", section_duration(&Config::gateway, &GatewayConfig::retention)},
+      {"gateway.dedup_window", section_int(&Config::gateway, &GatewayConfig::dedup_window)},
+      {"gateway.client_queue", section_int(&Config::gateway, &GatewayConfig::client_queue)},
+      {"gateway.max_clients", section_int(&Config::gateway, &GatewayConfig::max_clients)},
   };
   return table;
 }
@@ -480,6 +487,18 @@ Status apply_node(Config& config, const YAML::Node& node, const std::string& pre
     Status s = spec->set(config, value.Scalar());
     if (!s) return config_error(key, s.message());
   }
+  return Status::ok();
+}
+
+Status validate_gateway(const GatewayConfig& g) {
+  if (g.enabled && g.topic_list().empty()) return config_error("gateway.topics", "must name at least one topic");
+  if (g.retained_per_org < 1 || g.retained_per_org > 1'000'000) {
+    return config_error("gateway.retained_per_org", "must be 1..1000000");
+  }
+  if (g.retention.count() <= 0) return config_error("gateway.retention", "must be positive");
+  if (g.dedup_window < 16) return config_error("gateway.dedup_window", "must be at least 16");
+  if (g.client_queue < 1) return config_error("gateway.client_queue", "must be at least 1");
+  if (g.max_clients < 1) return config_error("gateway.max_clients", "must be at least 1");
   return Status::ok();
 }
 
@@ -668,17 +687,29 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
   return out;
 }
 
-std::string Config::sqlite_path() const {
-  if (!store.sqlite_path.empty()) return store.sqlite_path;
-  return data_dir + "/vontres.db";
+std::vector<std::string> GatewayConfig::topic_list() const {
+  std::vector<std::string> out;
+  std::stringstream in(topics);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    item.erase(0, item.find_first_not_of(' '));
+    if (auto last = item.find_last_not_of(' '); last != std::string::npos) item.erase(last + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
 }
 
 std::string Config::effective_node_id() const {
   if (!node_id.empty()) return node_id;
   std::array<char, 256> host{};
-  if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0')
-    return "vontres:" + std::to_string(http.listen.port);
+  if (::gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0')
+    return "localhost:" + std::to_string(http.listen.port);
   return std::string(host.data()) + ":" + std::to_string(http.listen.port);
+}
+
+std::string Config::sqlite_path() const {
+  if (!store.sqlite_path.empty()) return store.sqlite_path;
+  return data_dir + "/vontres.db";
 }
 
 namespace {
@@ -863,6 +894,7 @@ Status validate_config(const Config& c) {
     return config_error("auth.login_max_failures_per_address", "must be at least 1");
   VONTRES_RETURN_IF_ERROR(validate_routing(c.routing));
   VONTRES_RETURN_IF_ERROR(validate_telephony(c.telephony));
+  VONTRES_RETURN_IF_ERROR(validate_gateway(c.gateway));
   return validate_ai(c.ai);
 }
 

@@ -255,6 +255,20 @@ struct AiConfig {
   bool llm_summaries = true;    // use the LLM for post-call summaries when configured
 };
 
+// The desktop gateway (GET /api/v1/events, gateway/desktop_gateway.h) of every `api` process.
+struct GatewayConfig {
+  bool enabled = true;
+  // Comma-separated bus topics pushed to desktops.
+  std::string topics = "call.events,routing.events,ai.events";
+  uint64_t retained_per_org = 2'000;             // recent events kept per organisation for ?since= resume
+  std::chrono::milliseconds retention{600'000};  // older retained events are forgotten (resync instead)
+  uint64_t dedup_window = 65'536;                // event ids remembered to drop redeliveries
+  uint64_t client_queue = 512;                   // frames queued for one client before it is dropped
+  uint64_t max_clients = 10'000;
+
+  std::vector<std::string> topic_list() const;  // `topics` split at commas, trimmed, empties dropped
+};
+
 struct Config {
   std::string service_name = "vontres";
   // This process's identity among the nodes sharing the backends: owner of the calls it holds,
@@ -276,11 +290,13 @@ struct Config {
   RoutingConfig routing;
   TelephonyConfig telephony;
   AiConfig ai;
+  GatewayConfig gateway;
 
   // Derived values.
+  // node_id when set, else "<host name>:<http port>" (the configured port, so 0 when the OS picks).
+  std::string effective_node_id() const;
   std::string sqlite_path() const;
   std::string jwt_secret_path() const;
-  std::string effective_node_id() const;
   // Whether this process runs `role` (see `services`).
   bool runs(std::string_view role) const;
   // Whether the call host reaches the ACD over the bus (routing.acd_client resolved).

@@ -151,7 +151,17 @@ class EchoSession final : public WebSocketSession {
  public:
   EchoSession(std::shared_ptr<WebSocketConnection> connection, std::string subject, std::promise<void>* closed)
       : connection_(std::move(connection)), subject_(std::move(subject)), closed_(closed) {}
-  void on_message(std::string_view text) override { connection_->send_text(subject_ + ": " + std::string(text)); }
+  void on_message(std::string_view text) override {
+    if (text == "burst") {  // many frames at once
+      for (int i = 0; i < 200; ++i) connection_->send_text(std::string(512, 'x'));
+    } else if (text == "queued") {  // how many frames are not written yet
+      connection_->send_text("queued=" + std::to_string(connection_->queued_messages()));
+    } else if (text == "close-try-again") {
+      connection_->close_with(WebSocketConnection::kCloseTryAgainLater, "slow_consumer");
+    } else {
+      connection_->send_text(subject_ + ": " + std::string(text));
+    }
+  }
   void on_close() override {
     connection_.reset();
     closed_->set_value();  // a second call would throw: on_close must run once
@@ -464,6 +474,42 @@ TEST_F(ServerTest, WebSocketEchoWithBearerSubprotocolAuthentication) {
     EXPECT_EQ(beast::buffers_to_string(buffer.data()), "u1: " + text);
   }
   ws.close(websocket::close_code::normal);
+  EXPECT_EQ(ws_closed_.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+}
+
+TEST_F(ServerTest, WebSocketCountsQueuedFramesUntilTheyAreWrittenAndClosesWithTheGivenCode) {
+  start();
+  asio::io_context io;
+  websocket::stream<tcp::socket> ws(io);
+  ws.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port()));
+  set_socket_timeouts(ws.next_layer());
+  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
+    request.set(http::field::sec_websocket_protocol, "bearer, reader-token");
+  }));
+  ws.handshake("127.0.0.1", "/ws/echo");
+  ws.write(asio::buffer(std::string("burst")));
+  for (int i = 0; i < 200; ++i) {
+    beast::flat_buffer buffer;
+    ws.read(buffer);
+    ASSERT_EQ(buffer.size(), 512u);
+  }
+  // Every frame was read, so the count drains to zero (the server settles it after each write).
+  std::string answer;
+  for (int i = 0; i < 100 && answer != "queued=0"; ++i) {
+    ws.write(asio::buffer(std::string("queued")));
+    beast::flat_buffer buffer;
+    ws.read(buffer);
+    answer = beast::buffers_to_string(buffer.data());
+    if (answer != "queued=0") std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(answer, "queued=0");
+  ws.write(asio::buffer(std::string("close-try-again")));
+  beast::flat_buffer buffer;
+  beast::error_code error;
+  ws.read(buffer, error);
+  EXPECT_EQ(error, websocket::error::closed);
+  EXPECT_EQ(ws.reason().code, 1013);
+  EXPECT_EQ(std::string(ws.reason().reason.c_str()), "slow_consumer");
   EXPECT_EQ(ws_closed_.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
 }
 

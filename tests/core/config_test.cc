@@ -303,5 +303,46 @@ TEST(ConfigTest, SetConfigValueUsesTheSameParsersAsTheFile) {
   EXPECT_FALSE(config_keys().empty());
 }
 
+TEST(ConfigTest, NodeIdComesFromTheFileTheEnvironmentOrDefaultsToHostAndPort) {
+  auto defaults = parse_config("http: {listen: 127.0.0.1:8443}\n", {});
+  ASSERT_TRUE(defaults.is_ok()) << defaults.status().to_string();
+  EXPECT_TRUE(defaults->node_id.empty());
+  const std::string derived = defaults->effective_node_id();
+  EXPECT_TRUE(derived.ends_with(":8443")) << derived;
+  EXPECT_GT(derived.size(), std::string(":8443").size()) << derived;
+  auto from_file = parse_config("node_id: api-1\n", {});
+  ASSERT_TRUE(from_file.is_ok());
+  EXPECT_EQ(from_file->effective_node_id(), "api-1");
+  auto from_env = parse_config("node_id: api-1\n", {{"VONTRES_NODE_ID", "api-2"}});
+  ASSERT_TRUE(from_env.is_ok());
+  EXPECT_EQ(from_env->effective_node_id(), "api-2");
+}
+
+TEST(ConfigTest, GatewaySectionReadsTopicsAndLimits) {
+  auto defaults = parse_config("", {});
+  ASSERT_TRUE(defaults.is_ok());
+  EXPECT_TRUE(defaults->gateway.enabled);
+  EXPECT_EQ(defaults->gateway.topic_list(), (std::vector<std::string>{"call.events", "routing.events", "ai.events"}));
+  auto config = parse_config(R"(
+gateway:
+  topics: "call.events, ai.events,analytics.events,"
+  retained_per_org: 50
+  retention: 2m
+  client_queue: 16
+)",
+                             {});
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->gateway.topic_list(), (std::vector<std::string>{"call.events", "ai.events", "analytics.events"}));
+  EXPECT_EQ(config->gateway.retained_per_org, 50u);
+  EXPECT_EQ(config->gateway.retention, 2min);
+  EXPECT_EQ(config->gateway.client_queue, 16u);
+  for (const char* bad : {"gateway: {topics: ' , '}\n", "gateway: {retained_per_org: 0}\n",
+                          "gateway: {client_queue: 0}\n", "gateway: {retention: 0s}\n"}) {
+    auto refused = parse_config(bad, {});
+    ASSERT_FALSE(refused.is_ok()) << bad;
+    EXPECT_NE(refused.status().message().find("gateway."), std::string::npos) << refused.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace vontres

@@ -327,6 +327,8 @@ class TenantIsolationTest : public ::testing::Test {
          "# Beta refunds\n\nBeta's own article with the same id.\n", "text/markdown"},
         {"DELETE", "/api/v1/knowledge/{id}", "/api/v1/knowledge/alpha-article-x"},
         {"GET", "/api/v1/ai/stream", "/api/v1/ai/stream", Expect::kOwnScope},  // WebSocket: probed below
+        // the desktop gateway
+        {"GET", "/api/v1/events", "/api/v1/events", Expect::kOwnScope},  // WebSocket: probed below
         {"POST", "/api/v1/auth/logout", "/api/v1/auth/logout", Expect::kOwnScope},
     };
   }
@@ -383,6 +385,14 @@ class TenantIsolationTest : public ::testing::Test {
 };
 
 TEST_F(TenantIsolationTest, EveryRouteAimedAtAnotherOrganisationsObjectsFindsNothingAndChangesNothing) {
+  // Both organisations' desktop gateway feeds listen from before A's call (checked further down).
+  auto is_live = [](const json& m) { return m.value("type", "") == "gateway.live"; };
+  auto a_events_owner =
+      std::make_unique<testing::WebSocketClient>(testing::port_of(node_->url()), node_->token(0), "/api/v1/events");
+  auto b_events_owner =
+      std::make_unique<testing::WebSocketClient>(testing::port_of(node_->url()), node_->token(1), "/api/v1/events");
+  ASSERT_TRUE(a_events_owner->wait_for(is_live, 10s));
+  ASSERT_TRUE(b_events_owner->wait_for(is_live, 10s));
   // A's call, in on A's number: it waits in A's "support" queue (A's agent has no phone).
   Subprocess caller = dial(kNumber, node_->dir() + "/alpha-caller.log");
   std::string call_id;
@@ -419,7 +429,7 @@ TEST_F(TenantIsolationTest, EveryRouteAimedAtAnotherOrganisationsObjectsFindsNot
     EXPECT_TRUE(documented.contains(route)) << "probe for an undocumented route " << route;
 
   for (const auto& p : table) {
-    if (p.pattern == "/api/v1/ai/stream") continue;
+    if (p.pattern == "/api/v1/ai/stream" || p.pattern == "/api/v1/events") continue;
     if (p.pattern == "/api/v1/auth/logout") continue;
     HttpReply r = as_b(p);
     SCOPED_TRACE(p.method + " " + p.path + " -> " + std::to_string(r.status) + " " + r.raw);
@@ -453,6 +463,31 @@ TEST_F(TenantIsolationTest, EveryRouteAimedAtAnotherOrganisationsObjectsFindsNot
       if (feed == nullptr) continue;
       for (const auto& m : feed->messages()) {
         EXPECT_FALSE(mentions_call(m)) << "B's feed carried A's call: " << m.dump();
+        EXPECT_EQ(m.dump().find(kMark), std::string::npos);
+      }
+    }
+  }
+  // The desktop gateway: B's organisation-wide feed, even resuming from one of A's event ids,
+  // carries nothing of A's; A's own feed has its call's events (so the check could fail).
+  {
+    const uint16_t port = testing::port_of(node_->url());
+    testing::WebSocketClient& a_events = *a_events_owner;
+    testing::WebSocketClient& b_events = *b_events_owner;
+    auto a_event = a_events.wait_for(
+        [&](const json& m) { return m.contains("id") && m.dump().find(call_id) != std::string::npos; }, 20s);
+    EXPECT_TRUE(a_event.has_value()) << "A's own gateway feed never showed its call";
+    std::optional<testing::WebSocketClient> b_resumed;
+    if (a_event) {
+      b_resumed.emplace(port, node_->token(1), "/api/v1/events?since=" + (*a_event)["id"].get<std::string>());
+      EXPECT_TRUE(b_resumed->wait_for(is_live, 10s));
+      EXPECT_TRUE(
+          b_resumed->wait_for([](const json& m) { return m.value("type", "") == "gateway.resync_required"; }, 1s));
+    }
+    for (const testing::WebSocketClient* feed : {&b_events, b_resumed ? &*b_resumed : nullptr}) {
+      if (feed == nullptr) continue;
+      for (const auto& m : feed->messages()) {
+        EXPECT_EQ(m.dump().find(call_id), std::string::npos) << "B's gateway feed carried A's call: " << m.dump();
+        EXPECT_EQ(m.dump().find(node_->org_id(0)), std::string::npos) << "B's gateway feed named A: " << m.dump();
         EXPECT_EQ(m.dump().find(kMark), std::string::npos);
       }
     }

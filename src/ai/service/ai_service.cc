@@ -5,11 +5,9 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <list>
 #include <map>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 #include <utility>
 
@@ -28,7 +26,9 @@
 #include "ai/llm/openai_client.h"
 #include "ai/sentiment/vader.h"
 #include "ai/service/call_analyzer.h"
+#include "ai/service/desktop_hub.h"
 #include "ai/service/knowledge_base.h"
+#include "ai/service/settings_routes.h"
 #include "ai/stt/engine.h"
 #include "ai/stt/live_transcriber.h"
 #include "core/ids.h"
@@ -57,53 +57,6 @@ namespace {
 
 constexpr size_t kRecentUtterances = 6;
 
-Result<redaction::RedactionOptions> redaction_from_classes(const std::vector<std::string>& classes) {
-  redaction::RedactionOptions options;
-  options.cards = options.cvv = options.expiry = options.ssn = options.email = options.phone = false;
-  for (const auto& c : classes) {
-    if (c == "card") {
-      options.cards = true;
-    } else if (c == "cvv") {
-      options.cvv = true;
-    } else if (c == "expiry") {
-      options.expiry = true;
-    } else if (c == "ssn") {
-      options.ssn = true;
-    } else if (c == "email") {
-      options.email = true;
-    } else if (c == "phone") {
-      options.phone = true;
-    } else {
-      return invalid_argument("unknown redaction class '" + c + "' (card, cvv, expiry, ssn, email, phone)",
-                              "invalid_redaction_class");
-    }
-  }
-  return options;
-}
-
-std::vector<std::string> split_classes(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    item.erase(0, item.find_first_not_of(' '));
-    if (auto last = item.find_last_not_of(' '); last != std::string::npos) item.erase(last + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-std::vector<std::string> classes_of(const redaction::RedactionOptions& o) {
-  std::vector<std::string> out;
-  if (o.cards) out.emplace_back("card");
-  if (o.cvv) out.emplace_back("cvv");
-  if (o.expiry) out.emplace_back("expiry");
-  if (o.ssn) out.emplace_back("ssn");
-  if (o.email) out.emplace_back("email");
-  if (o.phone) out.emplace_back("phone");
-  return out;
-}
-
 Side side_of(telephony::rtp::Speaker speaker) {
   return speaker == telephony::rtp::Speaker::kCaller ? Side::kCaller : Side::kAgent;
 }
@@ -123,7 +76,8 @@ class AiService::Impl {
 
   Status init() {
     const AiConfig& ai = options_.ai;
-    VONTRES_ASSIGN_OR_RETURN(default_redaction_, redaction_from_classes(split_classes(ai.redact)));
+    VONTRES_ASSIGN_OR_RETURN(auto default_redaction, redaction_from_classes(split_classes(ai.redact)));
+    settings_ = std::make_unique<AiSettings>(store_, clock_, default_redaction, ai.pause_on_card);
     // Knowledge base: the configured folder (shared), then each organisation's saved articles.
     std::vector<knowledge::Document> shared;
     if (!options_.knowledge_dir.empty()) {
@@ -237,10 +191,7 @@ class AiService::Impl {
     work_.join();
     llm_pool_.join();
     transcriber_.reset();
-    std::lock_guard lock(hub_mutex_);
-    for (auto& sub : subscribers_) {
-      if (auto conn = sub.connection.lock()) conn->close("server shutting down");
-    }
+    hub_.close_all("server shutting down");
   }
 
   // ---- media tap -------------------------------------------------------------------------
@@ -302,25 +253,6 @@ class AiService::Impl {
     std::vector<std::pair<std::string, json>> context;
   };
 
-  struct Subscriber {
-    uint64_t id = 0;
-    std::string org;
-    std::string call_id;   // only this call
-    std::string agent_id;  // calls of this agent (and hand-off summaries addressed to them)
-    std::weak_ptr<api::WebSocketConnection> connection;
-  };
-
-  class StreamSession final : public api::WebSocketSession {
-   public:
-    StreamSession(Impl& impl, uint64_t id) : impl_(impl), id_(id) {}
-    void on_message(std::string_view /*text*/) override {}
-    void on_close() override { impl_.unsubscribe(id_); }
-
-   private:
-    Impl& impl_;
-    uint64_t id_;
-  };
-
   std::shared_ptr<CallCtx> find(const std::string& call_id) {
     std::lock_guard lock(calls_mutex_);
     auto it = calls_by_id_.find(call_id);
@@ -343,8 +275,8 @@ class AiService::Impl {
   void ensure_analyzer(CallCtx& ctx) {
     if (ctx.analyzer) return;
     AnalyzerOptions options;
-    options.redaction = redaction_for(ctx.org);
-    options.pause_on_card = pause_on_card_for(ctx.org);
+    options.redaction = settings_->redaction_for(ctx.org);
+    options.pause_on_card = settings_->pause_on_card_for(ctx.org);
     options.sentiment.alert_threshold = options_.ai.sentiment_alert_threshold;
     options.sentiment.alert_duration = options_.ai.sentiment_alert_after;
     options.suggester.max_suggestions = options_.ai.suggestions_max;
@@ -357,30 +289,6 @@ class AiService::Impl {
       return;
     }
     ctx.analyzer = std::move(*analyzer);
-  }
-
-  redaction::RedactionOptions redaction_for(const std::string& org) {
-    auto settings = org_settings(org);
-    if (settings && settings->contains("redact")) {
-      auto parsed = redaction_from_classes((*settings)["redact"].get<std::vector<std::string>>());
-      if (parsed.is_ok()) return *parsed;
-    }
-    return default_redaction_;
-  }
-
-  bool pause_on_card_for(const std::string& org) {
-    auto settings = org_settings(org);
-    if (settings && settings->contains("pause_on_card")) return (*settings)["pause_on_card"].get<bool>();
-    return options_.ai.pause_on_card;
-  }
-
-  std::optional<json> org_settings(const std::string& org) {
-    if (org.empty()) return std::nullopt;
-    auto rows = store_.query("SELECT settings FROM ai_settings WHERE org_id = $1", {org});
-    if (!rows.is_ok() || rows->empty()) return std::nullopt;
-    json parsed = json::parse((*rows)[0].get_string(0), nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object()) return std::nullopt;
-    return parsed;
   }
 
   // Recogniser worker thread.
@@ -552,28 +460,7 @@ class AiService::Impl {
 
   // `agents_only`: only subscribers following an agent (a replay supervisors have already seen).
   void fan_out(const CallCtx& ctx, const std::string& type, const json& data, bool agents_only = false) {
-    const std::string message = json{{"type", type}, {"data", data}}.dump();
-    const std::string for_agent = data.value("for_agent", std::string());
-    std::lock_guard lock(hub_mutex_);
-    for (const auto& sub : subscribers_) {
-      if (sub.org != ctx.org) continue;
-      if (agents_only && sub.agent_id.empty()) continue;
-      bool match = false;
-      if (!sub.call_id.empty()) {
-        match = sub.call_id == ctx.id;
-      } else if (!sub.agent_id.empty()) {
-        match = (!for_agent.empty() ? for_agent == sub.agent_id : ctx.agent == sub.agent_id);
-      } else {
-        match = true;  // supervisor: every call of the organisation
-      }
-      if (!match) continue;
-      if (auto conn = sub.connection.lock()) conn->send_text(message);
-    }
-  }
-
-  void unsubscribe(uint64_t id) {
-    std::lock_guard lock(hub_mutex_);
-    subscribers_.remove_if([id](const Subscriber& s) { return s.id == id; });
+    hub_.fan_out(HubCall{ctx.id, ctx.org, ctx.agent}, type, data, agents_only);
   }
 
   // ---- call events -----------------------------------------------------------------------
@@ -788,7 +675,7 @@ class AiService::Impl {
   KnowledgeBase knowledge_{store_, clock_, options_.audit};
   std::unique_ptr<intent::IntentClassifier> intents_;
   std::vector<std::string> grammar_phrases_;
-  redaction::RedactionOptions default_redaction_;
+  std::unique_ptr<AiSettings> settings_;  // set by init()
   std::unique_ptr<llm::OpenAiClient> llm_;
   std::unique_ptr<llm::SuggestionAssistant> assistant_;
   std::unique_ptr<stt::Engine> engine_;
@@ -810,9 +697,7 @@ class AiService::Impl {
   std::set<std::string> open_streams_;  // GUARDED_BY(streams_mutex_)
   std::set<std::string> closed_calls_;  // GUARDED_BY(streams_mutex_)
 
-  std::mutex hub_mutex_;
-  std::list<Subscriber> subscribers_;  // GUARDED_BY(hub_mutex_)
-  uint64_t next_subscriber_ = 1;       // GUARDED_BY(hub_mutex_)
+  DesktopHub hub_;
 
   std::unique_ptr<prometheus::Registry> own_metrics_;
   prometheus::Gauge* stt_active_ = nullptr;
@@ -833,36 +718,7 @@ void AiService::Impl::register_routes(api::Router& router) {
     return api::route_options("ai", std::move(permission), std::move(summary));
   };
 
-  // The agent desktop's live feed. ?call_id=X: one call; ?agent_id=X: that agent's calls (an agent
-  // may only ask for their own id, their user id); neither: every call of the organisation
-  // (supervisors: calls.monitor).
-  router.websocket(
-      "/api/v1/ai/stream", opts("", "Live AI events (transcript, sentiment, intent, suggestions, summaries)"),
-      [this](Request& req,
-             const std::shared_ptr<api::WebSocketConnection>& conn) -> Result<std::unique_ptr<api::WebSocketSession>> {
-        const api::Principal& who = *req.principal;
-        const bool monitor = who.has_permission("calls.monitor");
-        Subscriber sub;
-        sub.org = who.org_id;
-        if (auto it = req.query.find("call_id"); it != req.query.end()) sub.call_id = it->second;
-        if (auto it = req.query.find("agent_id"); it != req.query.end()) sub.agent_id = it->second;
-        if (!monitor) {
-          if (!who.has_permission("calls.handle")) {
-            return permission_denied("needs calls.handle or calls.monitor", "forbidden");
-          }
-          if (sub.agent_id.empty()) sub.agent_id = who.subject;
-          if (sub.agent_id != who.subject || !sub.call_id.empty()) {
-            return permission_denied("agents may only follow their own calls (agent_id = their user id)", "forbidden");
-          }
-        }
-        sub.connection = conn;
-        std::lock_guard lock(hub_mutex_);
-        sub.id = next_subscriber_++;
-        const uint64_t id = sub.id;
-        subscribers_.push_back(std::move(sub));
-        conn->send_text(json{{"type", "ai.subscribed"}, {"data", {{"subscription", id}}}}.dump());
-        return std::unique_ptr<api::WebSocketSession>(std::make_unique<StreamSession>(*this, id));
-      });
+  hub_.register_routes(router);
 
   router.add(Method::kGet, "/api/v1/calls/{id}/transcript", opts("calls.read", "Redacted transcript of a call"),
              [this](Request& req) {
@@ -902,58 +758,7 @@ void AiService::Impl::register_routes(api::Router& router) {
         return Response::json(200, json::parse((*rows)[0].get_string(0), nullptr, false));
       });
 
-  router.add(Method::kGet, "/api/v1/ai/settings", opts("calls.read", "The organisation's AI settings"),
-             [this](Request& req) {
-               const std::string& org = req.principal->org_id;
-               return Response::json(200, {{"redact", classes_of(redaction_for(org))},
-                                           {"pause_on_card", pause_on_card_for(org)},
-                                           {"llm_configured", llm_->configured()},
-                                           {"stt_backend", options_.ai.stt_backend}});
-             });
-  router.add(Method::kPut, "/api/v1/ai/settings",
-             opts("settings.write", "Set redaction classes and card protection for the organisation"),
-             [this](Request& req) {
-               auto body = req.json_body();
-               if (!body.is_ok()) return Response::error(body.status());
-               json settings = json::object();
-               if (body->contains("redact")) {
-                 const json& r = (*body)["redact"];
-                 if (!r.is_array() || !std::all_of(r.begin(), r.end(), [](const json& x) { return x.is_string(); })) {
-                   return Response::error(invalid_argument("redact must be a list of strings", "invalid_redact"));
-                 }
-                 auto parsed = redaction_from_classes(r.get<std::vector<std::string>>());
-                 if (!parsed.is_ok()) return Response::error(parsed.status());
-                 settings["redact"] = classes_of(*parsed);
-               }
-               if (body->contains("pause_on_card")) {
-                 if (!(*body)["pause_on_card"].is_boolean()) {
-                   return Response::error(invalid_argument("pause_on_card must be a boolean", "invalid_pause_on_card"));
-                 }
-                 settings["pause_on_card"] = (*body)["pause_on_card"];
-               }
-               const int64_t now =
-                   std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
-               const std::string& org = req.principal->org_id;
-               Status written = store_.transaction([&](store::Session& s) -> Status {
-                 VONTRES_RETURN_IF_ERROR(s.execute("DELETE FROM ai_settings WHERE org_id = $1", {org}).status());
-                 return s
-                     .execute("INSERT INTO ai_settings (org_id, settings, updated_at_ms) VALUES ($1, $2, $3)",
-                              {org, settings.dump(), now})
-                     .status();
-               });
-               if (!written.is_ok()) return Response::error(written);
-               return Response::json(
-                   200, {{"redact", classes_of(redaction_for(org))}, {"pause_on_card", pause_on_card_for(org)}});
-             });
-
-  router.set_body_schema(
-      Method::kPut, "/api/v1/ai/settings",
-      {{"type", "object"},
-       {"properties",
-        {{"redact", {{"type", "array"}, {"maxItems", 32}, {"items", {{"type", "string"}, {"maxLength", 64}}}}},
-         {"pause_on_card", {{"type", "boolean"}}}}},
-       {"additionalProperties", false}});
-
+  settings_->register_routes(router, {llm_->configured(), options_.ai.stt_backend});
   knowledge_.register_routes(router);
 }
 

@@ -10,7 +10,10 @@
 // Outputs: events on the bus (topic "ai.events", key = call id): ai.transcript, ai.sentiment,
 // ai.sentiment_alert, ai.intent, ai.suggestion, ai.script_progress, ai.protection_paused/resumed,
 // ai.summary (kind handoff | post_call); the same messages to WebSocket clients of
-// /api/v1/ai/stream (the agent desktop); redacted transcripts and summaries in the Store.
+// /api/v1/ai/stream (the agent desktop; ai/service/desktop_hub.h); redacted transcripts and
+// summaries in the Store. Routes: the stream, GET /api/v1/calls/{id}/transcript and /summary, the
+// organisation's AI settings (ai/service/settings_routes.h) and knowledge base
+// (ai/service/knowledge_base.h).
 //
 // Threading: on_audio/on_dtmf run on media strands and never block (they hand PCM to the
 // recogniser pool). Call events come from a bus consumer thread; per-call analysis runs on a

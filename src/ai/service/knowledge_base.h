@@ -7,8 +7,8 @@
 // Saved articles live in the Store (table kb_articles, keyed by organisation and id; a removed
 // shared article is a tombstone row). Every change is written to the audit trail.
 //
-// Routes: GET /api/v1/knowledge, GET/PUT/DELETE /api/v1/knowledge/{id} (Markdown body; read needs
-// calls.handle, write settings.write).
+// Routes (register_routes, in knowledge_routes.cc): GET /api/v1/knowledge, GET/PUT/DELETE
+// /api/v1/knowledge/{id} (Markdown body; read needs calls.handle, write settings.write).
 //
 // Thread-safety: every method may be called from any thread. index_for() returns a reference that
 // stays valid for the life of the KnowledgeBase (indexes are created once and never dropped); the
