@@ -287,150 +287,267 @@ bool is_address_or_cidr(std::string_view text) {
   return prefix && *prefix >= 0 && *prefix <= bits;
 }
 
-const std::vector<KeySpec>& key_table() {
-  static const std::vector<KeySpec> table = {
-      {"service_name", string_field(&Config::service_name)},
-      {"data_dir", string_field(&Config::data_dir)},
-      {"http.listen",
-       [](Config& c, std::string_view v) -> Status {
-         auto r = parse_listen_address(v);
-         if (!r) return r.status();
-         c.http.listen = *r;
-         return Status::ok();
-       }},
-      {"http.io_threads", section_int(&Config::http, &HttpConfig::io_threads)},
-      {"http.worker_threads", section_int(&Config::http, &HttpConfig::worker_threads)},
-      {"http.max_body_bytes", section_bytes(&Config::http, &HttpConfig::max_body_bytes)},
-      {"http.max_header_bytes", section_bytes(&Config::http, &HttpConfig::max_header_bytes)},
-      {"http.request_timeout", section_duration(&Config::http, &HttpConfig::request_timeout)},
-      {"http.idle_timeout", section_duration(&Config::http, &HttpConfig::idle_timeout)},
-      {"http.shutdown_grace", section_duration(&Config::http, &HttpConfig::shutdown_grace)},
-      {"http.max_connections", section_int(&Config::http, &HttpConfig::max_connections)},
-      {"http.tls_cert_file", section_string(&Config::http, &HttpConfig::tls_cert_file)},
-      {"http.tls_key_file", section_string(&Config::http, &HttpConfig::tls_key_file)},
-      {"http.metrics_token_file", section_string(&Config::http, &HttpConfig::metrics_token_file)},
-      {"log.level", section_string(&Config::log, &LogConfig::level)},
-      {"log.format", section_string(&Config::log, &LogConfig::format)},
-      {"bus.backend", section_string(&Config::bus, &BusConfig::backend)},
-      {"bus.capacity_per_topic", section_int(&Config::bus, &BusConfig::capacity_per_topic)},
-      {"bus.partitions", section_int(&Config::bus, &BusConfig::partitions)},
-      {"bus.ack_timeout", section_duration(&Config::bus, &BusConfig::ack_timeout)},
-      {"bus.publish_timeout", section_duration(&Config::bus, &BusConfig::publish_timeout)},
-      {"cache.backend", section_string(&Config::cache, &CacheConfig::backend)},
-      {"cache.max_bytes", section_bytes(&Config::cache, &CacheConfig::max_bytes)},
-      {"cache.shards", section_int(&Config::cache, &CacheConfig::shards)},
-      {"store.backend", section_string(&Config::store, &StoreConfig::backend)},
-      {"store.sqlite_path", section_string(&Config::store, &StoreConfig::sqlite_path)},
-      {"store.busy_timeout", section_duration(&Config::store, &StoreConfig::busy_timeout)},
-      {"auth.issuer", section_string(&Config::auth, &AuthConfig::issuer)},
-      {"auth.audience", section_string(&Config::auth, &AuthConfig::audience)},
-      {"auth.jwt_algorithm", section_string(&Config::auth, &AuthConfig::jwt_algorithm)},
-      {"auth.jwt_secret_file", section_string(&Config::auth, &AuthConfig::jwt_secret_file)},
-      {"auth.jwt_private_key_file", section_string(&Config::auth, &AuthConfig::jwt_private_key_file)},
-      {"auth.jwt_public_key_file", section_string(&Config::auth, &AuthConfig::jwt_public_key_file)},
-      {"auth.access_token_ttl", section_duration(&Config::auth, &AuthConfig::access_token_ttl)},
-      {"auth.refresh_token_ttl", section_duration(&Config::auth, &AuthConfig::refresh_token_ttl)},
-      {"auth.clock_skew_leeway", section_duration(&Config::auth, &AuthConfig::clock_skew_leeway)},
-      {"auth.password_min_length", section_int(&Config::auth, &AuthConfig::password_min_length)},
-      {"auth.argon2_memory_kib", section_int(&Config::auth, &AuthConfig::argon2_memory_kib)},
-      {"auth.argon2_iterations", section_int(&Config::auth, &AuthConfig::argon2_iterations)},
-      {"auth.argon2_parallelism", section_int(&Config::auth, &AuthConfig::argon2_parallelism)},
-      {"auth.login_max_failures_per_account", section_int(&Config::auth, &AuthConfig::login_max_failures_per_account)},
-      {"auth.login_max_failures_per_address", section_int(&Config::auth, &AuthConfig::login_max_failures_per_address)},
-      {"auth.login_failure_window", section_duration(&Config::auth, &AuthConfig::login_failure_window)},
-      {"auth.login_lockout_base", section_duration(&Config::auth, &AuthConfig::login_lockout_base)},
-      {"auth.login_lockout_max", section_duration(&Config::auth, &AuthConfig::login_lockout_max)},
-      {"routing.intent_rules", NodeSetter(set_intent_rules)},
-      {"routing.default_queue", section_string(&Config::routing, &RoutingConfig::default_queue)},
-      {"routing.negative_sentiment_threshold",
-       section_double(&Config::routing, &RoutingConfig::negative_sentiment_threshold)},
-      {"routing.negative_sentiment_boost", section_int(&Config::routing, &RoutingConfig::negative_sentiment_boost)},
-      {"routing.tier_boost", NodeSetter(set_tier_boost)},
-      {"routing.language_skill_prefix", section_string(&Config::routing, &RoutingConfig::language_skill_prefix)},
-      {"routing.offer_timeout", section_duration(&Config::routing, &RoutingConfig::offer_timeout)},
-      {"routing.reoffer_delay", section_duration(&Config::routing, &RoutingConfig::reoffer_delay)},
-      {"routing.max_missed_offers", section_int(&Config::routing, &RoutingConfig::max_missed_offers)},
-      {"routing.wrap_up", section_duration(&Config::routing, &RoutingConfig::wrap_up)},
-      {"routing.explain_decisions", section_bool(&Config::routing, &RoutingConfig::explain_decisions)},
-      {"routing.decisions_per_call", section_int(&Config::routing, &RoutingConfig::decisions_per_call)},
-      {"routing.explained_candidates", section_int(&Config::routing, &RoutingConfig::explained_candidates)},
-      {"routing.tick_resolution", section_duration(&Config::routing, &RoutingConfig::tick_resolution)},
-      {"telephony.enabled", section_bool(&Config::telephony, &TelephonyConfig::enabled)},
-      {"telephony.sip_udp", section_string(&Config::telephony, &TelephonyConfig::sip_udp)},
-      {"telephony.sip_tcp", section_string(&Config::telephony, &TelephonyConfig::sip_tcp)},
-      {"telephony.sip_tls", section_string(&Config::telephony, &TelephonyConfig::sip_tls)},
-      {"telephony.tls_cert_file", section_string(&Config::telephony, &TelephonyConfig::tls_cert_file)},
-      {"telephony.tls_key_file", section_string(&Config::telephony, &TelephonyConfig::tls_key_file)},
-      {"telephony.public_host", section_string(&Config::telephony, &TelephonyConfig::public_host)},
-      {"telephony.realm", section_string(&Config::telephony, &TelephonyConfig::realm)},
-      {"telephony.digest_sha256", section_bool(&Config::telephony, &TelephonyConfig::digest_sha256)},
-      {"telephony.rtp_host", section_string(&Config::telephony, &TelephonyConfig::rtp_host)},
-      {"telephony.rtp_port_min", section_int(&Config::telephony, &TelephonyConfig::rtp_port_min)},
-      {"telephony.rtp_port_max", section_int(&Config::telephony, &TelephonyConfig::rtp_port_max)},
-      {"telephony.rtp_inactivity_timeout",
-       section_duration(&Config::telephony, &TelephonyConfig::rtp_inactivity_timeout)},
-      {"telephony.prompts_dir", section_string(&Config::telephony, &TelephonyConfig::prompts_dir)},
-      {"telephony.record_calls", section_bool(&Config::telephony, &TelephonyConfig::record_calls)},
-      {"telephony.max_calls", section_int(&Config::telephony, &TelephonyConfig::max_calls)},
-      {"telephony.ready_on_register", section_bool(&Config::telephony, &TelephonyConfig::ready_on_register)},
-      {"telephony.sip_t1", section_duration(&Config::telephony, &TelephonyConfig::sip_t1)},
-      {"telephony.sip_t2", section_duration(&Config::telephony, &TelephonyConfig::sip_t2)},
-      {"telephony.sip_t4", section_duration(&Config::telephony, &TelephonyConfig::sip_t4)},
-      {"telephony.ivr_options", NodeSetter(set_ivr_options)},
-      {"telephony.ivr_default_queue", section_string(&Config::telephony, &TelephonyConfig::ivr_default_queue)},
-      {"telephony.default_org", section_string(&Config::telephony, &TelephonyConfig::default_org)},
-      {"telephony.ivr_menu_timeout", section_duration(&Config::telephony, &TelephonyConfig::ivr_menu_timeout)},
-      {"telephony.ivr_max_attempts", section_int(&Config::telephony, &TelephonyConfig::ivr_max_attempts)},
-      {"telephony.numbers", NodeSetter(set_numbers)},
-      {"telephony.sip_trusted_sources", NodeSetter(set_trusted_sources)},
-      {"telephony.register_max_failures_per_account",
-       section_int(&Config::telephony, &TelephonyConfig::register_max_failures_per_account)},
-      {"telephony.register_max_failures_per_source",
-       section_int(&Config::telephony, &TelephonyConfig::register_max_failures_per_source)},
-      {"telephony.register_failure_window",
-       section_duration(&Config::telephony, &TelephonyConfig::register_failure_window)},
-      {"telephony.register_lockout_base",
-       section_duration(&Config::telephony, &TelephonyConfig::register_lockout_base)},
-      {"telephony.register_lockout_max", section_duration(&Config::telephony, &TelephonyConfig::register_lockout_max)},
-      {"telephony.max_calls_per_source", section_int(&Config::telephony, &TelephonyConfig::max_calls_per_source)},
-      {"telephony.invites_per_second_per_source",
-       section_int(&Config::telephony, &TelephonyConfig::invites_per_second_per_source)},
-      {"telephony.rtp_send_without_receive",
-       section_duration(&Config::telephony, &TelephonyConfig::rtp_send_without_receive)},
-      {"telephony.sip_tcp_idle_timeout", section_duration(&Config::telephony, &TelephonyConfig::sip_tcp_idle_timeout)},
-      {"telephony.sip_tcp_max_connections", section_int(&Config::telephony, &TelephonyConfig::sip_tcp_max_connections)},
-      {"telephony.sip_tcp_max_connections_per_source",
-       section_int(&Config::telephony, &TelephonyConfig::sip_tcp_max_connections_per_source)},
-      {"ai.enabled", section_bool(&Config::ai, &AiConfig::enabled)},
-      {"ai.stt_backend", section_string(&Config::ai, &AiConfig::stt_backend)},
-      {"ai.stt_model_dir", section_string(&Config::ai, &AiConfig::stt_model_dir)},
-      {"ai.stt_conversation_mode", section_string(&Config::ai, &AiConfig::stt_conversation_mode)},
-      {"ai.stt_max_streams", section_int(&Config::ai, &AiConfig::stt_max_streams)},
-      {"ai.stt_workers", section_int(&Config::ai, &AiConfig::stt_workers)},
-      {"ai.stt_max_lag", section_duration(&Config::ai, &AiConfig::stt_max_lag)},
-      {"ai.intent_backend", section_string(&Config::ai, &AiConfig::intent_backend)},
-      {"ai.intent_examples_file", section_string(&Config::ai, &AiConfig::intent_examples_file)},
-      {"ai.intent_threshold", section_double(&Config::ai, &AiConfig::intent_threshold)},
-      {"ai.sentiment_alert_threshold", section_double(&Config::ai, &AiConfig::sentiment_alert_threshold)},
-      {"ai.sentiment_alert_after", section_duration(&Config::ai, &AiConfig::sentiment_alert_after)},
-      {"ai.knowledge_dir", section_string(&Config::ai, &AiConfig::knowledge_dir)},
-      {"ai.suggestions_max", section_int(&Config::ai, &AiConfig::suggestions_max)},
-      {"ai.suggestion_min_interval", section_duration(&Config::ai, &AiConfig::suggestion_min_interval)},
-      {"ai.redact", section_string(&Config::ai, &AiConfig::redact)},
-      {"ai.pause_on_card", section_bool(&Config::ai, &AiConfig::pause_on_card)},
-      {"ai.llm_base_url", section_string(&Config::ai, &AiConfig::llm_base_url)},
-      {"ai.llm_api_key", section_string(&Config::ai, &AiConfig::llm_api_key)},
-      {"ai.llm_api_key_file", section_string(&Config::ai, &AiConfig::llm_api_key_file)},
-      {"ai.llm_chat_model", section_string(&Config::ai, &AiConfig::llm_chat_model)},
-      {"ai.llm_transcription_model", section_string(&Config::ai, &AiConfig::llm_transcription_model)},
-      {"ai.llm_timeout", section_duration(&Config::ai, &AiConfig::llm_timeout)},
-      {"ai.llm_suggestion_budget", section_duration(&Config::ai, &AiConfig::llm_suggestion_budget)},
-      {"ai.llm_max_retries", section_int(&Config::ai, &AiConfig::llm_max_retries)},
-      {"ai.llm_breaker_failures", section_int(&Config::ai, &AiConfig::llm_breaker_failures)},
-      {"ai.llm_breaker_cooldown", section_duration(&Config::ai, &AiConfig::llm_breaker_cooldown)},
-      {"ai.llm_suggestions", section_bool(&Config::ai, &AiConfig::llm_suggestions)},
-      {"ai.llm_summaries", section_bool(&Config::ai, &AiConfig::llm_summaries)},
+RedisConfig& cache_redis(Config& c) { return c.cache.redis; }
+RedisConfig& state_redis(Config& c) { return c.state.redis; }
+
+template <typename Field, typename Parse>
+Setter redis_setter(RedisConfig& (*pick)(Config&), Field RedisConfig::*field, Parse parse) {
+  return [=](Config& c, std::string_view v) -> Status {
+    auto r = parse(v);
+    if (!r) return r.status();
+    pick(c).*field = *r;
+    return Status::ok();
   };
+}
+
+Result<std::string> as_string(std::string_view v) { return std::string(v); }
+Result<int> as_int(std::string_view v) { return parse_int<int>(v); }
+
+// A YAML list of seeds, or one comma-separated string.
+NodeSetter redis_seeds(RedisConfig& (*pick)(Config&)) {
+  return [=](Config& c, const YAML::Node& node, const std::string& key) -> Status {
+    std::vector<std::string> seeds;
+    if (node.IsScalar()) {
+      std::string_view text = node.Scalar();
+      while (!text.empty()) {
+        const size_t comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty()) seeds.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+      }
+    } else {
+      VONTRES_ASSIGN_OR_RETURN(seeds, string_list_at(node, key));
+    }
+    pick(c).seeds = std::move(seeds);
+    return Status::ok();
+  };
+}
+
+// The keys of one redis section (`section` is "cache.redis" or "state.redis").
+void add_redis_keys(std::vector<KeySpec>& table, const std::string& section, RedisConfig& (*pick)(Config&)) {
+  table.emplace_back(section + ".seeds", redis_seeds(pick));
+  table.emplace_back(section + ".tls_ca_file", redis_setter(pick, &RedisConfig::tls_ca_file, as_string));
+  table.emplace_back(section + ".tls_server_name", redis_setter(pick, &RedisConfig::tls_server_name, as_string));
+  table.emplace_back(section + ".username", redis_setter(pick, &RedisConfig::username, as_string));
+  table.emplace_back(section + ".password_file", redis_setter(pick, &RedisConfig::password_file, as_string));
+  table.emplace_back(section + ".key_prefix", redis_setter(pick, &RedisConfig::key_prefix, as_string));
+  table.emplace_back(section + ".connect_timeout", redis_setter(pick, &RedisConfig::connect_timeout, parse_duration));
+  table.emplace_back(section + ".request_timeout", redis_setter(pick, &RedisConfig::request_timeout, parse_duration));
+  table.emplace_back(section + ".command_deadline", redis_setter(pick, &RedisConfig::command_deadline, parse_duration));
+  table.emplace_back(section + ".topology_refresh_interval",
+                     redis_setter(pick, &RedisConfig::topology_refresh_interval, parse_duration));
+  table.emplace_back(section + ".connections_per_node", redis_setter(pick, &RedisConfig::connections_per_node, as_int));
+  table.emplace_back(section + ".wait_replicas", redis_setter(pick, &RedisConfig::wait_replicas, as_int));
+  table.emplace_back(section + ".wait_timeout", redis_setter(pick, &RedisConfig::wait_timeout, parse_duration));
+}
+
+// "host:port" with an optional redis:// or rediss:// scheme; returns the scheme ("redis" or "rediss").
+std::optional<std::string> redis_seed_scheme(std::string_view text) {
+  std::string scheme = "redis";
+  if (text.starts_with("rediss://")) {
+    scheme = "rediss";
+    text.remove_prefix(9);
+  } else if (text.starts_with("redis://")) {
+    text.remove_prefix(8);
+  }
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  auto port = parse_int<int>(text.substr(colon + 1));
+  if (!port || *port < 1 || *port > 65535) return std::nullopt;
+  return scheme;
+}
+
+Status validate_redis(const RedisConfig& r, const std::string& section) {
+  if (r.seeds.empty())
+    return config_error(section + ".seeds", "needs at least one host:port for the redis_cluster backend");
+  std::optional<std::string> scheme;
+  for (size_t i = 0; i < r.seeds.size(); ++i) {
+    const std::string key = section + ".seeds[" + std::to_string(i) + "]";
+    auto this_scheme = redis_seed_scheme(r.seeds[i]);
+    if (!this_scheme) return config_error(key, "expected host:port, redis://host:port or rediss://host:port");
+    if (scheme && *scheme != *this_scheme) return config_error(key, "mixes redis:// and rediss:// seeds");
+    scheme = this_scheme;
+  }
+  if (scheme == "rediss" && r.tls_ca_file.empty()) {
+    return config_error(section + ".tls_ca_file", "rediss:// seeds need a CA file to verify the servers");
+  }
+  if (r.key_prefix.find_first_of("{}") != std::string::npos) {
+    return config_error(section + ".key_prefix", "must not contain '{' or '}' (keys carry their own hash tags)");
+  }
+  const std::pair<const char*, std::chrono::milliseconds> positive[] = {
+      {".connect_timeout", r.connect_timeout},
+      {".request_timeout", r.request_timeout},
+      {".command_deadline", r.command_deadline},
+      {".topology_refresh_interval", r.topology_refresh_interval},
+      {".wait_timeout", r.wait_timeout}};
+  for (const auto& [suffix, value] : positive) {
+    if (value.count() <= 0) return config_error(section + suffix, "must be positive");
+  }
+  if (r.connections_per_node < 1 || r.connections_per_node > 64) {
+    return config_error(section + ".connections_per_node", "must be 1..64");
+  }
+  if (r.wait_replicas < 0 || r.wait_replicas > 16) return config_error(section + ".wait_replicas", "must be 0..16");
+  return Status::ok();
+}
+
+const std::vector<KeySpec>& key_table() {
+  static const std::vector<KeySpec> table = [] {
+    std::vector<KeySpec> t = {
+        {"service_name", string_field(&Config::service_name)},
+        {"data_dir", string_field(&Config::data_dir)},
+        {"http.listen",
+         [](Config& c, std::string_view v) -> Status {
+           auto r = parse_listen_address(v);
+           if (!r) return r.status();
+           c.http.listen = *r;
+           return Status::ok();
+         }},
+        {"http.io_threads", section_int(&Config::http, &HttpConfig::io_threads)},
+        {"http.worker_threads", section_int(&Config::http, &HttpConfig::worker_threads)},
+        {"http.max_body_bytes", section_bytes(&Config::http, &HttpConfig::max_body_bytes)},
+        {"http.max_header_bytes", section_bytes(&Config::http, &HttpConfig::max_header_bytes)},
+        {"http.request_timeout", section_duration(&Config::http, &HttpConfig::request_timeout)},
+        {"http.idle_timeout", section_duration(&Config::http, &HttpConfig::idle_timeout)},
+        {"http.shutdown_grace", section_duration(&Config::http, &HttpConfig::shutdown_grace)},
+        {"http.max_connections", section_int(&Config::http, &HttpConfig::max_connections)},
+        {"http.tls_cert_file", section_string(&Config::http, &HttpConfig::tls_cert_file)},
+        {"http.tls_key_file", section_string(&Config::http, &HttpConfig::tls_key_file)},
+        {"http.metrics_token_file", section_string(&Config::http, &HttpConfig::metrics_token_file)},
+        {"log.level", section_string(&Config::log, &LogConfig::level)},
+        {"log.format", section_string(&Config::log, &LogConfig::format)},
+        {"bus.backend", section_string(&Config::bus, &BusConfig::backend)},
+        {"bus.capacity_per_topic", section_int(&Config::bus, &BusConfig::capacity_per_topic)},
+        {"bus.partitions", section_int(&Config::bus, &BusConfig::partitions)},
+        {"bus.ack_timeout", section_duration(&Config::bus, &BusConfig::ack_timeout)},
+        {"bus.publish_timeout", section_duration(&Config::bus, &BusConfig::publish_timeout)},
+        {"cache.backend", section_string(&Config::cache, &CacheConfig::backend)},
+        {"cache.max_bytes", section_bytes(&Config::cache, &CacheConfig::max_bytes)},
+        {"cache.shards", section_int(&Config::cache, &CacheConfig::shards)},
+        {"state.backend", section_string(&Config::state, &StateConfig::backend)},
+        {"store.backend", section_string(&Config::store, &StoreConfig::backend)},
+        {"store.sqlite_path", section_string(&Config::store, &StoreConfig::sqlite_path)},
+        {"store.busy_timeout", section_duration(&Config::store, &StoreConfig::busy_timeout)},
+        {"auth.issuer", section_string(&Config::auth, &AuthConfig::issuer)},
+        {"auth.audience", section_string(&Config::auth, &AuthConfig::audience)},
+        {"auth.jwt_algorithm", section_string(&Config::auth, &AuthConfig::jwt_algorithm)},
+        {"auth.jwt_secret_file", section_string(&Config::auth, &AuthConfig::jwt_secret_file)},
+        {"auth.jwt_private_key_file", section_string(&Config::auth, &AuthConfig::jwt_private_key_file)},
+        {"auth.jwt_public_key_file", section_string(&Config::auth, &AuthConfig::jwt_public_key_file)},
+        {"auth.access_token_ttl", section_duration(&Config::auth, &AuthConfig::access_token_ttl)},
+        {"auth.refresh_token_ttl", section_duration(&Config::auth, &AuthConfig::refresh_token_ttl)},
+        {"auth.clock_skew_leeway", section_duration(&Config::auth, &AuthConfig::clock_skew_leeway)},
+        {"auth.password_min_length", section_int(&Config::auth, &AuthConfig::password_min_length)},
+        {"auth.argon2_memory_kib", section_int(&Config::auth, &AuthConfig::argon2_memory_kib)},
+        {"auth.argon2_iterations", section_int(&Config::auth, &AuthConfig::argon2_iterations)},
+        {"auth.argon2_parallelism", section_int(&Config::auth, &AuthConfig::argon2_parallelism)},
+        {"auth.login_max_failures_per_account",
+         section_int(&Config::auth, &AuthConfig::login_max_failures_per_account)},
+        {"auth.login_max_failures_per_address",
+         section_int(&Config::auth, &AuthConfig::login_max_failures_per_address)},
+        {"auth.login_failure_window", section_duration(&Config::auth, &AuthConfig::login_failure_window)},
+        {"auth.login_lockout_base", section_duration(&Config::auth, &AuthConfig::login_lockout_base)},
+        {"auth.login_lockout_max", section_duration(&Config::auth, &AuthConfig::login_lockout_max)},
+        {"routing.intent_rules", NodeSetter(set_intent_rules)},
+        {"routing.default_queue", section_string(&Config::routing, &RoutingConfig::default_queue)},
+        {"routing.negative_sentiment_threshold",
+         section_double(&Config::routing, &RoutingConfig::negative_sentiment_threshold)},
+        {"routing.negative_sentiment_boost", section_int(&Config::routing, &RoutingConfig::negative_sentiment_boost)},
+        {"routing.tier_boost", NodeSetter(set_tier_boost)},
+        {"routing.language_skill_prefix", section_string(&Config::routing, &RoutingConfig::language_skill_prefix)},
+        {"routing.offer_timeout", section_duration(&Config::routing, &RoutingConfig::offer_timeout)},
+        {"routing.reoffer_delay", section_duration(&Config::routing, &RoutingConfig::reoffer_delay)},
+        {"routing.max_missed_offers", section_int(&Config::routing, &RoutingConfig::max_missed_offers)},
+        {"routing.wrap_up", section_duration(&Config::routing, &RoutingConfig::wrap_up)},
+        {"routing.explain_decisions", section_bool(&Config::routing, &RoutingConfig::explain_decisions)},
+        {"routing.decisions_per_call", section_int(&Config::routing, &RoutingConfig::decisions_per_call)},
+        {"routing.explained_candidates", section_int(&Config::routing, &RoutingConfig::explained_candidates)},
+        {"routing.tick_resolution", section_duration(&Config::routing, &RoutingConfig::tick_resolution)},
+        {"telephony.enabled", section_bool(&Config::telephony, &TelephonyConfig::enabled)},
+        {"telephony.sip_udp", section_string(&Config::telephony, &TelephonyConfig::sip_udp)},
+        {"telephony.sip_tcp", section_string(&Config::telephony, &TelephonyConfig::sip_tcp)},
+        {"telephony.sip_tls", section_string(&Config::telephony, &TelephonyConfig::sip_tls)},
+        {"telephony.tls_cert_file", section_string(&Config::telephony, &TelephonyConfig::tls_cert_file)},
+        {"telephony.tls_key_file", section_string(&Config::telephony, &TelephonyConfig::tls_key_file)},
+        {"telephony.public_host", section_string(&Config::telephony, &TelephonyConfig::public_host)},
+        {"telephony.realm", section_string(&Config::telephony, &TelephonyConfig::realm)},
+        {"telephony.digest_sha256", section_bool(&Config::telephony, &TelephonyConfig::digest_sha256)},
+        {"telephony.rtp_host", section_string(&Config::telephony, &TelephonyConfig::rtp_host)},
+        {"telephony.rtp_port_min", section_int(&Config::telephony, &TelephonyConfig::rtp_port_min)},
+        {"telephony.rtp_port_max", section_int(&Config::telephony, &TelephonyConfig::rtp_port_max)},
+        {"telephony.rtp_inactivity_timeout",
+         section_duration(&Config::telephony, &TelephonyConfig::rtp_inactivity_timeout)},
+        {"telephony.prompts_dir", section_string(&Config::telephony, &TelephonyConfig::prompts_dir)},
+        {"telephony.record_calls", section_bool(&Config::telephony, &TelephonyConfig::record_calls)},
+        {"telephony.max_calls", section_int(&Config::telephony, &TelephonyConfig::max_calls)},
+        {"telephony.ready_on_register", section_bool(&Config::telephony, &TelephonyConfig::ready_on_register)},
+        {"telephony.sip_t1", section_duration(&Config::telephony, &TelephonyConfig::sip_t1)},
+        {"telephony.sip_t2", section_duration(&Config::telephony, &TelephonyConfig::sip_t2)},
+        {"telephony.sip_t4", section_duration(&Config::telephony, &TelephonyConfig::sip_t4)},
+        {"telephony.ivr_options", NodeSetter(set_ivr_options)},
+        {"telephony.ivr_default_queue", section_string(&Config::telephony, &TelephonyConfig::ivr_default_queue)},
+        {"telephony.default_org", section_string(&Config::telephony, &TelephonyConfig::default_org)},
+        {"telephony.ivr_menu_timeout", section_duration(&Config::telephony, &TelephonyConfig::ivr_menu_timeout)},
+        {"telephony.ivr_max_attempts", section_int(&Config::telephony, &TelephonyConfig::ivr_max_attempts)},
+        {"telephony.numbers", NodeSetter(set_numbers)},
+        {"telephony.sip_trusted_sources", NodeSetter(set_trusted_sources)},
+        {"telephony.register_max_failures_per_account",
+         section_int(&Config::telephony, &TelephonyConfig::register_max_failures_per_account)},
+        {"telephony.register_max_failures_per_source",
+         section_int(&Config::telephony, &TelephonyConfig::register_max_failures_per_source)},
+        {"telephony.register_failure_window",
+         section_duration(&Config::telephony, &TelephonyConfig::register_failure_window)},
+        {"telephony.register_lockout_base",
+         section_duration(&Config::telephony, &TelephonyConfig::register_lockout_base)},
+        {"telephony.register_lockout_max",
+         section_duration(&Config::telephony, &TelephonyConfig::register_lockout_max)},
+        {"telephony.max_calls_per_source", section_int(&Config::telephony, &TelephonyConfig::max_calls_per_source)},
+        {"telephony.invites_per_second_per_source",
+         section_int(&Config::telephony, &TelephonyConfig::invites_per_second_per_source)},
+        {"telephony.rtp_send_without_receive",
+         section_duration(&Config::telephony, &TelephonyConfig::rtp_send_without_receive)},
+        {"telephony.sip_tcp_idle_timeout",
+         section_duration(&Config::telephony, &TelephonyConfig::sip_tcp_idle_timeout)},
+        {"telephony.sip_tcp_max_connections",
+         section_int(&Config::telephony, &TelephonyConfig::sip_tcp_max_connections)},
+        {"telephony.sip_tcp_max_connections_per_source",
+         section_int(&Config::telephony, &TelephonyConfig::sip_tcp_max_connections_per_source)},
+        {"ai.enabled", section_bool(&Config::ai, &AiConfig::enabled)},
+        {"ai.stt_backend", section_string(&Config::ai, &AiConfig::stt_backend)},
+        {"ai.stt_model_dir", section_string(&Config::ai, &AiConfig::stt_model_dir)},
+        {"ai.stt_conversation_mode", section_string(&Config::ai, &AiConfig::stt_conversation_mode)},
+        {"ai.stt_max_streams", section_int(&Config::ai, &AiConfig::stt_max_streams)},
+        {"ai.stt_workers", section_int(&Config::ai, &AiConfig::stt_workers)},
+        {"ai.stt_max_lag", section_duration(&Config::ai, &AiConfig::stt_max_lag)},
+        {"ai.intent_backend", section_string(&Config::ai, &AiConfig::intent_backend)},
+        {"ai.intent_examples_file", section_string(&Config::ai, &AiConfig::intent_examples_file)},
+        {"ai.intent_threshold", section_double(&Config::ai, &AiConfig::intent_threshold)},
+        {"ai.sentiment_alert_threshold", section_double(&Config::ai, &AiConfig::sentiment_alert_threshold)},
+        {"ai.sentiment_alert_after", section_duration(&Config::ai, &AiConfig::sentiment_alert_after)},
+        {"ai.knowledge_dir", section_string(&Config::ai, &AiConfig::knowledge_dir)},
+        {"ai.suggestions_max", section_int(&Config::ai, &AiConfig::suggestions_max)},
+        {"ai.suggestion_min_interval", section_duration(&Config::ai, &AiConfig::suggestion_min_interval)},
+        {"ai.redact", section_string(&Config::ai, &AiConfig::redact)},
+        {"ai.pause_on_card", section_bool(&Config::ai, &AiConfig::pause_on_card)},
+        {"ai.llm_base_url", section_string(&Config::ai, &AiConfig::llm_base_url)},
+        {"ai.llm_api_key", section_string(&Config::ai, &AiConfig::llm_api_key)},
+        {"ai.llm_api_key_file", section_string(&Config::ai, &AiConfig::llm_api_key_file)},
+        {"ai.llm_chat_model", section_string(&Config::ai, &AiConfig::llm_chat_model)},
+        {"ai.llm_transcription_model", section_string(&Config::ai, &AiConfig::llm_transcription_model)},
+        {"ai.llm_timeout", section_duration(&Config::ai, &AiConfig::llm_timeout)},
+        {"ai.llm_suggestion_budget", section_duration(&Config::ai, &AiConfig::llm_suggestion_budget)},
+        {"ai.llm_max_retries", section_int(&Config::ai, &AiConfig::llm_max_retries)},
+        {"ai.llm_breaker_failures", section_int(&Config::ai, &AiConfig::llm_breaker_failures)},
+        {"ai.llm_breaker_cooldown", section_duration(&Config::ai, &AiConfig::llm_breaker_cooldown)},
+        {"ai.llm_suggestions", section_bool(&Config::ai, &AiConfig::llm_suggestions)},
+        {"ai.llm_summaries", section_bool(&Config::ai, &AiConfig::llm_summaries)},
+    };
+    add_redis_keys(t, "cache.redis", cache_redis);
+    add_redis_keys(t, "state.redis", state_redis);
+    return t;
+  }();
   return table;
 }
 
@@ -661,6 +778,13 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
   return out;
 }
 
+RedisConfig StateConfig::effective_redis(const CacheConfig& cache) const {
+  if (redis.configured() || !cache.redis.configured()) return redis;
+  RedisConfig shared = cache.redis;  // with the state's own key prefix
+  shared.key_prefix = redis.key_prefix;
+  return shared;
+}
+
 std::string Config::sqlite_path() const {
   if (!store.sqlite_path.empty()) return store.sqlite_path;
   return data_dir + "/vontres.db";
@@ -773,8 +897,28 @@ Status validate_config(const Config& c) {
   if (c.bus.partitions < 1 || c.bus.partitions > 1024) return config_error("bus.partitions", "must be 1..1024");
   if (c.bus.ack_timeout.count() <= 0) return config_error("bus.ack_timeout", "must be positive");
   if (c.bus.publish_timeout.count() < 0) return config_error("bus.publish_timeout", "must not be negative");
-  if (c.cache.backend != "in_process")
-    return config_error("cache.backend", "unknown backend '" + c.cache.backend + "' (available: in_process)");
+  if (c.cache.backend != "in_process" && c.cache.backend != "redis_cluster") {
+    return config_error("cache.backend",
+                        "unknown backend '" + c.cache.backend + "' (available: in_process, redis_cluster)");
+  }
+  if (c.cache.backend == "redis_cluster") VONTRES_RETURN_IF_ERROR(validate_redis(c.cache.redis, "cache.redis"));
+  if (c.state.backend != "in_process" && c.state.backend != "redis_cluster") {
+    return config_error("state.backend",
+                        "unknown backend '" + c.state.backend + "' (available: in_process, redis_cluster)");
+  }
+  if (c.state.backend == "redis_cluster") {
+    if (c.state.redis.configured()) {
+      VONTRES_RETURN_IF_ERROR(validate_redis(c.state.redis, "state.redis"));
+    } else if (c.cache.redis.configured()) {
+      VONTRES_RETURN_IF_ERROR(validate_redis(c.state.effective_redis(c.cache), "cache.redis"));
+      if (c.state.redis.key_prefix.find_first_of("{}") != std::string::npos) {
+        return config_error("state.redis.key_prefix", "must not contain '{' or '}' (keys carry their own hash tags)");
+      }
+    } else {
+      return config_error("state.redis.seeds",
+                          "needs host:port seeds (or cache.redis.seeds to share) for redis_cluster");
+    }
+  }
   if (c.cache.max_bytes < 1024) return config_error("cache.max_bytes", "must be at least 1KiB");
   if (c.cache.shards < 1 || c.cache.shards > 1024) return config_error("cache.shards", "must be 1..1024");
   if (c.store.backend != "sqlite")

@@ -5,10 +5,12 @@
 #include <atomic>
 #include <thread>
 
+#include "app/platform.h"
 #include "redis/cluster_client.h"
 #include "redis/redis_cluster_state_store.h"
 #include "redis/redis_test_util.h"
 #include "support/redis_cluster.h"
+#include "support/subprocess.h"
 
 namespace vontres::redis {
 namespace {
@@ -124,6 +126,55 @@ TEST_F(TlsClusterTest, NoPasswordIsRefused) {
   auto client = ClusterClient::connect(options_);
   ASSERT_FALSE(client.is_ok());
   EXPECT_NE(client.status().message().find("NOAUTH"), std::string::npos) << client.status().message();
+}
+
+Config redis_platform_config(const std::string& data_dir) {
+  const auto& cluster = *RedisClusterEnvironment::cluster();
+  Config config;
+  config.data_dir = data_dir;
+  config.cache.backend = "redis_cluster";
+  config.cache.redis.seeds = cluster.seeds();
+  config.cache.redis.tls_ca_file = cluster.ca_file();
+  config.cache.redis.password_file = cluster.password_file();
+  config.state.backend = "redis_cluster";  // no state.redis.seeds: shares cache.redis
+  return config;
+}
+
+TEST_F(TlsClusterTest, PlatformOpensCacheAndStateOnTheClusterFromConfiguration) {
+  vontres::testing::TempDir data;
+  prometheus::Registry metrics;
+  auto platform = app::open_platform(redis_platform_config(data.path()), SystemClock::instance(), metrics);
+  ASSERT_TRUE(platform.is_ok()) << platform.status().to_string();
+  ASSERT_NE(platform->state, nullptr);
+  ASSERT_TRUE(platform->cache->set("platform:k", "v").is_ok());
+  EXPECT_EQ(*platform->cache->get("platform:k"), "v");
+  auto lease = platform->state->acquire_lease("platform-lease", "node-a", milliseconds(5000));
+  ASSERT_TRUE(lease.is_ok()) << lease.status().to_string();
+  EXPECT_TRUE(lease->has_value());
+  ASSERT_TRUE(platform->state->set("platform:k", "state").is_ok());
+  EXPECT_EQ(*platform->cache->get("platform:k"), "v") << "cache and state keep apart by prefix";
+}
+
+TEST_F(TlsClusterTest, PlatformNamesAnUnreadablePasswordFile) {
+  vontres::testing::TempDir data;
+  prometheus::Registry metrics;
+  Config config = redis_platform_config(data.path());
+  config.cache.redis.password_file = data.path() + "/missing";
+  auto platform = app::open_platform(config, SystemClock::instance(), metrics);
+  ASSERT_FALSE(platform.is_ok());
+  EXPECT_EQ(platform.status().code(), "config_invalid");
+  EXPECT_NE(platform.status().message().find("cache.redis.password_file"), std::string::npos);
+}
+
+TEST_F(TlsClusterTest, InProcessStateIsTheDefault) {
+  vontres::testing::TempDir data;
+  prometheus::Registry metrics;
+  Config config;
+  config.data_dir = data.path();
+  auto platform = app::open_platform(config, SystemClock::instance(), metrics);
+  ASSERT_TRUE(platform.is_ok()) << platform.status().to_string();
+  ASSERT_NE(platform->state, nullptr);
+  EXPECT_TRUE(platform->state->ping().is_ok());
 }
 
 }  // namespace
