@@ -2,6 +2,11 @@
 
 #include "bus/in_process_bus.h"
 #include "cache/in_process_cache.h"
+#include "redis/cluster_client.h"
+#include "redis/options.h"
+#include "redis/redis_cluster_cache.h"
+#include "redis/redis_cluster_state_store.h"
+#include "state/in_process_state_store.h"
 #include "store/sqlite_store.h"
 
 namespace vontres::app {
@@ -22,10 +27,32 @@ Result<Platform> open_platform(const Config& config, const Clock& clock, prometh
   } else {
     return invalid_argument("unknown bus backend '" + config.bus.backend + "'", "config_invalid");
   }
+  std::shared_ptr<redis::ClusterClient> cache_client;
   if (config.cache.backend == "in_process") {
     platform.cache = std::make_unique<cache::InProcessCache>(config.cache, clock, &metrics);
+  } else if (config.cache.backend == "redis_cluster") {
+    VONTRES_ASSIGN_OR_RETURN(auto options, redis::client_options(config.cache.redis, "cache.redis"));
+    VONTRES_ASSIGN_OR_RETURN(cache_client, redis::ClusterClient::connect(std::move(options)));
+    VONTRES_ASSIGN_OR_RETURN(platform.cache,
+                             redis::RedisClusterCache::create(cache_client, config.cache.redis.key_prefix));
   } else {
     return invalid_argument("unknown cache backend '" + config.cache.backend + "'", "config_invalid");
+  }
+  if (config.state.backend == "in_process") {
+    platform.state = std::make_unique<state::InProcessStateStore>(clock, &metrics);
+  } else if (config.state.backend == "redis_cluster") {
+    std::shared_ptr<redis::ClusterClient> state_client;
+    if (!config.state.redis.configured() && cache_client) {
+      state_client = cache_client;  // same cluster, same settings: share the connections
+    } else {
+      const bool own = config.state.redis.configured();
+      VONTRES_ASSIGN_OR_RETURN(auto options, redis::client_options(config.state.effective_redis(config.cache),
+                                                                   own ? "state.redis" : "cache.redis"));
+      VONTRES_ASSIGN_OR_RETURN(state_client, redis::ClusterClient::connect(std::move(options)));
+    }
+    platform.state = std::make_unique<redis::RedisClusterStateStore>(state_client, config.state.redis.key_prefix);
+  } else {
+    return invalid_argument("unknown state backend '" + config.state.backend + "'", "config_invalid");
   }
   VONTRES_ASSIGN_OR_RETURN(platform.store, open_store(config, clock));
   return platform;

@@ -1,7 +1,7 @@
 // The backends of one Vontres process, chosen from configuration in exactly this one place.
 // Services receive the interfaces (EventBus, Cache, Store) and never learn which implementation
-// they got: today the embedded ones; the distributed ones (Kafka, Redis Cluster, PostgreSQL) plug
-// in here behind the same interfaces.
+// they got: the embedded ones by default; Redis Cluster for the cache and the state store
+// (cache.backend / state.backend: redis_cluster); the other distributed ones plug in here too.
 #pragma once
 
 #include <memory>
@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/status.h"
+#include "state/state_store.h"
 #include "store/store.h"
 
 namespace vontres::app {
@@ -21,6 +22,9 @@ struct Platform {
   std::unique_ptr<bus::EventBus> bus;
   std::unique_ptr<cache::Cache> cache;
   std::unique_ptr<store::Store> store;
+  // Non-evicting shared state (state.backend): embedded, or Redis Cluster (sharing the cache's
+  // connections when state.redis names no seeds of its own).
+  std::unique_ptr<state::StateStore> state;
 };
 
 // Opens every backend named in `config`. The data directory must exist.

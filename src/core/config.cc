@@ -288,7 +288,113 @@ bool is_address_or_cidr(std::string_view text) {
   return prefix && *prefix >= 0 && *prefix <= bits;
 }
 
-const std::vector<KeySpec>& key_table() {
+RedisConfig& cache_redis(Config& c) { return c.cache.redis; }
+RedisConfig& state_redis(Config& c) { return c.state.redis; }
+
+template <typename Field, typename Parse>
+Setter redis_setter(RedisConfig& (*pick)(Config&), Field RedisConfig::*field, Parse parse) {
+  return [=](Config& c, std::string_view v) -> Status {
+    auto r = parse(v);
+    if (!r) return r.status();
+    pick(c).*field = *r;
+    return Status::ok();
+  };
+}
+
+Result<std::string> as_string(std::string_view v) { return std::string(v); }
+Result<int> as_int(std::string_view v) { return parse_int<int>(v); }
+
+// A YAML list of seeds, or one comma-separated string.
+NodeSetter redis_seeds(RedisConfig& (*pick)(Config&)) {
+  return [=](Config& c, const YAML::Node& node, const std::string& key) -> Status {
+    std::vector<std::string> seeds;
+    if (node.IsScalar()) {
+      std::string_view text = node.Scalar();
+      while (!text.empty()) {
+        const size_t comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty()) seeds.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+      }
+    } else {
+      VONTRES_ASSIGN_OR_RETURN(seeds, string_list_at(node, key));
+    }
+    pick(c).seeds = std::move(seeds);
+    return Status::ok();
+  };
+}
+
+// The keys of one redis section (`section` is "cache.redis" or "state.redis").
+void add_redis_keys(std::vector<KeySpec>& table, const std::string& section, RedisConfig& (*pick)(Config&)) {
+  table.emplace_back(section + ".seeds", redis_seeds(pick));
+  table.emplace_back(section + ".tls_ca_file", redis_setter(pick, &RedisConfig::tls_ca_file, as_string));
+  table.emplace_back(section + ".tls_server_name", redis_setter(pick, &RedisConfig::tls_server_name, as_string));
+  table.emplace_back(section + ".username", redis_setter(pick, &RedisConfig::username, as_string));
+  table.emplace_back(section + ".password_file", redis_setter(pick, &RedisConfig::password_file, as_string));
+  table.emplace_back(section + ".key_prefix", redis_setter(pick, &RedisConfig::key_prefix, as_string));
+  table.emplace_back(section + ".connect_timeout", redis_setter(pick, &RedisConfig::connect_timeout, parse_duration));
+  table.emplace_back(section + ".request_timeout", redis_setter(pick, &RedisConfig::request_timeout, parse_duration));
+  table.emplace_back(section + ".command_deadline", redis_setter(pick, &RedisConfig::command_deadline, parse_duration));
+  table.emplace_back(section + ".topology_refresh_interval",
+                     redis_setter(pick, &RedisConfig::topology_refresh_interval, parse_duration));
+  table.emplace_back(section + ".connections_per_node", redis_setter(pick, &RedisConfig::connections_per_node, as_int));
+  table.emplace_back(section + ".wait_replicas", redis_setter(pick, &RedisConfig::wait_replicas, as_int));
+  table.emplace_back(section + ".wait_timeout", redis_setter(pick, &RedisConfig::wait_timeout, parse_duration));
+}
+
+// "host:port" with an optional redis:// or rediss:// scheme; returns the scheme ("redis" or "rediss").
+std::optional<std::string> redis_seed_scheme(std::string_view text) {
+  std::string scheme = "redis";
+  if (text.starts_with("rediss://")) {
+    scheme = "rediss";
+    text.remove_prefix(9);
+  } else if (text.starts_with("redis://")) {
+    text.remove_prefix(8);
+  }
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  auto port = parse_int<int>(text.substr(colon + 1));
+  if (!port || *port < 1 || *port > 65535) return std::nullopt;
+  return scheme;
+}
+
+Status validate_redis(const RedisConfig& r, const std::string& section) {
+  if (r.seeds.empty())
+    return config_error(section + ".seeds", "needs at least one host:port for the redis_cluster backend");
+  std::optional<std::string> scheme;
+  for (size_t i = 0; i < r.seeds.size(); ++i) {
+    const std::string key = section + ".seeds[" + std::to_string(i) + "]";
+    auto this_scheme = redis_seed_scheme(r.seeds[i]);
+    if (!this_scheme) return config_error(key, "expected host:port, redis://host:port or rediss://host:port");
+    if (scheme && *scheme != *this_scheme) return config_error(key, "mixes redis:// and rediss:// seeds");
+    scheme = this_scheme;
+  }
+  if (scheme == "rediss" && r.tls_ca_file.empty()) {
+    return config_error(section + ".tls_ca_file", "rediss:// seeds need a CA file to verify the servers");
+  }
+  if (r.key_prefix.find_first_of("{}") != std::string::npos) {
+    return config_error(section + ".key_prefix", "must not contain '{' or '}' (keys carry their own hash tags)");
+  }
+  const std::pair<const char*, std::chrono::milliseconds> positive[] = {
+      {".connect_timeout", r.connect_timeout},
+      {".request_timeout", r.request_timeout},
+      {".command_deadline", r.command_deadline},
+      {".topology_refresh_interval", r.topology_refresh_interval},
+      {".wait_timeout", r.wait_timeout}};
+  for (const auto& [suffix, value] : positive) {
+    if (value.count() <= 0) return config_error(section + suffix, "must be positive");
+  }
+  if (r.connections_per_node < 1 || r.connections_per_node > 64) {
+    return config_error(section + ".connections_per_node", "must be 1..64");
+  }
+  if (r.wait_replicas < 0 || r.wait_replicas > 16) return config_error(section + ".wait_replicas", "must be 0..16");
+  return Status::ok();
+}
+
+const std::vector<KeySpec>& base_key_table() {
   static const std::vector<KeySpec> table = {
       {"service_name", string_field(&Config::service_name)},
       {"data_dir", string_field(&Config::data_dir)},
@@ -322,6 +428,7 @@ const std::vector<KeySpec>& key_table() {
       {"cache.backend", section_string(&Config::cache, &CacheConfig::backend)},
       {"cache.max_bytes", section_bytes(&Config::cache, &CacheConfig::max_bytes)},
       {"cache.shards", section_int(&Config::cache, &CacheConfig::shards)},
+      {"state.backend", section_string(&Config::state, &StateConfig::backend)},
       {"store.backend", section_string(&Config::store, &StoreConfig::backend)},
       {"store.sqlite_path", section_string(&Config::store, &StoreConfig::sqlite_path)},
       {"store.busy_timeout", section_duration(&Config::store, &StoreConfig::busy_timeout)},
@@ -442,6 +549,16 @@ const std::vector<KeySpec>& key_table() {
       {"gateway.client_queue", section_int(&Config::gateway, &GatewayConfig::client_queue)},
       {"gateway.max_clients", section_int(&Config::gateway, &GatewayConfig::max_clients)},
   };
+  return table;
+}
+
+const std::vector<KeySpec>& key_table() {
+  static const std::vector<KeySpec> table = [] {
+    std::vector<KeySpec> all = base_key_table();
+    add_redis_keys(all, "cache.redis", cache_redis);
+    add_redis_keys(all, "state.redis", state_redis);
+    return all;
+  }();
   return table;
 }
 
@@ -707,6 +824,13 @@ std::string Config::effective_node_id() const {
   return std::string(host.data()) + ":" + std::to_string(http.listen.port);
 }
 
+RedisConfig StateConfig::effective_redis(const CacheConfig& cache) const {
+  if (redis.configured() || !cache.redis.configured()) return redis;
+  RedisConfig shared = cache.redis;  // with the state's own key prefix
+  shared.key_prefix = redis.key_prefix;
+  return shared;
+}
+
 std::string Config::sqlite_path() const {
   if (!store.sqlite_path.empty()) return store.sqlite_path;
   return data_dir + "/vontres.db";
@@ -860,8 +984,28 @@ Status validate_config(const Config& c) {
   if (c.bus.partitions < 1 || c.bus.partitions > 1024) return config_error("bus.partitions", "must be 1..1024");
   if (c.bus.ack_timeout.count() <= 0) return config_error("bus.ack_timeout", "must be positive");
   if (c.bus.publish_timeout.count() < 0) return config_error("bus.publish_timeout", "must not be negative");
-  if (c.cache.backend != "in_process")
-    return config_error("cache.backend", "unknown backend '" + c.cache.backend + "' (available: in_process)");
+  if (c.cache.backend != "in_process" && c.cache.backend != "redis_cluster") {
+    return config_error("cache.backend",
+                        "unknown backend '" + c.cache.backend + "' (available: in_process, redis_cluster)");
+  }
+  if (c.cache.backend == "redis_cluster") VONTRES_RETURN_IF_ERROR(validate_redis(c.cache.redis, "cache.redis"));
+  if (c.state.backend != "in_process" && c.state.backend != "redis_cluster") {
+    return config_error("state.backend",
+                        "unknown backend '" + c.state.backend + "' (available: in_process, redis_cluster)");
+  }
+  if (c.state.backend == "redis_cluster") {
+    if (c.state.redis.configured()) {
+      VONTRES_RETURN_IF_ERROR(validate_redis(c.state.redis, "state.redis"));
+    } else if (c.cache.redis.configured()) {
+      VONTRES_RETURN_IF_ERROR(validate_redis(c.state.effective_redis(c.cache), "cache.redis"));
+      if (c.state.redis.key_prefix.find_first_of("{}") != std::string::npos) {
+        return config_error("state.redis.key_prefix", "must not contain '{' or '}' (keys carry their own hash tags)");
+      }
+    } else {
+      return config_error("state.redis.seeds",
+                          "needs host:port seeds (or cache.redis.seeds to share) for redis_cluster");
+    }
+  }
   if (c.cache.max_bytes < 1024) return config_error("cache.max_bytes", "must be at least 1KiB");
   if (c.cache.shards < 1 || c.cache.shards > 1024) return config_error("cache.shards", "must be 1..1024");
   if (c.store.backend != "sqlite")

@@ -59,10 +59,47 @@ struct BusConfig {
   std::chrono::milliseconds publish_timeout{5'000};  // how long publish() may block on a full topic
 };
 
+// A Redis Cluster connection (cache.redis, state.redis). Secrets stay in files: the password is
+// read from password_file when the backend opens. TLS is on when the seeds are rediss:// URLs.
+struct RedisConfig {
+  std::vector<std::string> seeds;  // "host:port", "redis://host:port" or "rediss://host:port"; one scheme
+  std::string tls_ca_file;         // required with rediss://: servers' certificates must chain to it
+  std::string tls_server_name;     // name the certificates must carry; empty: the host connected to
+  std::string username;            // optional ACL user
+  std::string password_file;       // optional; first line is the password (AUTH)
+  std::string key_prefix;          // prepended to every key; must not contain '{' or '}'
+  std::chrono::milliseconds connect_timeout{1'000};
+  std::chrono::milliseconds request_timeout{1'000};   // one attempt's wait for a reply
+  std::chrono::milliseconds command_deadline{5'000};  // a command's total across retries and redirects
+  std::chrono::milliseconds topology_refresh_interval{10'000};
+  int connections_per_node = 2;
+  int wait_replicas = 0;  // >0: writes wait (WAIT) for this many replicas, else fail "not replicated"
+  std::chrono::milliseconds wait_timeout{200};
+  bool configured() const { return !seeds.empty(); }
+};
+
 struct CacheConfig {
-  std::string backend = "in_process";  // in_process (later: redis_cluster)
-  uint64_t max_bytes = 64ull * 1024 * 1024;
-  int shards = 16;
+  std::string backend = "in_process";        // in_process | redis_cluster
+  uint64_t max_bytes = 64ull * 1024 * 1024;  // in_process only (Redis: the servers' maxmemory)
+  int shards = 16;                           // in_process only
+  RedisConfig redis = [] {
+    RedisConfig r;
+    r.key_prefix = "vontres:cache:";
+    return r;
+  }();
+};
+
+// Shared non-evicting state (state/state_store.h). With backend redis_cluster and no state.redis.seeds,
+// state.redis takes every setting from cache.redis except key_prefix, and shares its connections.
+struct StateConfig {
+  std::string backend = "in_process";  // in_process | redis_cluster
+  RedisConfig redis = [] {
+    RedisConfig r;
+    r.key_prefix = "vontres:state:";
+    return r;
+  }();
+  // The settings state.redis means: its own, or cache.redis' when it names no seeds.
+  RedisConfig effective_redis(const CacheConfig& cache) const;
 };
 
 struct StoreConfig {
@@ -285,6 +322,7 @@ struct Config {
   LogConfig log;
   BusConfig bus;
   CacheConfig cache;
+  StateConfig state;
   StoreConfig store;
   AuthConfig auth;
   RoutingConfig routing;

@@ -15,8 +15,14 @@
 // every token any holder got for that name before, also across expiries, so a resource can refuse
 // writes from a holder whose lease has lapsed (compare tokens; the higher one wins).
 //
+// Leases are a namespace of their own: a lease name never collides with a key. A lease that has
+// expired is lost for good: renew_lease fails even if nobody took it since (acquire again and get
+// a new token).
+//
 // Errors: "state_unavailable" (kind unavailable: backend unreachable, retry), "state_not_integer"
-// (increment on a non-integer value), "state_error" (anything else).
+// (increment on a non-integer value), "state_wrong_type" (a plain-key operation on a hash key or a
+// hash operation on a plain key), "state_invalid_ttl" (a TTL that is not positive), "state_error"
+// (anything else, e.g. an increment that would overflow).
 //
 // Implementations: InProcessStateStore (state/in_process_state_store.h); RedisClusterStateStore.
 // All pass tests/state/state_store_contract.h. Thread-safety: every method may be called from any

@@ -41,6 +41,19 @@ double metric_value(prometheus::Registry& registry, const std::string& name, con
   return -1;
 }
 
+TEST(InProcessCacheTest, ExpiryAndRemainingTtlAreExactOnTheManualClock) {
+  ManualClock clock;
+  InProcessCache cache(CacheConfig{}, clock);
+  ASSERT_TRUE(cache.set("otp", "123456", std::chrono::milliseconds(1500)).is_ok());
+  ASSERT_TRUE(cache.set("timed", "v", seconds(10)).is_ok());
+  clock.advance(std::chrono::milliseconds(1499));
+  EXPECT_EQ(*cache.get("otp"), "123456");
+  clock.advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(*cache.get("otp"), std::nullopt);
+  clock.advance(std::chrono::milliseconds(2500));
+  EXPECT_EQ(**cache.ttl("timed"), std::chrono::milliseconds(6000));
+}
+
 TEST(InProcessCacheTest, MemoryNeverExceedsTheBoundAndTheRecentlyUsedKeySurvives) {
   ManualClock clock;
   // One shard of 4 KiB: room for about 20 entries of 100-byte values.

@@ -41,6 +41,37 @@ store:
   EXPECT_EQ(config->sqlite_path(), "/tmp/x.db");
 }
 
+TEST(ConfigTest, ReadsRedisClusterBackendsAndSharesCacheSettingsWithState) {
+  auto config = parse_config(R"(
+cache:
+  backend: redis_cluster
+  redis:
+    seeds: ["rediss://127.0.0.1:7000", "rediss://127.0.0.1:7001"]
+    tls_ca_file: /etc/vontres/redis-ca.pem
+    password_file: /etc/vontres/redis-password
+    request_timeout: 250ms
+    wait_replicas: 1
+state:
+  backend: redis_cluster
+)",
+                             {});
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->cache.backend, "redis_cluster");
+  EXPECT_EQ(config->cache.redis.seeds.size(), 2u);
+  EXPECT_EQ(config->cache.redis.request_timeout, 250ms);
+  EXPECT_EQ(config->cache.redis.key_prefix, "vontres:cache:");
+  const RedisConfig state = config->state.effective_redis(config->cache);
+  EXPECT_EQ(state.seeds, config->cache.redis.seeds);
+  EXPECT_EQ(state.tls_ca_file, "/etc/vontres/redis-ca.pem");
+  EXPECT_EQ(state.wait_replicas, 1);
+  EXPECT_EQ(state.key_prefix, "vontres:state:") << "the state keeps its own prefix";
+
+  auto comma = parse_config("state:\n  backend: redis_cluster\n  redis:\n    seeds: a:1, b:2\n", {});
+  ASSERT_TRUE(comma.is_ok()) << comma.status().to_string();
+  EXPECT_EQ(comma->state.redis.seeds, (std::vector<std::string>{"a:1", "b:2"}));
+  EXPECT_EQ(comma->cache.backend, "in_process");
+}
+
 TEST(ConfigTest, EnvironmentOverridesTheFile) {
   Environment env = {{"VONTRES_HTTP_LISTEN", "0.0.0.0:7000"}, {"VONTRES_DATA_DIR", "/srv/v"}};
   auto config = parse_config("http:\n  listen: 127.0.0.1:1\n", env);
@@ -82,6 +113,28 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"http:\n  io_threads: -3\n", {}, "http.io_threads: must be 0..256"},
         BadConfigCase{"http:\n  tls_cert_file: /x.pem\n", {}, "http.tls_key_file"},
         BadConfigCase{"bus:\n  backend: carrier-pigeon\n", {}, "bus.backend: unknown backend"},
+        BadConfigCase{"cache:\n  backend: redis_cluster\n", {}, "cache.redis.seeds: needs at least one"},
+        BadConfigCase{"cache:\n  backend: redis_cluster\n  redis:\n    seeds: [\"127.0.0.1\"]\n",
+                      {},
+                      "cache.redis.seeds[0]: expected host:port"},
+        BadConfigCase{"cache:\n  backend: redis_cluster\n  redis:\n    seeds: [\"rediss://a:1\", \"b:2\"]\n",
+                      {},
+                      "cache.redis.seeds[1]: mixes"},
+        BadConfigCase{"cache:\n  backend: redis_cluster\n  redis:\n    seeds: rediss://a:1\n",
+                      {},
+                      "cache.redis.tls_ca_file: rediss:// seeds need a CA file"},
+        BadConfigCase{"cache:\n  backend: redis_cluster\n  redis:\n    seeds: a:1\n    request_timeout: 0s\n",
+                      {},
+                      "cache.redis.request_timeout: must be positive"},
+        BadConfigCase{"cache:\n  backend: redis_cluster\n  redis:\n    seeds: a:1\n    key_prefix: \"{x}\"\n",
+                      {},
+                      "cache.redis.key_prefix"},
+        BadConfigCase{"cache:\n  redis:\n    seedz: a:1\n", {}, "cache.redis.seedz: unknown key"},
+        BadConfigCase{"state:\n  backend: etcd\n", {}, "state.backend: unknown backend"},
+        BadConfigCase{"state:\n  backend: redis_cluster\n", {}, "state.redis.seeds"},
+        BadConfigCase{"state:\n  backend: redis_cluster\n  redis:\n    seeds: a:1\n    wait_replicas: 99\n",
+                      {},
+                      "state.redis.wait_replicas: must be 0..16"},
         BadConfigCase{"log:\n  level: loud\n", {}, "log.level"},
         BadConfigCase{"http: [1, 2]\n", {}, "http: expected a section of keys"},
         BadConfigCase{"http:\n  listen: [a, b]\n", {}, "http.listen: expected a single value"},
