@@ -108,6 +108,8 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
         config.telephony.prompts_dir.empty() ? telephony::default_prompts_dir() : config.telephony.prompts_dir;
     options.metrics = metrics;
     options.node_id = config.effective_node_id();
+    options.state = platform.state.get();
+    options.state_shared = config.state.backend != "in_process";
     services->agents_ = std::make_unique<UsersAgentDirectory>(*services->users_);
     options.agents = services->agents_.get();
     options.organisations =

@@ -480,6 +480,9 @@ const std::vector<KeySpec>& base_key_table() {
       {"telephony.rtp_port_max", section_int(&Config::telephony, &TelephonyConfig::rtp_port_max)},
       {"telephony.rtp_inactivity_timeout",
        section_duration(&Config::telephony, &TelephonyConfig::rtp_inactivity_timeout)},
+      {"telephony.node_heartbeat_interval",
+       section_duration(&Config::telephony, &TelephonyConfig::node_heartbeat_interval)},
+      {"telephony.node_timeout", section_duration(&Config::telephony, &TelephonyConfig::node_timeout)},
       {"telephony.prompts_dir", section_string(&Config::telephony, &TelephonyConfig::prompts_dir)},
       {"telephony.record_calls", section_bool(&Config::telephony, &TelephonyConfig::record_calls)},
       {"telephony.max_calls", section_int(&Config::telephony, &TelephonyConfig::max_calls)},
@@ -674,6 +677,12 @@ Status validate_telephony(const TelephonyConfig& t) {
   if (t.rtp_port_min < 1024 || t.rtp_port_max > 65'534 || t.rtp_port_min + 2 > t.rtp_port_max)
     return config_error("telephony.rtp_port_min",
                         "the RTP range must be within 1024..65534 and hold at least two ports");
+  if (t.node_heartbeat_interval.count() < 100) {
+    return config_error("telephony.node_heartbeat_interval", "must be at least 100ms");
+  }
+  if (t.node_timeout < 2 * t.node_heartbeat_interval) {
+    return config_error("telephony.node_timeout", "must be at least twice telephony.node_heartbeat_interval");
+  }
   if (t.rtp_inactivity_timeout.count() < 1'000)
     return config_error("telephony.rtp_inactivity_timeout", "must be at least 1s");
   if (t.max_calls < 1) return config_error("telephony.max_calls", "must be at least 1");

@@ -203,6 +203,10 @@ struct TelephonyConfig {
   uint64_t rtp_port_min = 20'000;
   uint64_t rtp_port_max = 20'999;
   std::chrono::milliseconds rtp_inactivity_timeout{30'000};  // no RTP from a leg this long ends the call
+  // Every call host refreshes its heartbeat in the shared state store this often; one silent for
+  // node_timeout is lost, and a surviving node ends its calls with node_lost (telephony/node_sweeper.h).
+  std::chrono::milliseconds node_heartbeat_interval{2'000};
+  std::chrono::milliseconds node_timeout{10'000};
   std::string prompts_dir;        // WAV prompts (8 kHz mono); empty: the ones generated at build time
   bool record_calls = false;      // WAV recordings under <data_dir>/recordings
   uint64_t max_calls = 1'000;     // concurrent calls; more get 503 with Retry-After

@@ -15,7 +15,9 @@
 #include <boost/asio/post.hpp>
 
 #include "core/log.h"
+#include "state/in_process_state_store.h"
 #include "telephony/call_records.h"
+#include "telephony/node_sweeper.h"
 #include "telephony/numbers.h"
 #include "telephony/registrar/accounts.h"
 #include "telephony/registrar/digest.h"
@@ -114,8 +116,20 @@ class CallService::Impl final : public CallActions {
   Status start() {
     const auto& t = options_.telephony;
     VONTRES_RETURN_IF_ERROR(numbers_.load());
+    if (options_.state == nullptr) {
+      own_state_ = std::make_unique<state::InProcessStateStore>(clock_);
+      options_.state = own_state_.get();
+    }
+    NodeSweeperOptions sweeper_options;
+    sweeper_options.node_id = options_.node_id;
+    sweeper_options.heartbeat_ttl = t.node_timeout;
+    sweeper_options.sweep_others = options_.state_shared;
+    sweeper_options.topic = options_.topic;
+    sweeper_ = std::make_unique<NodeSweeper>(*options_.state, records_, bus_, &acd_, sweeper_options);
     // This node holds no call yet: any open record it owns is from before a crash or kill.
-    close_calls_lost_by(options_.node_id);
+    count_lost(sweeper_->close_own());
+    Status beat = sweeper_->heartbeat();
+    if (!beat.is_ok()) return beat;
     registrar::DigestServerOptions digest_options;
     digest_options.realm = t.realm;
     digest_options.secret = registrar::random_bytes(32);
@@ -199,6 +213,7 @@ class CallService::Impl final : public CallActions {
     running_ = true;
     consumer_thread_ = std::thread([this] { consume_routing_events(); });
     schedule_timer();
+    schedule_heartbeat();
     log_.info("SIP listening",
               {{"udp", stack_->port(ua::TransportKind::kUdp)}, {"tcp", stack_->port(ua::TransportKind::kTcp)}});
     return Status::ok();
@@ -228,6 +243,7 @@ class CallService::Impl final : public CallActions {
       if (t.joinable()) t.join();
     }
     threads_.clear();
+    if (sweeper_) (void)sweeper_->withdraw();  // a clean stop: nothing left to sweep
   }
 
   // ---- API support ----
@@ -582,6 +598,17 @@ class CallService::Impl final : public CallActions {
   }
 
   void publish(const CallId& id, const std::string& type, json data) override {
+    if (type == "call.ended") {
+      // The final record decides: a call another node already ended (node_lost, while this node
+      // was unreachable) keeps that end, and its second call.ended is not published.
+      CallState* state = find(id);
+      auto snap = flow_.snapshot(id);
+      if (snap) {
+        const bool won = write_record(*snap, media_json(id));
+        if (state != nullptr) state->record_final = true;
+        if (!won) return;
+      }
+    }
     data["call_id"] = id.str();
     data["at"] = format_rfc3339(clock_.now());
     bus::Event event;
@@ -613,50 +640,51 @@ class CallService::Impl final : public CallActions {
     return std::find(kTypes.begin(), kTypes.end(), type) != kTypes.end();
   }
 
-  void write_record(const CallSnapshot& call, const json& media) {
+  // Returns false only when another node had already ended the record.
+  bool write_record(const CallSnapshot& call, const json& media) {
     auto written = records_.write(call, media, options_.node_id);
     if (!written.is_ok()) {
       log_.error("call record not stored", {{"call_id", call.id.str()}, {"error", written.status().to_string()}});
-    } else if (!*written) {
+      return true;
+    }
+    if (!*written) {
       log_.warn("call record already closed by another node; this end not recorded",
                 {{"call_id", call.id.str()}, {"phase", std::string(call_phase_name(call.phase))}});
     }
+    return *written;
   }
 
-  // Ends every open record owned by `node` with node_lost and publishes their call.ended. Rows
-  // another node closed first are left alone (close_lost() tells), so each call ends once.
-  void close_calls_lost_by(const std::string& node) {
-    auto open = records_.open_calls(node);
-    if (!open.is_ok()) {
-      log_.error("open call records not read", {{"node", node}, {"error", open.status().to_string()}});
+  json media_json(const CallId& id) {
+    json media = json::object();
+    CallState* state = find(id);
+    if (state == nullptr) return media;
+    media["caller"] = counters_json(state->caller.media);
+    media["agent"] = counters_json(state->agent.media);
+    if (state->consult.media) media["consult"] = counters_json(state->consult.media);
+    if (!state->previous_agents.empty()) media["previous_agents"] = state->previous_agents;
+    return media;
+  }
+
+  void count_lost(const Result<int>& closed) {
+    if (!closed.is_ok()) {
+      log_.error("lost calls not closed", {{"error", closed.status().to_string()}});
       return;
     }
-    for (const auto& call : *open) {
-      auto closed = records_.close_lost(call.id);
-      if (!closed.is_ok()) {
-        log_.error("lost call not closed", {{"call_id", call.id}, {"error", closed.status().to_string()}});
-        continue;
-      }
-      if (!*closed) continue;
-      const json& record = **closed;
-      json data = {{"call_id", call.id}, {"reason", "node_lost"}, {"phase", "ended"},
-                   {"org_id", call.org}, {"owner_node", node},    {"at", record.value("ended_at", "")}};
-      if (auto q = record.value("queue", ""); !q.empty()) data["queue"] = q;
-      if (auto a = record.value("agent", ""); !a.empty()) data["agent"] = a;
-      bus::Event event;
-      event.topic = options_.topic;
-      event.key = call.id;
-      event.type = "call.ended";
-      if (!call.org.empty()) event.headers["org_id"] = call.org;
-      event.payload = data.dump();
-      auto published = bus_.publish(std::move(event), std::chrono::seconds(2));
-      if (!published.is_ok()) {
-        log_.error("call.ended of a lost call not published",
-                   {{"call_id", call.id}, {"code", std::string(published.status().code())}});
-      }
-      if (ended_family_ != nullptr) ended_family_->Add({{"reason", "node_lost"}}).Increment();
-      log_.warn("call ended: its node was lost", {{"call_id", call.id}, {"node", node}});
-    }
+    if (ended_family_ != nullptr && *closed > 0) ended_family_->Add({{"reason", "node_lost"}}).Increment(*closed);
+  }
+
+  // Heartbeat and sweep on the I/O threads, off the call strand: Store and state round trips
+  // never hold up call handling.
+  void schedule_heartbeat() {
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_);
+    timer->expires_after(options_.telephony.node_heartbeat_interval);
+    timer->async_wait([this, timer](const boost::system::error_code& ec) {
+      if (ec || stopped_) return;
+      Status beat = sweeper_->heartbeat();
+      if (!beat.is_ok()) log_.error("node heartbeat not written", {{"error", beat.to_string()}});
+      count_lost(sweeper_->sweep());
+      schedule_heartbeat();
+    });
   }
 
   void finished(const CallSnapshot& call) override {
@@ -664,14 +692,7 @@ class CallService::Impl final : public CallActions {
       ended_family_->Add({{"reason", std::string(end_reason_name(*call.end_reason))}}).Increment();
     }
     auto it = calls_.find(call.id);
-    json media = json::object();
-    if (it != calls_.end()) {
-      media["caller"] = counters_json(it->second.caller.media);
-      media["agent"] = counters_json(it->second.agent.media);
-      if (it->second.consult.media) media["consult"] = counters_json(it->second.consult.media);
-      if (!it->second.previous_agents.empty()) media["previous_agents"] = it->second.previous_agents;
-    }
-    write_record(call, media);
+    if (it == calls_.end() || !it->second.record_final) (void)write_record(call, media_json(call.id));
     if (it == calls_.end()) return;
     unbridge(call.id);
     stop_recording(it->second);
@@ -706,6 +727,7 @@ class CallService::Impl final : public CallActions {
   struct CallState {
     CallId id;
     OrgId org;
+    bool record_final = false;  // the ended record was written (at call.ended)
     LegState caller;
     LegState agent;
     LegState consult;                   // attended transfer: agent B's leg until it replaces the agent leg
@@ -1302,6 +1324,8 @@ class CallService::Impl final : public CallActions {
   registrar::StoreCredentialStore accounts_;
   NumberDirectory numbers_;
   CallRecords records_;
+  std::unique_ptr<state::InProcessStateStore> own_state_;  // when options_.state is null
+  std::unique_ptr<NodeSweeper> sweeper_;                   // set in start()
   registrar::SipAccountsApi accounts_api_;
   std::unique_ptr<registrar::AgentGatedCredentialStore> gated_accounts_;  // when options_.agents is set
   std::unique_ptr<registrar::DigestServer> digest_;

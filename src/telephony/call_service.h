@@ -36,6 +36,7 @@
 #include "core/ids.h"
 #include "core/status.h"
 #include "routing/acd_client.h"
+#include "state/state_store.h"
 #include "store/store.h"
 #include "telephony/call/call_flow.h"
 #include "telephony/rtp/media_tap.h"
@@ -65,6 +66,11 @@ struct CallServiceOptions {
     std::string name;
   };
   std::function<Result<std::vector<Organisation>>()> organisations;
+  // The shared state store for node heartbeats (telephony/node_sweeper.h); null: a private
+  // embedded one. `state_shared`: every node uses the same one, so this node sweeps the calls of
+  // nodes whose heartbeat lapsed. Must outlive the service.
+  state::StateStore* state = nullptr;
+  bool state_shared = false;
 };
 
 // The default prompts directory: <dir of the executable>/../share/prompts (the build tree) or
