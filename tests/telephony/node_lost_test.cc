@@ -61,8 +61,7 @@ TEST(NodeLostTest, AKilledNodesCallsEndNodeLostAfterItsRestart) {
                                           "-r",        "20",
                                           "-d",        "60000",
                                           "-nostdin",  "-timeout",
-                                          "120s",      "-trace_stat",
-                                          "-fd",       "1"});
+                                          "120s"});
 
   // Every call is answered and its record is in the store while it lasts.
   std::set<std::string> live;
