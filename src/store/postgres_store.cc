@@ -329,11 +329,22 @@ class PgConnection {
     }
     if (polling != PGRES_POLLING_OK) return store_unavailable("connecting to PostgreSQL: did not complete");
     auto opened = std::make_unique<PgConnection>(std::move(connection));
+    PQsetNoticeReceiver(opened->get(), &PgConnection::receive_notice, opened.get());
     // Hex bytea, ISO dates, UTF-8, and no surprises from a server-side default.
     VONTRES_RETURN_IF_ERROR(opened->exec_script(
         "SET bytea_output = 'hex'; SET client_encoding = 'UTF8'; SET standard_conforming_strings = on;"
         " SET default_transaction_isolation = 'read committed'; SET client_min_messages = warning"));
     return opened;
+  }
+
+  // Notices are not printed (libpq's default writes them to stderr). A FATAL message arriving while
+  // the connection is idle (the server shutting down, pg_terminate_backend) marks it broken even
+  // before the socket's end is read.
+  static void receive_notice(void* self, const PGresult* notice) {
+    const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (severity != nullptr && (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC")) {
+      static_cast<PgConnection*>(self)->broken_ = true;
+    }
   }
 
   PGconn* get() const { return connection_.get(); }
@@ -346,8 +357,13 @@ class PgConnection {
   // was idle, which is how a server shutdown or a killed backend shows up.
   bool usable() {
     if (broken()) return false;
-    if (PQconsumeInput(get()) == 0) return false;
-    if (PQstatus(get()) == CONNECTION_BAD) return false;
+    // Read what arrived, parse it (PQisBusy does: a FATAL notice reaches receive_notice), then
+    // read again, which is when the socket's end is seen.
+    for (int round = 0; round < 2; ++round) {
+      if (PQconsumeInput(get()) == 0) return false;
+      (void)PQisBusy(get());
+      if (broken()) return false;
+    }
     for (PGnotify* notify = PQnotifies(get()); notify != nullptr; notify = PQnotifies(get())) PQfreemem(notify);
     return PQtransactionStatus(get()) == PQTRANS_IDLE;
   }

@@ -1457,7 +1457,7 @@ std::vector<store::Migration> CallService::migrations() {
   out.push_back({"telephony", 1, "call records",
                  "CREATE TABLE calls (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, sip_call_id TEXT, direction TEXT, "
                  "from_uri TEXT, to_uri TEXT, dialled TEXT, queue_id TEXT, intent TEXT, agent_id TEXT, "
-                 "started_at_ms INTEGER NOT NULL, queued_at_ms INTEGER, answered_at_ms INTEGER, ended_at_ms INTEGER, "
+                 "started_at_ms BIGINT NOT NULL, queued_at_ms BIGINT, answered_at_ms BIGINT, ended_at_ms BIGINT, "
                  "end_reason TEXT, agent_attempts INTEGER, record TEXT NOT NULL);"
                  "CREATE INDEX calls_by_org_time ON calls (org_id, started_at_ms)"});
   return out;

@@ -86,7 +86,8 @@ bool PostgresServer::initialise(const Options& options, std::string* error) {
     return false;
   }
   server_options_ = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + directory_ +
-                    " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
+                    " -c synchronous_commit=off -c max_connections=300";
+  if (!options.durable) server_options_ += " -c fsync=off -c full_page_writes=off";
   if (options.tls) {
     if (!make_certificates(error)) return false;
     server_options_ +=

@@ -26,6 +26,10 @@ class PostgresServer {
  public:
   struct Options {
     bool tls = false;
+    // false (tests): fsync, full_page_writes and synchronous_commit off. true (benchmarks): fsync
+    // and full_page_writes on, synchronous_commit off, which is closest to SQLite's WAL mode with
+    // synchronous=NORMAL (no corruption on a crash; the last commits may be lost).
+    bool durable = false;
   };
   // Starts a server, or returns null and fills *error.
   static std::unique_ptr<PostgresServer> start(const Options& options, std::string* error);
