@@ -106,9 +106,11 @@ Status dump_postgres(const PostgresOptions& options, const std::string& destinat
   environment.push_back("PGCONNECT_TIMEOUT=" + std::to_string(timeout_seconds));
 
   std::vector<char*> argv;
+  argv.reserve(arguments.size() + 1);
   for (auto& argument : arguments) argv.push_back(argument.data());
   argv.push_back(nullptr);
   std::vector<char*> envp;
+  envp.reserve(environment.size() + 1);
   for (auto& entry : environment) envp.push_back(entry.data());
   envp.push_back(nullptr);
 

@@ -101,6 +101,7 @@ TEST_F(PostgresStoreTest, PoolNeverOpensMoreThanItsSize) {
   std::atomic<size_t> most{0};
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(8);
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 10; ++i) {
@@ -249,6 +250,7 @@ TEST_F(PostgresStoreTest, SerializationFailuresAreRetriedUntilTheTransactionComm
   std::atomic<int> runs{0};
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 20; ++i) {
@@ -356,6 +358,7 @@ TEST_F(PostgresStoreTest, RestartUnderLoadFailsFastWithStoreUnavailableAndRecove
   std::mutex mutex;
   std::vector<std::string> unexpected;  // any failure other than store_unavailable
   std::vector<std::thread> writers;
+  writers.reserve(3);
   for (int t = 0; t < 3; ++t) {
     writers.emplace_back([&, t] {
       for (int i = 0; i < 100000 && !stop.load(); ++i) {
