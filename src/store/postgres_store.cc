@@ -668,13 +668,23 @@ Result<PostgresStore::Lease> PostgresStore::acquire() {
       if (!connected.is_ok()) {
         lock.lock();
         --open_count_;
+        last_connect_failure_ = std::chrono::steady_clock::now();
+        last_connect_error_ = connected.status();
         connection_available_.notify_one();
         return connected.status();
       }
+      lock.lock();
+      last_connect_error_ = Status::ok();
+      lock.unlock();
       return Lease(*this, std::move(connected).value());
     }
     if (connection_available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
         open_count_ >= options_.pool_size) {
+      // Waiting behind connects to a server that does not answer is the server's fault, not load.
+      if (!last_connect_error_.is_ok() && std::chrono::steady_clock::now() - last_connect_failure_ <
+                                              options_.connect_timeout + options_.pool_wait_timeout) {
+        return last_connect_error_;
+      }
       return unavailable("no free PostgreSQL connection within " + std::to_string(options_.pool_wait_timeout.count()) +
                              " ms (store.postgres.pool_size " + std::to_string(options_.pool_size) + ")",
                          "store_busy");

@@ -23,7 +23,8 @@
 //
 // Errors: as store.h ("store_constraint" for SQLSTATE class 23, "store_busy" for exhausted retries,
 // lock timeouts and a full pool, "store_error" otherwise), plus "store_unavailable" (kind
-// unavailable) when the server cannot be reached or the connection is lost. A transaction that
+// unavailable) when the server cannot be reached or the connection is lost (also for a caller that
+// waited for the pool while connects to the server were failing). A transaction that
 // loses its connection before COMMIT has written nothing; one that loses it during COMMIT has an
 // unknown outcome (reported as store_unavailable).
 //
@@ -122,9 +123,11 @@ class PostgresStore final : public Store {
 
   std::mutex pool_mutex_;
   std::condition_variable connection_available_;
-  std::vector<std::unique_ptr<detail::PgConnection>> idle_;  // GUARDED_BY(pool_mutex_)
-  size_t open_count_ = 0;                                    // GUARDED_BY(pool_mutex_), idle + leased
-  std::minstd_rand jitter_;                                  // GUARDED_BY(pool_mutex_)
+  std::vector<std::unique_ptr<detail::PgConnection>> idle_;     // GUARDED_BY(pool_mutex_)
+  size_t open_count_ = 0;                                       // GUARDED_BY(pool_mutex_), idle + leased
+  std::minstd_rand jitter_;                                     // GUARDED_BY(pool_mutex_)
+  Status last_connect_error_;                                   // GUARDED_BY(pool_mutex_), OK after a success
+  std::chrono::steady_clock::time_point last_connect_failure_;  // GUARDED_BY(pool_mutex_)
 };
 
 }  // namespace vontres::store
