@@ -9,11 +9,14 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "app/platform.h"
 #include "app/services.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "support/node.h"
 #include "support/postgres_server.h"
 #include "support/subprocess.h"
 
@@ -135,6 +138,67 @@ TEST_F(PostgresPlatformTest, BackupCommandTakesAPgDump) {
       testing::run({VONTRES_BINARY, "restore", "--data-dir", dir.path() + "/data", "--input", output}, postgres_env());
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("pg_restore"), std::string::npos) << refused.err;
+}
+
+// Every component writes and reads its records through the API of one `vontres serve` on PostgreSQL.
+TEST_F(PostgresPlatformTest, EveryComponentsRecordsAreWrittenAndReadThroughTheApi) {
+  testing::Node::Options options;
+  options.binary = VONTRES_BINARY;
+  options.orgs = {"Alpha", "Beta"};
+  options.extra_yaml = "store:\n  backend: postgres\n  postgres:\n    url: \"" + server_->conninfo(database_) + "\"\n";
+  testing::Node node(options);
+  ASSERT_EQ(node.error(), "");
+  auto as_alpha = [&](const std::string& method, const std::string& path, const nlohmann::json& body = nullptr) {
+    return node.request(method, path, body, node.token(0));
+  };
+  auto created = [](const testing::HttpReply& r) { return r.status == 200 || r.status == 201; };
+
+  auto user = as_alpha("POST", "/api/v1/users",
+                       {{"email", "agent@alpha.example"},
+                        {"display_name", "Alpha agent"},
+                        {"password", "alpha-user-password-1"},
+                        {"roles", {"agent"}}});
+  ASSERT_TRUE(created(user)) << user.status << " " << user.raw;
+  const std::string user_id = user.body.value("id", "");
+  const std::vector<std::tuple<std::string, std::string, nlohmann::json>> writes = {
+      {"POST", "/api/v1/roles", {{"name", "alpha-role"}, {"description", "d"}, {"permissions", {"queues.read"}}}},
+      {"POST", "/api/v1/teams", {{"name", "Alpha team"}, {"member_ids", {user_id}}}},
+      {"POST", "/api/v1/api-keys", {{"name", "Alpha key"}, {"permissions", {"queues.read"}}}},
+      {"PUT", "/api/v1/users/" + user_id + "/agent-profile", {{"extension", "101"}, {"sip_username", "alphaphone"}}},
+      {"POST", "/api/v1/queues", {{"id", "support"}, {"name", "Support"}}},
+      {"PUT", "/api/v1/skills/billing", {{"description", "Billing"}}},
+      {"PUT",
+       "/api/v1/agents/agent-a/routing-profile",
+       {{"name", "Agent A"}, {"queues", nlohmann::json::array({nlohmann::json{{"queue", "support"}}})}}},
+      {"PUT", "/api/v1/sip-accounts/alphaphone", {{"agent_id", "agent-a"}, {"password", "a-sip-password-1"}}},
+      {"PUT", "/api/v1/numbers/+15550100", {{"queue_id", "support"}}},
+      {"PUT", "/api/v1/routing/rules", {{"default_queue", "support"}}},
+  };
+  for (const auto& [method, path, body] : writes) {
+    auto r = as_alpha(method, path, body);
+    EXPECT_TRUE(created(r)) << method << " " << path << ": " << r.status << " " << r.raw;
+  }
+  for (const char* path : {"/api/v1/users", "/api/v1/roles", "/api/v1/teams", "/api/v1/api-keys", "/api/v1/queues",
+                           "/api/v1/skills", "/api/v1/sip-accounts", "/api/v1/numbers", "/api/v1/routing/rules",
+                           "/api/v1/audit?limit=50", "/api/v1/calls/history"}) {
+    auto r = as_alpha("GET", path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.raw;
+  }
+  auto users = as_alpha("GET", "/api/v1/users");
+  EXPECT_NE(users.raw.find("agent@alpha.example"), std::string::npos) << users.raw;
+  auto beta_users = node.request("GET", "/api/v1/users", nullptr, node.token(1));
+  EXPECT_EQ(beta_users.raw.find("agent@alpha.example"), std::string::npos) << "organisations stay apart";
+
+  // The rows are in PostgreSQL.
+  auto store = app::open_store(config_, clock_);
+  ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+  for (const char* table :
+       {"organisations", "users", "roles", "teams", "team_members", "api_keys", "agent_profiles", "routing_queues",
+        "routing_skills", "routing_agents", "routing_rules", "sip_accounts", "phone_numbers", "audit_events"}) {
+    auto rows = (*store)->query(std::string("SELECT COUNT(*) FROM ") + table);
+    ASSERT_TRUE(rows.is_ok()) << table << ": " << rows.status().to_string();
+    EXPECT_GE((*rows)[0].get_int(0), 1) << table;
+  }
 }
 
 }  // namespace
