@@ -350,7 +350,13 @@ class PgConnection {
   PGconn* get() const { return connection_.get(); }
   bool broken() const { return broken_ || PQstatus(get()) == CONNECTION_BAD; }
   const std::string& last_state() const { return last_state_; }
-  void clear_last_state() { last_state_.clear(); }
+  // The last failure was a cached statement whose table changed shape (now evicted: running the
+  // statement again prepares it afresh).
+  bool stale_plan() const { return stale_plan_; }
+  void clear_last_state() {
+    last_state_.clear();
+    stale_plan_ = false;
+  }
   bool in_transaction() const { return PQtransactionStatus(get()) != PQTRANS_IDLE; }
 
   // True when the connection can be used: reads (without blocking) what the server sent while it
@@ -371,18 +377,21 @@ class PgConnection {
   // Maps a failed result (or none: the connection failed) to a Status, remembering its SQLSTATE.
   Status error(const PGresult* result, std::string_view context) {
     const char* state_field = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-    last_state_ = state_field != nullptr ? state_field : "";
+    const std::string state = state_field != nullptr ? state_field : "";
+    // "current transaction is aborted" says nothing new: keep the failure that aborted it (a
+    // serialization failure the body did not return at once must still lead to a retry).
+    if (state != "25P02" || last_state_.empty()) last_state_ = state;
     std::string message(context);
     message += ": ";
     message += result != nullptr ? trimmed(PQresultErrorMessage(result)) : trimmed(PQerrorMessage(get()));
     if (message.ends_with(": ")) message += trimmed(PQerrorMessage(get()));
-    if (!last_state_.empty()) message += " (SQLSTATE " + last_state_ + ")";
-    if (PQstatus(get()) == CONNECTION_BAD || is_unavailable_state(last_state_)) {
+    if (!state.empty()) message += " (SQLSTATE " + state + ")";
+    if (PQstatus(get()) == CONNECTION_BAD || is_unavailable_state(state)) {
       broken_ = true;  // the pool discards it; the next call connects afresh
       return store_unavailable(std::move(message));
     }
-    if (last_state_.starts_with("23")) return already_exists(std::move(message), "store_constraint");
-    if (is_retryable_state(last_state_) || last_state_ == "55P03" || last_state_ == "57014") {
+    if (state.starts_with("23")) return already_exists(std::move(message), "store_constraint");
+    if (is_retryable_state(state) || state == "55P03" || state == "57014") {
       return unavailable(std::move(message), "store_busy");
     }
     return internal_error(std::move(message), "store_error");
@@ -411,10 +420,13 @@ class PgConnection {
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       Status failed = error(result.get(), "running statement");
       // "cached plan must not change result type": the table changed under a cached statement.
-      if (last_state_ == "0A000" && !cache_key.empty()) evict(cache_key);
+      if (last_state_ == "0A000" && !cache_key.empty()) {
+        stale_plan_ = true;
+        evict(cache_key);
+      }
       return failed;
     }
-    last_state_.clear();
+    clear_last_state();
     Rows rows;
     const int columns = PQnfields(result.get());
     rows.columns.reserve(static_cast<size_t>(columns));
@@ -520,6 +532,7 @@ class PgConnection {
   ConnectionHandle connection_;
   bool broken_ = false;
   std::string last_state_;  // SQLSTATE of the last failure, empty after a success
+  bool stale_plan_ = false;
   uint64_t statements_prepared_ = 0;
   std::list<CachedStatement> cache_;  // front = most recently used
   std::unordered_map<std::string, std::list<CachedStatement>::iterator> index_;
@@ -721,12 +734,12 @@ Result<Rows> PostgresStore::run_autocommit(std::string_view sql, const std::vect
     VONTRES_ASSIGN_OR_RETURN(Lease connection, acquire());
     auto rows = connection->run(sql, params, changed);
     if (rows.is_ok()) return rows;
-    const std::string state = connection->last_state();
     // A failed auto-commit statement changed nothing, so a serialization failure, a deadlock or a
     // stale cached plan may simply run again.
-    if (!detail::is_retryable_state(state) && state != "0A000") return rows.status();
+    const bool stale = connection->stale_plan();
+    if (!detail::is_retryable_state(connection->last_state()) && !stale) return rows.status();
     last = rows.status();
-    if (state != "0A000") back_off(attempt);
+    if (!stale) back_off(attempt);
   }
   return last;
 }
@@ -791,10 +804,10 @@ Status PostgresStore::transaction(const std::function<Status(Session&)>& body) {
     connection->clear_last_state();
     last = transaction_once(*connection, "BEGIN ISOLATION LEVEL SERIALIZABLE", body);
     if (last.is_ok()) return last;
-    const std::string state = connection->last_state();
     // Retry only when the server chose to abort this transaction (its outcome is then known: nothing).
-    if (!detail::is_retryable_state(state) && state != "0A000") return last;
-    if (state != "0A000") back_off(attempt);
+    const bool stale = connection->stale_plan();
+    if (!detail::is_retryable_state(connection->last_state()) && !stale) return last;
+    if (!stale) back_off(attempt);
   }
   return last;
 }
