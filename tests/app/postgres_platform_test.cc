@@ -189,6 +189,16 @@ TEST_F(PostgresPlatformTest, EveryComponentsRecordsAreWrittenAndReadThroughTheAp
   auto beta_users = node.request("GET", "/api/v1/users", nullptr, node.token(1));
   EXPECT_EQ(beta_users.raw.find("agent@alpha.example"), std::string::npos) << "organisations stay apart";
 
+  // PostgreSQL going away is a 503 (store_unavailable), not a crash; the node recovers when it is back.
+  std::string error;
+  ASSERT_TRUE(server_->stop(&error)) << error;
+  auto down = as_alpha("GET", "/api/v1/users");
+  EXPECT_EQ(down.status, 503) << down.raw;
+  EXPECT_EQ(down.code(), "store_unavailable") << down.raw;
+  ASSERT_TRUE(server_->restart(&error)) << error;
+  auto back = as_alpha("GET", "/api/v1/users");
+  EXPECT_EQ(back.status, 200) << back.raw;
+
   // The rows are in PostgreSQL.
   auto store = app::open_store(config_, clock_);
   ASSERT_TRUE(store.is_ok()) << store.status().to_string();
