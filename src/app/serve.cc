@@ -69,6 +69,8 @@ int serve(const Config& config) {
               {{"url.full", url},
                {"service.version", VONTRES_VERSION},
                {"vontres.data_dir", config.data_dir},
+               {"vontres.node_id", config.effective_node_id()},
+               {"vontres.acd_client", config.routing.acd_client},
                {"vontres.backends", config.bus.backend + "," + config.cache.backend + "," + config.store.backend}});
 
   int received = 0;

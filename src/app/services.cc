@@ -1,6 +1,8 @@
 #include "app/services.h"
 
 #include "ai/service/ai_service.h"
+#include "routing/acd_client.h"
+#include "routing/command_handler.h"
 #include "routing/service.h"
 #include "telephony/call_service.h"
 #include "telephony/registrar/accounts.h"
@@ -58,6 +60,15 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
   VONTRES_RETURN_IF_ERROR(services->routing_->start());
   services->routing_->register_routes(router);
   services->routing_->start_timer();
+  if (config.routing.acd_client == "bus") {
+    services->routing_commands_ = std::make_unique<routing::RoutingCommandHandler>(*platform.bus, *services->routing_);
+    VONTRES_RETURN_IF_ERROR(services->routing_commands_->start());
+    routing::BusAcdClientOptions acd_options;
+    acd_options.source_node = config.effective_node_id();
+    services->acd_ = std::make_unique<routing::BusAcdClient>(*platform.bus, *platform.store, std::move(acd_options));
+  } else {
+    services->acd_ = std::make_unique<routing::InProcessAcdClient>(*services->routing_);
+  }
   VONTRES_RETURN_IF_ERROR(services->routing_->follow_user_events("routing-" + config.service_name));
 
   if (config.ai.enabled) {
@@ -73,7 +84,7 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
     } else if (auto dir = ai::service::default_share_dir("intents"); !dir.empty()) {
       options.intent_examples_file = dir + "/examples.csv";
     }
-    options.node_id = config.service_name;
+    options.node_id = config.effective_node_id();
     options.metrics = metrics;
     options.audit = &services->users_->audit_sink();
     VONTRES_ASSIGN_OR_RETURN(services->ai_,
@@ -87,7 +98,7 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
     options.prompts_dir =
         config.telephony.prompts_dir.empty() ? telephony::default_prompts_dir() : config.telephony.prompts_dir;
     options.metrics = metrics;
-    options.node_id = config.service_name;
+    options.node_id = config.effective_node_id();
     services->agents_ = std::make_unique<UsersAgentDirectory>(*services->users_);
     options.agents = services->agents_.get();
     options.organisations =
@@ -99,7 +110,7 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
       return out;
     };
     services->telephony_ = std::make_unique<telephony::CallService>(clock, *platform.bus, *platform.store,
-                                                                    *services->routing_, std::move(options));
+                                                                    *services->acd_, std::move(options));
     services->telephony_->register_routes(router);
     if (services->ai_) {
       services->telephony_->set_media_tap(services->ai_.get());
@@ -116,6 +127,7 @@ api::Authenticator* Services::authenticator() { return &users_->authenticator();
 void Services::stop() {
   if (telephony_) telephony_->stop();
   if (ai_) ai_->stop();
+  if (routing_commands_) routing_commands_->stop();
   if (routing_) {
     routing_->stop_following_user_events();
     routing_->stop_timer();

@@ -19,8 +19,10 @@ namespace vontres::users {
 class UsersService;
 }
 namespace vontres::routing {
+class AcdClient;
+class RoutingCommandHandler;
 class RoutingService;
-}
+}  // namespace vontres::routing
 namespace vontres::telephony {
 class CallService;
 namespace registrar {
@@ -64,8 +66,10 @@ class Services {
   Services() = default;
   std::unique_ptr<users::UsersService> users_;
   std::unique_ptr<routing::RoutingService> routing_;
-  std::unique_ptr<ai::service::AiService> ai_;                    // declared before telephony_: destroyed after it
-  std::unique_ptr<telephony::registrar::AgentDirectory> agents_;  // the registrar's view of users_
+  std::unique_ptr<routing::RoutingCommandHandler> routing_commands_;  // when routing.acd_client is "bus"
+  std::unique_ptr<routing::AcdClient> acd_;                           // telephony's view of the ACD
+  std::unique_ptr<ai::service::AiService> ai_;                        // declared before telephony_: destroyed after it
+  std::unique_ptr<telephony::registrar::AgentDirectory> agents_;      // the registrar's view of users_
   std::unique_ptr<telephony::CallService> telephony_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -291,6 +292,7 @@ const std::vector<KeySpec>& key_table() {
   static const std::vector<KeySpec> table = {
       {"service_name", string_field(&Config::service_name)},
       {"data_dir", string_field(&Config::data_dir)},
+      {"node_id", string_field(&Config::node_id)},
       {"http.listen",
        [](Config& c, std::string_view v) -> Status {
          auto r = parse_listen_address(v);
@@ -379,6 +381,7 @@ const std::vector<KeySpec>& key_table() {
       {"routing.decisions_per_call", section_int(&Config::routing, &RoutingConfig::decisions_per_call)},
       {"routing.explained_candidates", section_int(&Config::routing, &RoutingConfig::explained_candidates)},
       {"routing.tick_resolution", section_duration(&Config::routing, &RoutingConfig::tick_resolution)},
+      {"routing.acd_client", section_string(&Config::routing, &RoutingConfig::acd_client)},
       {"telephony.enabled", section_bool(&Config::telephony, &TelephonyConfig::enabled)},
       {"telephony.sip_udp", section_string(&Config::telephony, &TelephonyConfig::sip_udp)},
       {"telephony.sip_tcp", section_string(&Config::telephony, &TelephonyConfig::sip_tcp)},
@@ -652,6 +655,9 @@ Status validate_routing(const RoutingConfig& r) {
   if (r.tick_resolution.count() < 1 || r.tick_resolution.count() > 1000) {
     return config_error("routing.tick_resolution", "must be 1ms..1s");
   }
+  if (r.acd_client != "in_process" && r.acd_client != "bus") {
+    return config_error("routing.acd_client", "must be in_process or bus");
+  }
   return Status::ok();
 }
 
@@ -688,6 +694,14 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
 std::string Config::sqlite_path() const {
   if (!store.sqlite_path.empty()) return store.sqlite_path;
   return data_dir + "/vontres.db";
+}
+
+std::string Config::effective_node_id() const {
+  if (!node_id.empty()) return node_id;
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0')
+    return "vontres:" + std::to_string(http.listen.port);
+  return std::string(host.data()) + ":" + std::to_string(http.listen.port);
 }
 
 std::string Config::jwt_secret_path() const {
@@ -773,6 +787,9 @@ Result<Config> load_config_file(const std::string& path, const Environment& env)
 Status validate_config(const Config& c) {
   if (c.service_name.empty()) return config_error("service_name", "must not be empty");
   if (c.data_dir.empty()) return config_error("data_dir", "must not be empty");
+  if (c.node_id.size() > 128 || c.node_id.find_first_of(" \t\r\n/") != std::string::npos) {
+    return config_error("node_id", "must be at most 128 characters without spaces or '/'");
+  }
   if (c.http.io_threads < 0 || c.http.io_threads > 256) return config_error("http.io_threads", "must be 0..256");
   if (c.http.worker_threads < 0 || c.http.worker_threads > 1024) {
     return config_error("http.worker_threads", "must be 0..1024");

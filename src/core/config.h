@@ -146,6 +146,9 @@ struct RoutingConfig {
   // Timers (offer timeouts, escalations, wrap-up ends) run at most this late; timers due within
   // one resolution step run together.
   std::chrono::milliseconds tick_resolution{10};
+  // How the call host reaches the ACD: "in_process" (this process's routing service, direct) or
+  // "bus" (commands on routing.commands for the routing process; routing/acd_client.h).
+  std::string acd_client = "in_process";
 };
 
 // One choice of the IVR menu: a DTMF digit and/or spoken phrases (the AI service matches speech)
@@ -266,6 +269,10 @@ struct AiConfig {
 
 struct Config {
   std::string service_name = "vontres";
+  // This process's identity among the nodes sharing the backends: owner of the calls it holds,
+  // name of its per-node consumer groups and heartbeat. Empty: effective_node_id() derives host
+  // name ":" HTTP port, which stays the same across restarts of the same process.
+  std::string node_id;
   std::string data_dir = "./data";
   HttpConfig http;
   LogConfig log;
@@ -280,6 +287,7 @@ struct Config {
   // Derived values.
   std::string sqlite_path() const;
   std::string jwt_secret_path() const;
+  std::string effective_node_id() const;
 };
 
 using Environment = std::map<std::string, std::string>;

@@ -37,9 +37,9 @@ namespace vontres::state {
 using Ttl = std::optional<std::chrono::milliseconds>;  // nullopt: no expiry
 
 struct Lease {
-  std::string holder;          // who holds it, e.g. a node id
-  int64_t token = 0;           // fencing token, increasing per name across all acquisitions
-  int64_t expires_at_ms = 0;   // Unix ms by the backend's clock, informative
+  std::string holder;         // who holds it, e.g. a node id
+  int64_t token = 0;          // fencing token, increasing per name across all acquisitions
+  int64_t expires_at_ms = 0;  // Unix ms by the backend's clock, informative
 };
 
 class StateStore {

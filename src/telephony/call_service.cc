@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
 #include <future>
 #include <utility>
@@ -13,6 +15,7 @@
 #include <boost/asio/post.hpp>
 
 #include "core/log.h"
+#include "telephony/call_records.h"
 #include "telephony/numbers.h"
 #include "telephony/registrar/accounts.h"
 #include "telephony/registrar/digest.h"
@@ -35,13 +38,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 constexpr std::chrono::seconds kApiWait{5};
-
-int64_t to_ms(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-store::Value optional_ms(const std::optional<TimePoint>& t) {
-  return t ? store::Value(to_ms(*t)) : store::Value(std::monostate{});
-}
 
 // "sip:user@host" -> "user".
 std::string user_of(std::string_view uri) {
@@ -79,12 +75,11 @@ class CallService::Impl final : public CallActions {
   struct CallState;
 
  public:
-  Impl(Clock& clock, bus::EventBus& bus, store::Store& store, routing::RoutingService& routing,
-       CallServiceOptions options)
+  Impl(Clock& clock, bus::EventBus& bus, store::Store& store, routing::AcdClient& acd, CallServiceOptions options)
       : clock_(clock),
         bus_(bus),
         store_(store),
-        routing_(routing),
+        acd_(acd),
         options_(std::move(options)),
         ids_(clock),
         strand_(boost::asio::make_strand(io_)),
@@ -93,6 +88,7 @@ class CallService::Impl final : public CallActions {
         flow_(clock, *this, call_flow_options_from_config(options_.telephony)),
         accounts_(store, clock),
         numbers_(store, clock),
+        records_(store, clock),
         accounts_api_(accounts_, options_.telephony.realm, [this](const std::string& username) {
           // A deleted or disabled account's phone is unreachable at once, not at its expiry.
           if (registrar_) registrar_->remove_user(username);
@@ -118,6 +114,8 @@ class CallService::Impl final : public CallActions {
   Status start() {
     const auto& t = options_.telephony;
     VONTRES_RETURN_IF_ERROR(numbers_.load());
+    // This node holds no call yet: any open record it owns is from before a crash or kill.
+    close_calls_lost_by(options_.node_id);
     registrar::DigestServerOptions digest_options;
     digest_options.realm = t.realm;
     digest_options.secret = registrar::random_bytes(32);
@@ -353,9 +351,9 @@ class CallService::Impl final : public CallActions {
     request.org = state->org;
     if (!queue.empty()) request.queue = queue;
     request.intent = intent;
-    auto placed = routing_.run([&](routing::Engine& engine) { return engine.enqueue_call(request); });
+    Status placed = acd_.enqueue(request);
     if (!placed.is_ok()) {
-      const std::string reason(placed.status().code());
+      const std::string reason(placed.code());
       boost::asio::post(strand_, [this, id, reason] { flow_.on_routing_exit(id, reason); });
     }
   }
@@ -386,15 +384,31 @@ class CallService::Impl final : public CallActions {
     request.org = state->org;
     request.queue = queue;
     request.intent = intent;
-    auto placed = routing_.run([&](routing::Engine& engine) { return engine.enqueue_call(request); });
+    Status placed = acd_.enqueue(request);
     if (!placed.is_ok()) {
-      const std::string reason(placed.status().code());
+      const std::string reason(placed.code());
       boost::asio::post(strand_, [this, id, reason] { flow_.on_consult_routing_exit(id, reason); });
     }
   }
 
   void withdraw_from_acd(const CallId& acd_call, const std::string& reason) override {
-    (void)routing_.run([&](routing::Engine& engine) { return engine.cancel_call(acd_call, reason); });
+    acd_result("cancel", acd_call, acd_.cancel(org_of_acd_call(acd_call), acd_call, reason));
+  }
+
+  // The organisation of a call this node holds, by its id or its consultation's ACD id.
+  OrgId org_of_acd_call(const CallId& acd_call) {
+    if (CallState* state = find(acd_call)) return state->org;
+    if (auto call = call_of_consult_acd_id(acd_call)) {
+      if (CallState* state = find(*call)) return state->org;
+    }
+    return {};
+  }
+
+  void acd_result(const char* command, const CallId& call, const Status& s) {
+    if (!s.is_ok()) {
+      log_.warn("ACD command not applied",
+                {{"command", command}, {"call_id", call.str()}, {"code", std::string(s.code())}});
+    }
   }
 
   void ring(const CallId& id, const AgentId& agent, Leg leg, const std::function<void(int)>& fail) {
@@ -558,14 +572,13 @@ class CallService::Impl final : public CallActions {
   }
 
   void accept_offer(const CallId& id, const AgentId& agent) override {
-    Status s = routing_.run([&](routing::Engine& engine) { return engine.accept_offer(id, agent); });
-    if (!s.is_ok()) log_.warn("accept_offer failed", {{"call_id", id.str()}, {"code", std::string(s.code())}});
+    acd_result("accept_offer", id, acd_.accept_offer(org_of_acd_call(id), id, agent));
   }
   void decline_offer(const CallId& id, const AgentId& agent, const std::string& reason) override {
-    (void)routing_.run([&](routing::Engine& engine) { return engine.decline_offer(id, agent, reason); });
+    acd_result("decline_offer", id, acd_.decline_offer(org_of_acd_call(id), id, agent, reason));
   }
   void call_ended_in_acd(const CallId& id) override {
-    (void)routing_.run([&](routing::Engine& engine) { return engine.call_ended(id); });
+    acd_result("call_ended", id, acd_.call_ended(org_of_acd_call(id), id));
   }
 
   void publish(const CallId& id, const std::string& type, json data) override {
@@ -587,6 +600,63 @@ class CallService::Impl final : public CallActions {
       log_.warn("call event not published",
                 {{"call_id", id.str()}, {"type", type}, {"code", std::string(published.status().code())}});
     }
+    // The record follows the call from its first second; the final write is finished()'s.
+    if (type != "call.ended" && records_phase_change(type)) {
+      if (auto snap = flow_.snapshot(id)) write_record(*snap, json::object());
+    }
+  }
+
+  static bool records_phase_change(std::string_view type) {
+    static constexpr std::array<std::string_view, 10> kTypes = {
+        "call.started",     "call.ivr_choice", "call.queued",          "call.ringing", "call.answered",
+        "call.transferred", "call.not_routed", "call.agent_connected", "call.held",    "call.resumed"};
+    return std::find(kTypes.begin(), kTypes.end(), type) != kTypes.end();
+  }
+
+  void write_record(const CallSnapshot& call, const json& media) {
+    auto written = records_.write(call, media, options_.node_id);
+    if (!written.is_ok()) {
+      log_.error("call record not stored", {{"call_id", call.id.str()}, {"error", written.status().to_string()}});
+    } else if (!*written) {
+      log_.warn("call record already closed by another node; this end not recorded",
+                {{"call_id", call.id.str()}, {"phase", std::string(call_phase_name(call.phase))}});
+    }
+  }
+
+  // Ends every open record owned by `node` with node_lost and publishes their call.ended. Rows
+  // another node closed first are left alone (close_lost() tells), so each call ends once.
+  void close_calls_lost_by(const std::string& node) {
+    auto open = records_.open_calls(node);
+    if (!open.is_ok()) {
+      log_.error("open call records not read", {{"node", node}, {"error", open.status().to_string()}});
+      return;
+    }
+    for (const auto& call : *open) {
+      auto closed = records_.close_lost(call.id);
+      if (!closed.is_ok()) {
+        log_.error("lost call not closed", {{"call_id", call.id}, {"error", closed.status().to_string()}});
+        continue;
+      }
+      if (!*closed) continue;
+      const json& record = **closed;
+      json data = {{"call_id", call.id}, {"reason", "node_lost"}, {"phase", "ended"},
+                   {"org_id", call.org}, {"owner_node", node},    {"at", record.value("ended_at", "")}};
+      if (auto q = record.value("queue", ""); !q.empty()) data["queue"] = q;
+      if (auto a = record.value("agent", ""); !a.empty()) data["agent"] = a;
+      bus::Event event;
+      event.topic = options_.topic;
+      event.key = call.id;
+      event.type = "call.ended";
+      if (!call.org.empty()) event.headers["org_id"] = call.org;
+      event.payload = data.dump();
+      auto published = bus_.publish(std::move(event), std::chrono::seconds(2));
+      if (!published.is_ok()) {
+        log_.error("call.ended of a lost call not published",
+                   {{"call_id", call.id}, {"code", std::string(published.status().code())}});
+      }
+      if (ended_family_ != nullptr) ended_family_->Add({{"reason", "node_lost"}}).Increment();
+      log_.warn("call ended: its node was lost", {{"call_id", call.id}, {"node", node}});
+    }
   }
 
   void finished(const CallSnapshot& call) override {
@@ -601,7 +671,7 @@ class CallService::Impl final : public CallActions {
       if (it->second.consult.media) media["consult"] = counters_json(it->second.consult.media);
       if (!it->second.previous_agents.empty()) media["previous_agents"] = it->second.previous_agents;
     }
-    store_record(call, media);
+    write_record(call, media);
     if (it == calls_.end()) return;
     unbridge(call.id);
     stop_recording(it->second);
@@ -1137,10 +1207,7 @@ class CallService::Impl final : public CallActions {
     const AgentId agent(e.agent_id);
     const OrgId org(e.org_id);
     const bool reachable = e.remaining_bindings > 0;
-    Status s = routing_.run([&](routing::Engine& engine) {
-      return engine.set_presence(org, agent, reachable ? routing::Presence::kAvailable : routing::Presence::kOffline,
-                                 reachable ? "" : "phone_unregistered");
-    });
+    Status s = acd_.agent_phone(org, agent, reachable);
     if (!s.is_ok()) {
       log_.info("agent presence not changed", {{"agent_id", e.agent_id}, {"code", std::string(s.code())}});
     }
@@ -1158,38 +1225,8 @@ class CallService::Impl final : public CallActions {
     });
   }
 
-  // ---- records ----
-  void store_record(const CallSnapshot& call, const json& media) {
-    json record = call.to_json();
-    record["media"] = media;
-    auto written = store_.execute(
-        "INSERT INTO calls (id, org_id, sip_call_id, direction, from_uri, to_uri, dialled, queue_id, intent, agent_id, "
-        "started_at_ms, queued_at_ms, answered_at_ms, ended_at_ms, end_reason, agent_attempts, record) VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO UPDATE SET "
-        "ended_at_ms = excluded.ended_at_ms, end_reason = excluded.end_reason, record = excluded.record",
-        {call.id.str(), call.org.str(), call.sip_call_id,
-         std::string(call.direction == CallDirection::kInbound ? "inbound" : "outbound"), call.from, call.to,
-         call.dialled, call.queue.str(), call.intent, call.agent.str(), to_ms(call.started_at),
-         optional_ms(call.queued_at), optional_ms(call.agent_answered_at), optional_ms(call.ended_at),
-         std::string(call.end_reason ? end_reason_name(*call.end_reason) : ""),
-         static_cast<int64_t>(call.agent_attempts), record.dump()});
-    if (!written.is_ok()) {
-      log_.error("call record not stored", {{"call_id", call.id.str()}, {"error", written.status().to_string()}});
-    }
-  }
-
  public:
-  Result<json> history(const std::string& org, int64_t limit) {
-    VONTRES_ASSIGN_OR_RETURN(auto rows, store_.query("SELECT record FROM calls WHERE org_id = $1 "
-                                                     "ORDER BY started_at_ms DESC LIMIT $2",
-                                                     {org, limit}));
-    json out = json::array();
-    for (const auto& row : rows.rows) {
-      json record = json::parse(row.get_string(0), nullptr, false);
-      if (!record.is_discarded()) out.push_back(std::move(record));
-    }
-    return out;
-  }
+  Result<json> history(const std::string& org, int64_t limit) { return records_.history(org, limit); }
 
   // Runs a flow command for a call of `org` on the strand.
   Status command(const CallId& id, const std::string& org, const std::function<Status(CallFlow&)>& body) {
@@ -1202,16 +1239,15 @@ class CallService::Impl final : public CallActions {
   }
 
   bool queue_exists(const OrgId& org, const QueueId& queue) {
-    return routing_.run([&](routing::Engine& engine) { return engine.queue_view(org, queue, 0).is_ok(); });
+    auto exists = acd_.queue_exists(org, queue);
+    return exists.is_ok() && *exists;
   }
 
   // An agent id names one of `org`'s agents when the ACD knows it there or one of the
   // organisation's SIP accounts is bound to it. Errors: not_found "agent_not_found".
   Status check_agent(const std::string& org, const AgentId& agent) {
     if (agent.empty()) return not_found("no agent", "agent_not_found");
-    if (routing_.run([&](routing::Engine& engine) { return engine.agent(OrgId(org), agent).is_ok(); })) {
-      return Status::ok();
-    }
+    if (auto known = acd_.agent_exists(OrgId(org), agent); known.is_ok() && *known) return Status::ok();
     VONTRES_ASSIGN_OR_RETURN(auto accounts, accounts_.list(org));
     for (const auto& account : accounts) {
       if (account.agent_id == agent.str()) return Status::ok();
@@ -1252,7 +1288,7 @@ class CallService::Impl final : public CallActions {
   Clock& clock_;
   bus::EventBus& bus_;
   store::Store& store_;
-  routing::RoutingService& routing_;
+  routing::AcdClient& acd_;
   CallServiceOptions options_;
   IdGenerator ids_;
   boost::asio::io_context io_;
@@ -1265,6 +1301,7 @@ class CallService::Impl final : public CallActions {
   CallFlow flow_;  // on strand_
   registrar::StoreCredentialStore accounts_;
   NumberDirectory numbers_;
+  CallRecords records_;
   registrar::SipAccountsApi accounts_api_;
   std::unique_ptr<registrar::AgentGatedCredentialStore> gated_accounts_;  // when options_.agents is set
   std::unique_ptr<registrar::DigestServer> digest_;
@@ -1445,21 +1482,16 @@ void CallService::Impl::register_routes(api::Router& router) {
 
 // ---- CallService -----------------------------------------------------------------------------
 
-CallService::CallService(Clock& clock, bus::EventBus& bus, store::Store& store, routing::RoutingService& routing,
+CallService::CallService(Clock& clock, bus::EventBus& bus, store::Store& store, routing::AcdClient& acd,
                          CallServiceOptions options)
-    : impl_(std::make_unique<Impl>(clock, bus, store, routing, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(clock, bus, store, acd, std::move(options))) {}
 
 CallService::~CallService() { stop(); }
 
 std::vector<store::Migration> CallService::migrations() {
   std::vector<store::Migration> out = registrar::StoreCredentialStore::migrations();
   for (auto& m : NumberDirectory::migrations()) out.push_back(std::move(m));
-  out.push_back({"telephony", 1, "call records",
-                 "CREATE TABLE calls (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, sip_call_id TEXT, direction TEXT, "
-                 "from_uri TEXT, to_uri TEXT, dialled TEXT, queue_id TEXT, intent TEXT, agent_id TEXT, "
-                 "started_at_ms BIGINT NOT NULL, queued_at_ms BIGINT, answered_at_ms BIGINT, ended_at_ms BIGINT, "
-                 "end_reason TEXT, agent_attempts INTEGER, record TEXT NOT NULL);"
-                 "CREATE INDEX calls_by_org_time ON calls (org_id, started_at_ms)"});
+  for (auto& m : CallRecords::migrations()) out.push_back(std::move(m));
   return out;
 }
 

@@ -35,7 +35,7 @@
 #include "core/config.h"
 #include "core/ids.h"
 #include "core/status.h"
-#include "routing/service.h"
+#include "routing/acd_client.h"
 #include "store/store.h"
 #include "telephony/call/call_flow.h"
 #include "telephony/rtp/media_tap.h"
@@ -74,7 +74,7 @@ std::string default_prompts_dir();
 class CallService {
  public:
   // `clock`, `bus`, `store` and `routing` must outlive the service.
-  CallService(Clock& clock, bus::EventBus& bus, store::Store& store, routing::RoutingService& routing,
+  CallService(Clock& clock, bus::EventBus& bus, store::Store& store, routing::AcdClient& acd,
               CallServiceOptions options);
   ~CallService();  // stop()
   CallService(const CallService&) = delete;

@@ -42,14 +42,21 @@ Node::Node(Options options) {
       return;
     }
   }
-  server_.emplace(Subprocess::start({options.binary, "serve", "--config", config}));
+  options_ = std::move(options);
+  config_path_ = config;
+  error_ = start_server();
+}
+
+std::string Node::start_server() {
+  {
+    std::lock_guard lock(server_mu_);
+    server_.emplace(Subprocess::start({options_.binary, "serve", "--config", config_path_}));
+  }
   auto line = server_->wait_for_stderr_line(
       [](const std::string& l) { return l.find("vontres is serving") != std::string::npos; }, 60s);
-  if (!line) {
-    error_ = "server did not start: " + server_->stderr_text();
-    return;
-  }
+  if (!line) return "server did not start: " + server_->stderr_text();
   url_ = json::parse(*line)["url.full"].get<std::string>();
+  stopping_ = false;
   drain_ = std::thread([this] {
     while (!stopping_) {
       {
@@ -59,26 +66,42 @@ Node::Node(Options options) {
       std::this_thread::sleep_for(50ms);
     }
   });
-  for (size_t i = 0; i < options.orgs.size(); ++i) {
+  tokens_.clear();
+  org_ids_.clear();
+  admin_ids_.clear();
+  for (size_t i = 0; i < options_.orgs.size(); ++i) {
     const std::string token = login(admin_email(i), kAdminPassword);
-    if (token.empty()) {
-      error_ = "login failed for " + admin_email(i);
-      return;
-    }
+    if (token.empty()) return "login failed for " + admin_email(i);
     HttpReply me = request("GET", "/api/v1/auth/me", nullptr, token);
-    if (me.status != 200) {
-      error_ = "auth/me failed: " + me.raw;
-      return;
-    }
+    if (me.status != 200) return "auth/me failed: " + me.raw;
     tokens_.push_back(token);
     org_ids_.push_back(me.body.value("org_id", ""));
     admin_ids_.push_back(me.body.value("subject", ""));
   }
+  return {};
+}
+
+void Node::stop_drain() {
+  stopping_ = true;
+  if (drain_.joinable()) drain_.join();
+}
+
+void Node::kill_hard() {
+  stop_drain();
+  std::lock_guard lock(server_mu_);
+  if (!server_) return;
+  server_->send_signal(SIGKILL);
+  (void)server_->wait(15s);
+}
+
+std::string Node::restart() {
+  stop_drain();
+  error_ = start_server();
+  return error_;
 }
 
 Node::~Node() {
-  stopping_ = true;
-  if (drain_.joinable()) drain_.join();
+  stop_drain();
   if (server_) {
     server_->send_signal(SIGTERM);
     if (!server_->wait(15s)) server_->send_signal(SIGKILL);

@@ -63,7 +63,18 @@ class Node {
   // Logs in; the access token, or "" on failure.
   std::string login(const std::string& email, const std::string& password) const;
 
+  // SIGKILL, as a crash or `kill -9` would: no shutdown code runs.
+  void kill_hard();
+  // Starts the server again on the same configuration and data directory (after kill_hard()) and
+  // logs the admins in again. Empty on success, else what went wrong (also in error()).
+  std::string restart();
+
  private:
+  std::string start_server();
+  void stop_drain();
+
+  Options options_;
+  std::string config_path_;
   TempDir dir_;
   std::string error_;
   std::string url_;

@@ -87,6 +87,14 @@ class CallCenter {
       return;
     }
     url_ = json::parse(*line)["url.full"].get<std::string>();
+    // CTest runs this suite twice: with the in-process ACD client and over the bus (bus_acd:*).
+    if (const char* acd = std::getenv("VONTRES_ROUTING_ACD_CLIENT"); acd != nullptr) {
+      const std::string used = json::parse(*line).value("vontres.acd_client", "");
+      if (used != acd) {
+        error_ = "the server uses ACD client '" + used + "', not '" + acd + "'";
+        return;
+      }
+    }
     auto login = request("POST", "/api/v1/auth/login",
                          json{{"email", "admin@test.example"}, {"password", kAdminPassword}}, false);
     if (login.status != 200) {

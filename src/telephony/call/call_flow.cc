@@ -90,6 +90,7 @@ std::string_view end_reason_name(EndReason reason) {
     case EndReason::kTransferFailed: return "transfer_failed";
     case EndReason::kDestinationFailed: return "destination_failed";
     case EndReason::kAbandonedDuringConsult: return "abandoned_during_consult";
+    case EndReason::kNodeLost: return "node_lost";
     case EndReason::kError: return "error";
   }
   return "unknown";

@@ -57,6 +57,7 @@ enum class EndReason {
   kTransferFailed,          // the transfer target could not be reached and the caller was not recovered
   kDestinationFailed,       // outbound: the dialled party did not answer / was busy
   kAbandonedDuringConsult,  // the caller hung up on hold while the agent consulted another agent
+  kNodeLost,                // the node that held the call died; a survivor's sweeper closed it
   kError,
 };
 std::string_view end_reason_name(EndReason reason);
