@@ -21,6 +21,8 @@
 #include "app/serve.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "store/postgres_dump.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 
 #ifndef VONTRES_VERSION  // set by CMake
@@ -223,6 +225,15 @@ int run_cli(int argc, char** argv) {
   if (*backup_cmd) {
     auto config = load(backup_options);
     if (!config) return report(config.status(), kExitUsage);
+    if (config->store.backend == "postgres") {
+      // pg_dump takes its own consistent snapshot while the servers keep writing.
+      auto options = store::postgres_options_from_config(config->store);
+      if (!options) return report(options.status(), kExitUsage);
+      Status s = store::dump_postgres(*options, backup_output);
+      if (!s) return report(s);
+      std::cout << "backup written to " << backup_output << " (pg_dump custom format; restore with pg_restore)\n";
+      return kExitOk;
+    }
     if (!std::filesystem::exists(config->sqlite_path())) {
       return report(not_found("no store at '" + config->sqlite_path() + "'", "store_not_found"));
     }
@@ -236,6 +247,13 @@ int run_cli(int argc, char** argv) {
   if (*restore_cmd) {
     auto config = load(restore_options);
     if (!config) return report(config.status(), kExitUsage);
+    if (config->store.backend == "postgres") {
+      return report(failed_precondition("vontres restore replaces a SQLite file; restore a PostgreSQL backup with "
+                                        "pg_restore --clean --if-exists -d <store.postgres.url> " +
+                                            restore_input,
+                                        "restore_unsupported"),
+                    kExitUsage);
+    }
     auto lock = lock_data_dir(config->data_dir);
     if (!lock) return report(lock.status());
     Status s = store::restore_sqlite_backup(restore_input, config->sqlite_path());

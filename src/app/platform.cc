@@ -7,6 +7,7 @@
 #include "redis/redis_cluster_cache.h"
 #include "redis/redis_cluster_state_store.h"
 #include "state/in_process_state_store.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 
 namespace vontres::app {
@@ -14,6 +15,11 @@ namespace vontres::app {
 Result<std::unique_ptr<store::Store>> open_store(const Config& config, const Clock& clock) {
   if (config.store.backend == "sqlite") {
     auto store = store::SqliteStore::open(config.store, config.sqlite_path(), clock);
+    if (!store) return store.status();
+    return std::unique_ptr<store::Store>(std::move(store).value());
+  }
+  if (config.store.backend == "postgres") {
+    auto store = store::PostgresStore::open(config.store, clock);
     if (!store) return store.status();
     return std::unique_ptr<store::Store>(std::move(store).value());
   }

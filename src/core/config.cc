@@ -432,6 +432,30 @@ const std::vector<KeySpec>& base_key_table() {
       {"store.backend", section_string(&Config::store, &StoreConfig::backend)},
       {"store.sqlite_path", section_string(&Config::store, &StoreConfig::sqlite_path)},
       {"store.busy_timeout", section_duration(&Config::store, &StoreConfig::busy_timeout)},
+      {"store.postgres.url",
+       [](Config& c, std::string_view v) {
+         c.store.postgres.url = std::string(v);
+         return Status::ok();
+       }},
+      {"store.postgres.password_file",
+       [](Config& c, std::string_view v) {
+         c.store.postgres.password_file = std::string(v);
+         return Status::ok();
+       }},
+      {"store.postgres.pool_size",
+       [](Config& c, std::string_view v) -> Status {
+         auto r = parse_int<int>(v);
+         if (!r) return r.status();
+         c.store.postgres.pool_size = *r;
+         return Status::ok();
+       }},
+      {"store.postgres.connect_timeout_ms",
+       [](Config& c, std::string_view v) -> Status {
+         auto r = parse_duration(v);
+         if (!r) return r.status();
+         c.store.postgres.connect_timeout = *r;
+         return Status::ok();
+       }},
       {"auth.issuer", section_string(&Config::auth, &AuthConfig::issuer)},
       {"auth.audience", section_string(&Config::auth, &AuthConfig::audience)},
       {"auth.jwt_algorithm", section_string(&Config::auth, &AuthConfig::jwt_algorithm)},
@@ -1017,9 +1041,29 @@ Status validate_config(const Config& c) {
   }
   if (c.cache.max_bytes < 1024) return config_error("cache.max_bytes", "must be at least 1KiB");
   if (c.cache.shards < 1 || c.cache.shards > 1024) return config_error("cache.shards", "must be 1..1024");
-  if (c.store.backend != "sqlite")
-    return config_error("store.backend", "unknown backend '" + c.store.backend + "' (available: sqlite)");
+  if (c.store.backend != "sqlite" && c.store.backend != "postgres")
+    return config_error("store.backend", "unknown backend '" + c.store.backend + "' (available: sqlite, postgres)");
   if (c.store.busy_timeout.count() < 0) return config_error("store.busy_timeout", "must not be negative");
+  if (c.store.backend == "postgres") {
+    const std::string& url = c.store.postgres.url;
+    if (url.empty()) return config_error("store.postgres.url", "is required when store.backend is postgres");
+    if (!url.starts_with("postgresql://") && !url.starts_with("postgres://") && url.find('=') == std::string::npos) {
+      return config_error("store.postgres.url", "must be a libpq conninfo (key=value ...) or a postgresql:// URI");
+    }
+    // A password in the URL would end up in files, process listings and logs.
+    const bool is_uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
+    const size_t authority = is_uri ? url.find("//") + 2 : 0;
+    const size_t at = is_uri ? url.find_first_of("@/?", authority) : std::string::npos;
+    const bool uri_password = at != std::string::npos && url[at] == '@' &&
+                              url.substr(authority, at - authority).find(':') != std::string::npos;
+    if (url.find("password=") != std::string::npos || uri_password) {
+      return config_error("store.postgres.url", "must not contain a password; use store.postgres.password_file");
+    }
+    if (c.store.postgres.pool_size < 1 || c.store.postgres.pool_size > 1000)
+      return config_error("store.postgres.pool_size", "must be 1..1000");
+    if (c.store.postgres.connect_timeout.count() < 1 || c.store.postgres.connect_timeout.count() > 600'000)
+      return config_error("store.postgres.connect_timeout_ms", "must be 1ms..10m");
+  }
   static const std::set<std::string> kAlgorithms = {"HS256", "RS256", "ES256", "EdDSA"};
   if (!kAlgorithms.contains(c.auth.jwt_algorithm))
     return config_error("auth.jwt_algorithm", "must be HS256, RS256, ES256 or EdDSA");

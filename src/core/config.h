@@ -102,10 +102,23 @@ struct StateConfig {
   RedisConfig effective_redis(const CacheConfig& cache) const;
 };
 
+// store.backend: postgres. TLS is chosen in the URL: `sslmode=verify-full sslrootcert=<CA file>`
+// (or `?sslmode=verify-full&sslrootcert=...` in URI form) checks the server's certificate and host
+// name; anything weaker than verify-full should stay on a trusted network.
+struct PostgresStoreConfig {
+  std::string url;            // libpq conninfo "host=... dbname=..." or "postgresql://user@host:port/db?..."
+  std::string password_file;  // first line is the password; never put the password in the URL or the repo
+  int pool_size = 8;          // connections per process, 1..1000
+  std::chrono::milliseconds connect_timeout{5'000};
+};
+
 struct StoreConfig {
-  std::string backend = "sqlite";  // sqlite (later: postgres)
+  std::string backend = "sqlite";  // sqlite | postgres
   std::string sqlite_path;         // default: <data_dir>/vontres.db
+  // SQLite: how long a writer waits for the file lock. PostgreSQL: how long a caller waits for a free
+  // pooled connection.
   std::chrono::milliseconds busy_timeout{5'000};
+  PostgresStoreConfig postgres;
 };
 
 struct AuthConfig {

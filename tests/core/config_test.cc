@@ -72,6 +72,26 @@ state:
   EXPECT_EQ(comma->cache.backend, "in_process");
 }
 
+TEST(ConfigTest, ReadsThePostgresStoreSettings) {
+  auto config = parse_config(R"(
+store:
+  backend: postgres
+  postgres:
+    url: "postgresql://vontres@db.example:5432/vontres?sslmode=verify-full&sslrootcert=/etc/vontres/ca.pem"
+    password_file: /run/secrets/pg
+    pool_size: 16
+    connect_timeout_ms: 1500
+)",
+                             {{"VONTRES_STORE_POSTGRES_POOL_SIZE", "12"}});
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->store.backend, "postgres");
+  EXPECT_EQ(config->store.postgres.url,
+            "postgresql://vontres@db.example:5432/vontres?sslmode=verify-full&sslrootcert=/etc/vontres/ca.pem");
+  EXPECT_EQ(config->store.postgres.password_file, "/run/secrets/pg");
+  EXPECT_EQ(config->store.postgres.pool_size, 12) << "the environment wins";
+  EXPECT_EQ(config->store.postgres.connect_timeout, 1500ms);
+}
+
 TEST(ConfigTest, EnvironmentOverridesTheFile) {
   Environment env = {{"VONTRES_HTTP_LISTEN", "0.0.0.0:7000"}, {"VONTRES_DATA_DIR", "/srv/v"}};
   auto config = parse_config("http:\n  listen: 127.0.0.1:1\n", env);
@@ -135,6 +155,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"state:\n  backend: redis_cluster\n  redis:\n    seeds: a:1\n    wait_replicas: 99\n",
                       {},
                       "state.redis.wait_replicas: must be 0..16"},
+        BadConfigCase{"store:\n  backend: postgres\n", {}, "store.postgres.url: is required"},
+        BadConfigCase{"store:\n  backend: postgres\n  postgres:\n    url: just-a-host\n", {}, "store.postgres.url"},
+        BadConfigCase{"store:\n  backend: postgres\n  postgres:\n    url: postgresql://u:pw@db/v\n",
+                      {},
+                      "store.postgres.url: must not contain a password"},
+        BadConfigCase{"store:\n  backend: postgres\n  postgres:\n    url: host=db password=pw\n",
+                      {},
+                      "store.postgres.url: must not contain a password"},
+        BadConfigCase{"store:\n  backend: postgres\n  postgres:\n    url: host=db\n    pool_size: 0\n",
+                      {},
+                      "store.postgres.pool_size: must be 1..1000"},
+        BadConfigCase{"store:\n  backend: postgres\n  postgres:\n    url: host=db\n    connect_timeout_ms: 0\n",
+                      {},
+                      "store.postgres.connect_timeout_ms"},
+        BadConfigCase{"", {{"VONTRES_STORE_BACKEND", "mysql"}}, "store.backend: unknown backend"},
         BadConfigCase{"log:\n  level: loud\n", {}, "log.level"},
         BadConfigCase{"http: [1, 2]\n", {}, "http: expected a section of keys"},
         BadConfigCase{"http:\n  listen: [a, b]\n", {}, "http.listen: expected a single value"},

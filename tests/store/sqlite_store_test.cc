@@ -10,15 +10,10 @@
 #include <random>
 #include <thread>
 
-#include "store/store_contract.h"
-
 namespace vontres::store {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::StoreBackend;
-using testing::StoreContractTest;
-using testing::StoreUnderTest;
 
 // A fresh directory under the system temp dir, removed with everything in it.
 class TempDir {
@@ -47,30 +42,6 @@ Result<std::unique_ptr<SqliteStore>> open_store(const std::string& path, const C
   config.busy_timeout = std::chrono::milliseconds(5000);
   return SqliteStore::open(config, path, clock);
 }
-
-class SqliteUnderTest final : public StoreUnderTest {
- public:
-  explicit SqliteUnderTest(const Clock& clock) {
-    auto opened = open_store(directory_.file("nested/dir/vontres.db"), clock);
-    EXPECT_TRUE(opened.is_ok()) << opened.status().to_string();
-    if (opened.is_ok()) store_ = std::move(opened).value();
-  }
-  Store& store() override { return *store_; }
-  bool ok() const { return store_ != nullptr; }
-
- private:
-  TempDir directory_;  // declared first so it is removed after the store closes
-  std::unique_ptr<SqliteStore> store_;
-};
-
-INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest,
-                         ::testing::Values(StoreBackend{"Sqlite",
-                                                        [](const Clock& clock) -> std::unique_ptr<StoreUnderTest> {
-                                                          auto instance = std::make_unique<SqliteUnderTest>(clock);
-                                                          if (!instance->ok()) return nullptr;
-                                                          return instance;
-                                                        }}),
-                         StoreContractTest::backend_name);
 
 class SqliteStoreTest : public ::testing::Test {
  protected:

@@ -776,14 +776,16 @@ Result<std::unique_ptr<AiService>> AiService::create(Clock& clock, bus::EventBus
 
 std::vector<store::Migration> AiService::migrations() {
   return {{"ai", 1, "transcripts, summaries, settings, knowledge articles",
+           // Millisecond times are BIGINT (PostgreSQL's INTEGER is 32-bit) and the confidence DOUBLE
+           // PRECISION (its REAL is 32-bit); SQLite gives both the same affinity as before.
            "CREATE TABLE ai_transcripts (call_id TEXT NOT NULL, org_id TEXT NOT NULL, seq INTEGER NOT NULL, "
-           "speaker TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, text TEXT NOT NULL, "
-           "confidence REAL NOT NULL, created_at_ms INTEGER NOT NULL, PRIMARY KEY (call_id, seq));"
+           "speaker TEXT NOT NULL, start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, text TEXT NOT NULL, "
+           "confidence DOUBLE PRECISION NOT NULL, created_at_ms BIGINT NOT NULL, PRIMARY KEY (call_id, seq));"
            "CREATE TABLE ai_summaries (call_id TEXT PRIMARY KEY, org_id TEXT NOT NULL, summary TEXT NOT NULL, "
-           "created_at_ms INTEGER NOT NULL);"
-           "CREATE TABLE ai_settings (org_id TEXT PRIMARY KEY, settings TEXT NOT NULL, updated_at_ms INTEGER NOT NULL);"
+           "created_at_ms BIGINT NOT NULL);"
+           "CREATE TABLE ai_settings (org_id TEXT PRIMARY KEY, settings TEXT NOT NULL, updated_at_ms BIGINT NOT NULL);"
            "CREATE TABLE kb_articles (id TEXT PRIMARY KEY, markdown TEXT NOT NULL, deleted INTEGER NOT NULL, "
-           "updated_at_ms INTEGER NOT NULL)"},
+           "updated_at_ms BIGINT NOT NULL)"},
           KnowledgeBase::migration()};
 }
 

@@ -9,12 +9,15 @@ KnowledgeBase::KnowledgeBase(store::Store& store, const Clock& clock, AuditSink*
 
 store::Migration KnowledgeBase::migration() {
   return {"ai", 2, "knowledge articles belong to an organisation",
-          "ALTER TABLE kb_articles RENAME TO kb_articles_v1;"
-          "CREATE TABLE kb_articles (org_id TEXT NOT NULL, id TEXT NOT NULL, markdown TEXT NOT NULL, "
+          // Build the new table under another name and rename it last: renaming the old one first
+          // would leave its primary-key index named kb_articles_pkey on PostgreSQL, clashing with
+          // the new table's.
+          "CREATE TABLE kb_articles_v2 (org_id TEXT NOT NULL, id TEXT NOT NULL, markdown TEXT NOT NULL, "
           "deleted INTEGER NOT NULL, updated_at_ms BIGINT NOT NULL, PRIMARY KEY (org_id, id));"
-          "INSERT INTO kb_articles (org_id, id, markdown, deleted, updated_at_ms) "
-          "SELECT '', id, markdown, deleted, updated_at_ms FROM kb_articles_v1;"
-          "DROP TABLE kb_articles_v1"};
+          "INSERT INTO kb_articles_v2 (org_id, id, markdown, deleted, updated_at_ms) "
+          "SELECT '', id, markdown, deleted, updated_at_ms FROM kb_articles;"
+          "DROP TABLE kb_articles;"
+          "ALTER TABLE kb_articles_v2 RENAME TO kb_articles"};
 }
 
 Status KnowledgeBase::load(std::vector<knowledge::Document> shared) {
