@@ -134,6 +134,7 @@ Result<std::unique_ptr<Services>> Services::start(const Config& config, Platform
     gateway::DesktopGatewayOptions options;
     options.topics = config.gateway.topic_list();
     options.log.retained_per_org = config.gateway.retained_per_org;
+    options.log.max_retained = config.gateway.max_retained;
     options.log.retention = config.gateway.retention;
     options.log.dedup_window = config.gateway.dedup_window;
     options.client_queue = config.gateway.client_queue;

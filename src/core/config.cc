@@ -571,6 +571,7 @@ const std::vector<KeySpec>& base_key_table() {
       {"gateway.enabled", section_bool(&Config::gateway, &GatewayConfig::enabled)},
       {"gateway.topics", section_string(&Config::gateway, &GatewayConfig::topics)},
       {"gateway.retained_per_org", section_int(&Config::gateway, &GatewayConfig::retained_per_org)},
+      {"gateway.max_retained", section_int(&Config::gateway, &GatewayConfig::max_retained)},
       {"gateway.retention", section_duration(&Config::gateway, &GatewayConfig::retention)},
       {"gateway.dedup_window", section_int(&Config::gateway, &GatewayConfig::dedup_window)},
       {"gateway.client_queue", section_int(&Config::gateway, &GatewayConfig::client_queue)},
@@ -638,6 +639,9 @@ Status validate_gateway(const GatewayConfig& g) {
   if (g.enabled && g.topic_list().empty()) return config_error("gateway.topics", "must name at least one topic");
   if (g.retained_per_org < 1 || g.retained_per_org > 1'000'000) {
     return config_error("gateway.retained_per_org", "must be 1..1000000");
+  }
+  if (g.max_retained < g.retained_per_org) {
+    return config_error("gateway.max_retained", "must be at least gateway.retained_per_org");
   }
   if (g.retention.count() <= 0) return config_error("gateway.retention", "must be positive");
   if (g.dedup_window < 16) return config_error("gateway.dedup_window", "must be at least 16");

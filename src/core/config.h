@@ -315,6 +315,7 @@ struct GatewayConfig {
   // Comma-separated bus topics pushed to desktops.
   std::string topics = "call.events,routing.events,ai.events";
   uint64_t retained_per_org = 2'000;             // recent events kept per organisation for ?since= resume
+  uint64_t max_retained = 200'000;               // all organisations together (memory bound)
   std::chrono::milliseconds retention{600'000};  // older retained events are forgotten (resync instead)
   uint64_t dedup_window = 65'536;                // event ids remembered to drop redeliveries
   uint64_t client_queue = 512;                   // frames queued for one client before it is dropped

@@ -50,7 +50,7 @@ EventLog::EventLog(const Clock& clock, EventLogOptions options) : clock_(clock),
   options_.retained_per_org = std::max<size_t>(1, options_.retained_per_org);
   options_.dedup_window = std::max<size_t>(1, options_.dedup_window);
   options_.tracked_calls = std::max<size_t>(1, options_.tracked_calls);
-  options_.max_orgs = std::max<size_t>(1, options_.max_orgs);
+  options_.max_retained = std::max<size_t>(1, options_.max_retained);
 }
 
 EventLog::Outcome EventLog::append(const bus::Event& event) {
@@ -107,19 +107,26 @@ EventLog::Outcome EventLog::append(const bus::Event& event) {
       json{{"id", out.id}, {"topic", out.topic}, {"type", out.type}, {"ts", out.ts_ms}, {"data", payload}}.dump(
           -1, ' ', false, json::error_handler_t::replace);
 
-  std::deque<DesktopEvent>& ring = ring_for(org);
-  expire(ring);
-  ring.push_back(std::move(out));
-  while (ring.size() > options_.retained_per_org) ring.pop_front();
-  return {Accepted::kNew, &ring.back()};
+  out.seq = next_seq_++;
+  auto ring = orgs_.find(org);
+  if (ring != orgs_.end() && !expire(ring)) ring = orgs_.end();
+  if (ring == orgs_.end()) {
+    ring = orgs_.emplace(org, std::deque<DesktopEvent>()).first;
+    fronts_.emplace(out.seq, org);
+  }
+  ring->second.push_back(std::move(out));
+  ++total_;
+  while (ring->second.size() > options_.retained_per_org) pop_front(ring);
+  // The new event is the newest of all, so it is never the one evicted (max_retained >= 1).
+  while (total_ > options_.max_retained) pop_front(orgs_.find(fronts_.begin()->second));
+  return {Accepted::kNew, &ring->second.back()};
 }
 
 std::optional<std::vector<const DesktopEvent*>> EventLog::after(const std::string& org_id,
                                                                 const std::string& since_id) {
   auto it = orgs_.find(org_id);
-  if (it == orgs_.end() || since_id.empty()) return std::nullopt;
-  std::deque<DesktopEvent>& ring = it->second;
-  expire(ring);
+  if (it == orgs_.end() || since_id.empty() || !expire(it)) return std::nullopt;
+  const std::deque<DesktopEvent>& ring = it->second;
   auto found = std::find_if(ring.begin(), ring.end(), [&](const DesktopEvent& e) { return e.id == since_id; });
   if (found == ring.end()) return std::nullopt;
   std::vector<const DesktopEvent*> out;
@@ -132,9 +139,26 @@ size_t EventLog::retained(const std::string& org_id) const {
   return it == orgs_.end() ? 0 : it->second.size();
 }
 
-void EventLog::expire(std::deque<DesktopEvent>& ring) {
+bool EventLog::expire(Rings::iterator org) {
   const TimePoint oldest = clock_.now() - options_.retention;
-  while (!ring.empty() && ring.front().received < oldest) ring.pop_front();
+  while (org->second.front().received < oldest) {
+    const bool last = org->second.size() == 1;
+    pop_front(org);
+    if (last) return false;
+  }
+  return true;
+}
+
+void EventLog::pop_front(Rings::iterator org) {
+  std::deque<DesktopEvent>& ring = org->second;
+  fronts_.erase({ring.front().seq, org->first});
+  ring.pop_front();
+  --total_;
+  if (ring.empty()) {
+    orgs_.erase(org);
+  } else {
+    fronts_.emplace(ring.front().seq, org->first);
+  }
 }
 
 bool EventLog::remember_id(const std::string& id) {
@@ -158,21 +182,6 @@ std::set<std::string>& EventLog::call_agents(const std::string& call_key) {
     it = calls_.find(call_key);  // still there: it is the newest
   }
   return it->second;
-}
-
-std::deque<DesktopEvent>& EventLog::ring_for(const std::string& org_id) {
-  if (auto it = orgs_.find(org_id); it != orgs_.end()) return it->second;
-  if (orgs_.size() >= options_.max_orgs) {
-    // Forget the organisation that has been quiet longest.
-    auto quietest = orgs_.begin();
-    for (auto it = orgs_.begin(); it != orgs_.end(); ++it) {
-      const TimePoint last = it->second.empty() ? TimePoint{} : it->second.back().received;
-      const TimePoint best = quietest->second.empty() ? TimePoint{} : quietest->second.back().received;
-      if (last < best) quietest = it;
-    }
-    orgs_.erase(quietest);
-  }
-  return orgs_[org_id];
 }
 
 }  // namespace vontres::gateway

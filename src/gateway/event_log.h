@@ -16,8 +16,9 @@
 //    organisation (supervisors, admins) or its agent id is one of the event's agents.
 //  - De-duplication: the last `dedup_window` event ids; a repeated id is reported as kDuplicate.
 //  - Retention: per organisation the last `retained_per_org` events no older than `retention`
-//    (by the injected clock, from when they arrived); at most `max_orgs` organisations (the one
-//    with the oldest newest event is forgotten first) and `tracked_calls` calls.
+//    (by the injected clock, from when they arrived), and at most `max_retained` events in all
+//    (beyond it the oldest retained event of any organisation goes first), so memory is bounded
+//    whatever the number of organisations; at most `tracked_calls` calls are followed.
 //
 // Not thread-safe: one owner (the gateway, under its lock).
 #pragma once
@@ -31,6 +32,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "bus/event_bus.h"
@@ -48,6 +50,7 @@ struct DesktopEvent {
   std::vector<std::string> agents;  // who may see it besides the organisation's supervisors
   std::string message;              // the frame pushed: {"id","topic","type","ts","data":<payload>}
   TimePoint received;
+  uint64_t seq = 0;  // arrival order across organisations
 };
 
 // Who is looking: a connected desktop's principal.
@@ -64,7 +67,7 @@ struct EventLogOptions {
   std::chrono::milliseconds retention{600'000};
   size_t dedup_window = 65'536;
   size_t tracked_calls = 10'000;
-  size_t max_orgs = 10'000;
+  size_t max_retained = 200'000;
 };
 
 enum class Accepted { kNew, kDuplicate, kUnscoped, kMalformed };
@@ -88,20 +91,27 @@ class EventLog {
   std::optional<std::vector<const DesktopEvent*>> after(const std::string& org_id, const std::string& since_id);
 
   size_t retained(const std::string& org_id) const;
-  size_t organisations() const { return orgs_.size(); }
+  size_t retained_total() const { return total_; }
+  size_t organisations() const { return orgs_.size(); }  // those with a retained event
   size_t tracked_calls() const { return calls_.size(); }
 
  private:
-  void expire(std::deque<DesktopEvent>& ring);
+  using Rings = std::map<std::string, std::deque<DesktopEvent>>;
+  // Drops the organisation's expired events; false when its ring is gone (it became empty).
+  bool expire(Rings::iterator org);
+  // Every removal goes through here, so `total_` and `fronts_` stay exact. Erases an emptied ring.
+  void pop_front(Rings::iterator org);
   bool remember_id(const std::string& id);                          // false: seen before
   std::set<std::string>& call_agents(const std::string& call_key);  // key: org + "\n" + call id
-  std::deque<DesktopEvent>& ring_for(const std::string& org_id);
 
   const Clock& clock_;
   EventLogOptions options_;
   std::unordered_set<std::string> seen_;
   std::deque<std::string> seen_order_;
-  std::map<std::string, std::deque<DesktopEvent>> orgs_;
+  Rings orgs_;                                         // no empty rings
+  std::set<std::pair<uint64_t, std::string>> fronts_;  // (seq of each ring's oldest event, org)
+  size_t total_ = 0;
+  uint64_t next_seq_ = 1;
   std::unordered_map<std::string, std::set<std::string>> calls_;
   std::deque<std::string> calls_order_;
 };

@@ -208,18 +208,46 @@ TEST_F(EventLogTest, RetainedEventsExpireAfterTheRetention) {
   EXPECT_FALSE(log.after("org-a", "2").has_value());
 }
 
-TEST_F(EventLogTest, OrganisationsAndCallsAreBounded) {
+TEST_F(EventLogTest, AllOrganisationsTogetherRetainAtMostMaxRetainedEventsOldestFirst) {
   EventLogOptions small;
-  small.max_orgs = 2;
+  small.max_retained = 3;
+  EventLog log(clock_, small);
+  log.append(make("a1", "call.events", "x", {{"org_id", "org-a"}}));
+  log.append(make("b1", "call.events", "x", {{"org_id", "org-b"}}));
+  log.append(make("a2", "call.events", "x", {{"org_id", "org-a"}}));
+  log.append(make("c1", "call.events", "x", {{"org_id", "org-c"}}));
+  EXPECT_EQ(log.retained_total(), 3u);
+  EXPECT_FALSE(log.after("org-a", "a1").has_value());  // the oldest of all went first
+  EXPECT_TRUE(log.after("org-a", "a2").has_value());
+  log.append(make("c2", "call.events", "x", {{"org_id", "org-c"}}));
+  EXPECT_EQ(log.retained("org-b"), 0u);  // then b1, and with it organisation b
+  EXPECT_EQ(log.organisations(), 2u);
+  EXPECT_EQ(log.retained_total(), 3u);
+}
+
+TEST_F(EventLogTest, AnOrganisationWhoseEventsAllExpiredIsForgotten) {
+  EventLogOptions short_lived;
+  short_lived.retention = 10s;
+  EventLog log(clock_, short_lived);
+  log.append(make("1", "call.events", "x", {{"org_id", "org-a"}}));
+  log.append(make("2", "call.events", "x", {{"org_id", "org-a"}}));
+  clock_.advance(11s);
+  EXPECT_FALSE(log.after("org-a", "1").has_value());
+  EXPECT_EQ(log.organisations(), 0u);
+  EXPECT_EQ(log.retained_total(), 0u);
+  // A new event starts a fresh ring.
+  log.append(make("3", "call.events", "x", {{"org_id", "org-a"}}));
+  EXPECT_EQ(log.retained("org-a"), 1u);
+  EXPECT_EQ(log.retained_total(), 1u);
+}
+
+TEST_F(EventLogTest, FollowsAtMostTrackedCallsCalls) {
+  EventLogOptions small;
   small.tracked_calls = 2;
   EventLog log(clock_, small);
-  log.append(make("1", "call.events", "x", {{"org_id", "org-a"}, {"call_id", "c1"}}));
-  clock_.advance(1s);
-  log.append(make("2", "call.events", "x", {{"org_id", "org-b"}, {"call_id", "c2"}}));
-  clock_.advance(1s);
-  log.append(make("3", "call.events", "x", {{"org_id", "org-c"}, {"call_id", "c3"}}));
-  EXPECT_EQ(log.organisations(), 2u);
-  EXPECT_EQ(log.retained("org-a"), 0u);  // the quietest went
+  for (const char* call : {"c1", "c2", "c3"}) {
+    log.append(make(std::string("e-") + call, "call.events", "x", {{"org_id", "org-a"}, {"call_id", call}}));
+  }
   EXPECT_EQ(log.tracked_calls(), 2u);
 }
 
