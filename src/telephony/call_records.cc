@@ -82,6 +82,18 @@ Result<std::vector<CallRecords::OpenCall>> CallRecords::open_calls(std::string_v
   return out;
 }
 
+Result<std::vector<CallRecords::OpenCall>> CallRecords::open_calls_of_org(const std::string& org, int64_t limit) {
+  VONTRES_ASSIGN_OR_RETURN(auto rows, store_.query("SELECT id, org_id, owner_node, record FROM calls WHERE "
+                                                   "ended_at_ms IS NULL AND org_id = $1 ORDER BY started_at_ms LIMIT $2",
+                                                   {org, limit}));
+  std::vector<OpenCall> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows.rows) {
+    out.push_back({row.get_string(0), row.get_string(1), row.get_string(2), parse_record(row.get_string(3))});
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> CallRecords::open_call_owners() {
   VONTRES_ASSIGN_OR_RETURN(auto rows, store_.query("SELECT DISTINCT owner_node FROM calls WHERE ended_at_ms IS NULL "
                                                    "AND owner_node IS NOT NULL"));

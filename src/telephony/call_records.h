@@ -45,6 +45,8 @@ class CallRecords {
   };
   // Calls whose rows have not ended, oldest first, of one owner (or of every owner when empty).
   Result<std::vector<OpenCall>> open_calls(std::string_view owner = {}, int64_t limit = 10'000);
+  // The open records of `org` (live calls on any node), oldest first.
+  Result<std::vector<OpenCall>> open_calls_of_org(const std::string& org, int64_t limit = 10'000);
   // The distinct owners of calls that have not ended.
   Result<std::vector<std::string>> open_call_owners();
 

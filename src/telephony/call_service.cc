@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <set>
 #include <future>
 #include <utility>
 
@@ -1367,10 +1368,23 @@ void CallService::Impl::register_routes(api::Router& router) {
   };
   auto org_of = [](const Request& req) { return req.principal->org_id; };
 
+  // Live calls of every node: this node's from its call flow (fresh), the others' from their
+  // records in the shared Store (written at every phase change), so every node answers alike.
   router.add(Method::kGet, "/api/v1/calls", opts("calls.read", "List live calls"), [this, org_of](Request& req) {
+    const std::string org = org_of(req);
     json out = json::array();
+    std::set<std::string> local;
     for (const auto& call : live_calls()) {
-      if (call.org.str() == org_of(req)) out.push_back(call.to_json());
+      if (call.org.str() != org) continue;
+      json j = call.to_json();
+      j["owner_node"] = options_.node_id;
+      out.push_back(std::move(j));
+      local.insert(call.id.str());
+    }
+    auto others = records_.open_calls_of_org(org);
+    if (!others.is_ok()) return Response::error(others.status());
+    for (auto& call : *others) {
+      if (call.owner != options_.node_id && !local.contains(call.id)) out.push_back(std::move(call.record));
     }
     return Response::json(200, {{"calls", out}});
   });
@@ -1393,6 +1407,12 @@ void CallService::Impl::register_routes(api::Router& router) {
                const CallId id(req.path_params.at("id"));
                auto snap = snapshot(id);
                if (!snap || snap->org.str() != org_of(req)) {
+                 // Another node's live call: its record, as of its last phase change.
+                 auto record = records_.find(org_of(req), id.str());
+                 if (record.is_ok() && record->value("ended_at", json()).is_null() &&
+                     record->value("owner_node", "") != options_.node_id) {
+                   return Response::json(200, *record);
+                 }
                  return Response::error(not_found("no live call " + id.str(), "call_not_found"));
                }
                json out = snap->to_json();
