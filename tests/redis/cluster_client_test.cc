@@ -87,6 +87,7 @@ TEST_F(ClusterClientTest, ConcurrentRequestsFromManyThreadsGetTheirOwnReplies) {
   constexpr int kOps = 300;
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kOps; ++i) {

@@ -141,7 +141,8 @@ TEST_F(FailoverTest, ManualFailoverLosesNoAcknowledgedWriteAndTheClientFollows) 
   ClusterClient& client = **made;
   const auto replicas = cluster_->replica_to_master();
   ASSERT_FALSE(replicas.empty());
-  const auto [replica, old_master] = *replicas.begin();
+  const uint16_t replica = replicas.begin()->first;
+  const uint16_t old_master = replicas.begin()->second;
   const std::set<uint16_t> moved_slots = slots_of(client, old_master);
   ASSERT_FALSE(moved_slots.empty());
 
@@ -175,7 +176,8 @@ TEST_F(FailoverTest, KillingAMasterLosesNoWriteAcknowledgedByAReplica) {
   ClusterClient& client = **made;
   const auto replicas = cluster_->replica_to_master();
   ASSERT_FALSE(replicas.empty());
-  const auto [replica, victim] = *replicas.begin();
+  const uint16_t replica = replicas.begin()->first;
+  const uint16_t victim = replicas.begin()->second;
   const std::set<uint16_t> victim_slots = slots_of(client, victim);
   ASSERT_FALSE(victim_slots.empty());
 
