@@ -184,7 +184,11 @@ class ClusterClient::Subscriber : public std::enable_shared_from_this<Subscriber
 
   void subscribe_somewhere() {
     if (stopped_.load()) return;
-    std::vector<Endpoint> candidates = client_.known_nodes();
+    // Replicas first: PUBLISH reaches every node, and a replica carries no writes.
+    std::vector<Endpoint> candidates = client_.known_replicas();
+    for (const auto& node : client_.known_nodes()) {
+      if (std::find(candidates.begin(), candidates.end(), node) == candidates.end()) candidates.push_back(node);
+    }
     for (const auto& seed : client_.options_.seeds) {
       if (std::find(candidates.begin(), candidates.end(), seed) == candidates.end()) candidates.push_back(seed);
     }
@@ -394,6 +398,11 @@ std::vector<Endpoint> ClusterClient::known_nodes() {
     if (std::find(nodes.begin(), nodes.end(), replica) == nodes.end()) nodes.push_back(replica);
   }
   return nodes;
+}
+
+std::vector<Endpoint> ClusterClient::known_replicas() {
+  std::shared_lock lock(topology_mutex_);
+  return topology_ ? topology_->replicas : std::vector<Endpoint>();
 }
 
 Status ClusterClient::refresh_topology() {

@@ -131,8 +131,10 @@ class ClusterClient {
 
   // PUBLISH (Redis 7 cluster broadcasts it to every node).
   Status publish(const std::string& channel, const std::string& message);
-  // Subscribes to `channel` on one node; after that node fails, resubscribes on another and calls
+  // Subscribes to `channel` on one node (a replica when there is one); after that node fails,
+  // resubscribes on another and calls
   // `on_resubscribed` (messages published in between are lost). Callbacks run on the io thread.
+  // Every subscription must be destroyed before the client.
   // Returns once the first SUBSCRIBE is confirmed (or fails after command_deadline).
   Result<std::unique_ptr<PubSubSubscription>> subscribe(const std::string& channel,
                                                         std::function<void(std::string_view message)> on_message,
@@ -142,8 +144,9 @@ class ClusterClient {
   Status refresh_topology();
   // The master serving `slot` now, by the client's view.
   std::optional<Endpoint> master_for_slot(uint16_t slot);
-  // Every master and replica the topology names.
+  // Every master and replica the topology names (masters first), and the replicas alone.
   std::vector<Endpoint> known_nodes();
+  std::vector<Endpoint> known_replicas();
   uint64_t topology_refreshes() const { return refreshes_.load(); }
 
  private:
