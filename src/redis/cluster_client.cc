@@ -1,6 +1,9 @@
 #include "redis/cluster_client.h"
 
 #include <openssl/evp.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
 
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
@@ -111,6 +114,43 @@ Script::Script(std::string source) : source_(std::move(source)) {
   }
 }
 
+struct ClusterClient::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : commands(prometheus::BuildCounter()
+                     .Name("vontres_redis_commands_total")
+                     .Help("Redis commands run through the cluster client, by result")
+                     .Register(registry)),
+        ok(commands.Add({{"result", "ok"}})),
+        error_reply(commands.Add({{"result", "error_reply"}})),
+        failed(commands.Add({{"result", "failed"}})),
+        redirections(prometheus::BuildCounter()
+                         .Name("vontres_redis_redirections_total")
+                         .Help("MOVED and ASK redirections followed")
+                         .Register(registry)),
+        moved(redirections.Add({{"kind", "moved"}})),
+        ask(redirections.Add({{"kind", "ask"}})),
+        refreshes(prometheus::BuildCounter()
+                      .Name("vontres_redis_topology_refreshes_total")
+                      .Help("Successful CLUSTER SLOTS topology loads")
+                      .Register(registry)
+                      .Add({})),
+        connections(prometheus::BuildCounter()
+                        .Name("vontres_redis_connections_opened_total")
+                        .Help("Connections opened to Redis nodes (reconnects included)")
+                        .Register(registry)
+                        .Add({})) {}
+
+  prometheus::Family<prometheus::Counter>& commands;
+  prometheus::Counter& ok;
+  prometheus::Counter& error_reply;
+  prometheus::Counter& failed;
+  prometheus::Family<prometheus::Counter>& redirections;
+  prometheus::Counter& moved;
+  prometheus::Counter& ask;
+  prometheus::Counter& refreshes;
+  prometheus::Counter& connections;
+};
+
 struct ClusterClient::WorkGuard {
   explicit WorkGuard(asio::executor_work_guard<asio::io_context::executor_type> g) : guard(std::move(g)) {}
   asio::executor_work_guard<asio::io_context::executor_type> guard;
@@ -119,8 +159,11 @@ struct ClusterClient::WorkGuard {
 // A few pipelined connections to one node, handed out round-robin and replaced when dead.
 class ClusterClient::NodePool {
  public:
-  NodePool(asio::io_context& io, ConnectionSettings settings, int size)
-      : io_(io), settings_(std::move(settings)), connections_(static_cast<size_t>(std::max(1, size))) {}
+  NodePool(asio::io_context& io, ConnectionSettings settings, int size, prometheus::Counter& opened)
+      : io_(io),
+        settings_(std::move(settings)),
+        opened_(opened),
+        connections_(static_cast<size_t>(std::max(1, size))) {}
 
   std::shared_ptr<Connection> get() {
     const size_t index = next_.fetch_add(1) % connections_.size();
@@ -129,6 +172,7 @@ class ClusterClient::NodePool {
     if (!slot || slot->dead()) {
       slot = std::make_shared<Connection>(io_, settings_);
       slot->start();
+      opened_.Increment();
     }
     return slot;
   }
@@ -143,6 +187,7 @@ class ClusterClient::NodePool {
  private:
   asio::io_context& io_;
   const ConnectionSettings settings_;
+  prometheus::Counter& opened_;
   std::atomic<size_t> next_{0};
   std::mutex mutex_;
   std::vector<std::shared_ptr<Connection>> connections_;  // GUARDED_BY(mutex_)
@@ -259,7 +304,14 @@ class SubscriptionHandle final : public PubSubSubscription {
 }  // namespace
 
 ClusterClient::ClusterClient(ClientOptions options)
-    : options_(std::move(options)), io_(std::make_unique<asio::io_context>()) {}
+    : options_(std::move(options)), io_(std::make_unique<asio::io_context>()) {
+  prometheus::Registry* registry = options_.metrics;
+  if (registry == nullptr) {
+    own_registry_ = std::make_unique<prometheus::Registry>();
+    registry = own_registry_.get();
+  }
+  metrics_ = std::make_unique<Metrics>(*registry);
+}
 
 Result<std::unique_ptr<ClusterClient>> ClusterClient::connect(ClientOptions options) {
   if (options.seeds.empty()) return invalid_argument("no Redis seed nodes given", "redis_bad_address");
@@ -344,7 +396,10 @@ std::shared_ptr<Connection> ClusterClient::connection_to(const Endpoint& node) {
   {
     std::lock_guard lock(pools_mutex_);
     auto& entry = pools_[node.to_string()];
-    if (!entry) entry = std::make_shared<NodePool>(*io_, settings_for(node), options_.connections_per_node);
+    if (!entry) {
+      entry =
+          std::make_shared<NodePool>(*io_, settings_for(node), options_.connections_per_node, metrics_->connections);
+    }
     pool = entry;
   }
   return pool->get();
@@ -467,6 +522,7 @@ Status ClusterClient::refresh_topology() {
     }
     last_refresh_ns_.store(steady_ns(started));
     refreshes_.fetch_add(1);
+    metrics_->refreshes.Increment();
     return Status::ok();
   }
   return unavailable("no Redis node answered CLUSTER SLOTS:" + errors, "redis_unavailable");
@@ -481,6 +537,19 @@ void ClusterClient::request_refresh() {
 }
 
 Result<Reply> ClusterClient::execute(std::optional<uint16_t> slot, const std::vector<std::string>& args, bool write) {
+  Result<Reply> result = execute_uncounted(slot, args, write);
+  if (!result.is_ok()) {
+    metrics_->failed.Increment();
+  } else if (result->is_error()) {
+    metrics_->error_reply.Increment();
+  } else {
+    metrics_->ok.Increment();
+  }
+  return result;
+}
+
+Result<Reply> ClusterClient::execute_uncounted(std::optional<uint16_t> slot, const std::vector<std::string>& args,
+                                               bool write) {
   const auto deadline = SteadyClock::now() + options_.command_deadline;
   std::string payload = encode_command(args);
   const bool wait = write && options_.wait_replicas > 0;
@@ -524,9 +593,11 @@ Result<Reply> ClusterClient::execute(std::optional<uint16_t> slot, const std::ve
           return unavailable("too many Redis redirections, last: " + reply.text, "redis_unavailable");
         }
         if (code == "MOVED") {
+          metrics_->moved.Increment();
           apply_moved(redirect->first, redirect->second);
           request_refresh();
         } else {
+          metrics_->ask.Increment();
           ask = redirect->second;
         }
         continue;

@@ -49,6 +49,10 @@
 #include "core/status.h"
 #include "redis/resp.h"
 
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
 namespace boost::asio {
 class io_context;
 namespace ssl {
@@ -89,6 +93,10 @@ struct ClientOptions {
   int max_redirects = 8;
   int wait_replicas = 0;  // see "Durability" above
   std::chrono::milliseconds wait_timeout{200};
+  // Optional: vontres_redis_commands_total{result="ok|error_reply|failed"},
+  // vontres_redis_redirections_total{kind="moved|ask"}, vontres_redis_topology_refreshes_total,
+  // vontres_redis_connections_opened_total. Must outlive the client. Null: a private registry.
+  prometheus::Registry* metrics = nullptr;
 };
 
 // A Lua script: its source and SHA1 (computed once).
@@ -152,6 +160,7 @@ class ClusterClient {
  private:
   class NodePool;
   class Subscriber;
+  struct Metrics;
   struct Topology {
     std::vector<Endpoint> masters;
     std::vector<Endpoint> replicas;
@@ -162,6 +171,7 @@ class ClusterClient {
   explicit ClusterClient(ClientOptions options);
   Status start();
   Result<Reply> execute(std::optional<uint16_t> slot, const std::vector<std::string>& args, bool write);
+  Result<Reply> execute_uncounted(std::optional<uint16_t> slot, const std::vector<std::string>& args, bool write);
   // One round trip of `payload` (`reply_count` commands) to `node`.
   detail::Outcome send(const Endpoint& node, std::string payload, size_t reply_count);
   std::shared_ptr<detail::Connection> connection_to(const Endpoint& node);
@@ -173,6 +183,8 @@ class ClusterClient {
   detail::ConnectionSettings settings_for(const Endpoint& node) const;
 
   ClientOptions options_;
+  std::unique_ptr<prometheus::Registry> own_registry_;  // only when options_.metrics is null
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<boost::asio::io_context> io_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   struct WorkGuard;
