@@ -210,14 +210,20 @@ class ClusterClient::Subscriber : public std::enable_shared_from_this<Subscriber
     asio::post(*client_.io_, [self = shared_from_this()] { self->subscribe_somewhere(); });
   }
 
-  void stop() {
+  // Stops delivering; the future is ready once the io thread has seen the stop, so no callback
+  // is running any more (handlers run one at a time on that thread).
+  std::future<void> stop() {
     stopped_.store(true);
-    asio::post(*client_.io_, [self = shared_from_this()] {
+    auto done = std::make_shared<std::promise<void>>();
+    auto future = done->get_future();
+    asio::post(*client_.io_, [self = shared_from_this(), done] {
       self->retry_timer_.cancel();
       if (self->connection_) self->connection_->close();
       self->connection_.reset();
       self->confirm(unavailable("subscription stopped", "redis_unavailable"));
+      done->set_value();
     });
+    return future;
   }
 
  private:
@@ -366,7 +372,7 @@ ClusterClient::~ClusterClient() {
   {
     std::lock_guard lock(subscribers_mutex_);
     for (auto& weak : subscribers_) {
-      if (auto subscriber = weak.lock()) subscriber->stop();
+      if (auto subscriber = weak.lock()) (void)subscriber->stop();
     }
   }
   {
@@ -688,7 +694,12 @@ Result<std::unique_ptr<PubSubSubscription>> ClusterClient::subscribe(
     subscribers_.push_back(subscriber);
   }
   subscriber->start();
-  auto handle = std::make_unique<SubscriptionHandle>([subscriber] { subscriber->stop(); });
+  auto handle = std::make_unique<SubscriptionHandle>([this, subscriber] {
+    auto stopped = subscriber->stop();
+    // From a callback (the io thread) waiting would deadlock; elsewhere wait, so no callback runs
+    // after the handle is gone. Bounded in case the io thread is wedged.
+    if (std::this_thread::get_id() != io_thread_.get_id()) (void)stopped.wait_for(std::chrono::seconds(5));
+  });
   // Keep trying other nodes until the deadline: the first one picked may be down.
   if (confirmed.wait_for(options_.command_deadline) != std::future_status::ready) {
     return unavailable("SUBSCRIBE " + channel + " not confirmed in time", "redis_unavailable");

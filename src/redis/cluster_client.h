@@ -111,8 +111,8 @@ class Script {
   std::string sha1_;
 };
 
-// Keeps a SUBSCRIBE alive; destroying it unsubscribes (no callback starts after the destructor
-// returns, but one already running on the io thread may still finish).
+// Keeps a SUBSCRIBE alive; destroying it unsubscribes, and once the destructor returns no callback
+// is running or will start (destroyed from within a callback, it only stops later deliveries).
 class PubSubSubscription {
  public:
   virtual ~PubSubSubscription() = default;
