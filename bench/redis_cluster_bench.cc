@@ -62,6 +62,7 @@ Figures run_ours(RedisClusterCache& cache, bool set, int clients, int requests, 
   std::atomic<int> next{0};
   std::atomic<int> errors{0};
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(clients));
   const auto started = SteadyClock::now();
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {

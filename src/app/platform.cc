@@ -37,7 +37,7 @@ Result<Platform> open_platform(const Config& config, const Clock& clock, prometh
   if (config.cache.backend == "in_process") {
     platform.cache = std::make_unique<cache::InProcessCache>(config.cache, clock, &metrics);
   } else if (config.cache.backend == "redis_cluster") {
-    VONTRES_ASSIGN_OR_RETURN(auto options, redis::client_options(config.cache.redis, "cache.redis"));
+    VONTRES_ASSIGN_OR_RETURN(auto options, redis::client_options(config.cache.redis, "cache.redis", &metrics));
     VONTRES_ASSIGN_OR_RETURN(cache_client, redis::ClusterClient::connect(std::move(options)));
     VONTRES_ASSIGN_OR_RETURN(platform.cache,
                              redis::RedisClusterCache::create(cache_client, config.cache.redis.key_prefix));
@@ -53,7 +53,7 @@ Result<Platform> open_platform(const Config& config, const Clock& clock, prometh
     } else {
       const bool own = config.state.redis.configured();
       VONTRES_ASSIGN_OR_RETURN(auto options, redis::client_options(config.state.effective_redis(config.cache),
-                                                                   own ? "state.redis" : "cache.redis"));
+                                                                   own ? "state.redis" : "cache.redis", &metrics));
       VONTRES_ASSIGN_OR_RETURN(state_client, redis::ClusterClient::connect(std::move(options)));
     }
     platform.state = std::make_unique<redis::RedisClusterStateStore>(state_client, config.state.redis.key_prefix);

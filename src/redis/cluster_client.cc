@@ -1,6 +1,9 @@
 #include "redis/cluster_client.h"
 
 #include <openssl/evp.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/registry.h>
 
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
@@ -111,6 +114,43 @@ Script::Script(std::string source) : source_(std::move(source)) {
   }
 }
 
+struct ClusterClient::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : commands(prometheus::BuildCounter()
+                     .Name("vontres_redis_commands_total")
+                     .Help("Redis commands run through the cluster client, by result")
+                     .Register(registry)),
+        ok(commands.Add({{"result", "ok"}})),
+        error_reply(commands.Add({{"result", "error_reply"}})),
+        failed(commands.Add({{"result", "failed"}})),
+        redirections(prometheus::BuildCounter()
+                         .Name("vontres_redis_redirections_total")
+                         .Help("MOVED and ASK redirections followed")
+                         .Register(registry)),
+        moved(redirections.Add({{"kind", "moved"}})),
+        ask(redirections.Add({{"kind", "ask"}})),
+        refreshes(prometheus::BuildCounter()
+                      .Name("vontres_redis_topology_refreshes_total")
+                      .Help("Successful CLUSTER SLOTS topology loads")
+                      .Register(registry)
+                      .Add({})),
+        connections(prometheus::BuildCounter()
+                        .Name("vontres_redis_connections_opened_total")
+                        .Help("Connections opened to Redis nodes (reconnects included)")
+                        .Register(registry)
+                        .Add({})) {}
+
+  prometheus::Family<prometheus::Counter>& commands;
+  prometheus::Counter& ok;
+  prometheus::Counter& error_reply;
+  prometheus::Counter& failed;
+  prometheus::Family<prometheus::Counter>& redirections;
+  prometheus::Counter& moved;
+  prometheus::Counter& ask;
+  prometheus::Counter& refreshes;
+  prometheus::Counter& connections;
+};
+
 struct ClusterClient::WorkGuard {
   explicit WorkGuard(asio::executor_work_guard<asio::io_context::executor_type> g) : guard(std::move(g)) {}
   asio::executor_work_guard<asio::io_context::executor_type> guard;
@@ -119,8 +159,11 @@ struct ClusterClient::WorkGuard {
 // A few pipelined connections to one node, handed out round-robin and replaced when dead.
 class ClusterClient::NodePool {
  public:
-  NodePool(asio::io_context& io, ConnectionSettings settings, int size)
-      : io_(io), settings_(std::move(settings)), connections_(static_cast<size_t>(std::max(1, size))) {}
+  NodePool(asio::io_context& io, ConnectionSettings settings, int size, prometheus::Counter& opened)
+      : io_(io),
+        settings_(std::move(settings)),
+        opened_(opened),
+        connections_(static_cast<size_t>(std::max(1, size))) {}
 
   std::shared_ptr<Connection> get() {
     const size_t index = next_.fetch_add(1) % connections_.size();
@@ -129,6 +172,7 @@ class ClusterClient::NodePool {
     if (!slot || slot->dead()) {
       slot = std::make_shared<Connection>(io_, settings_);
       slot->start();
+      opened_.Increment();
     }
     return slot;
   }
@@ -143,6 +187,7 @@ class ClusterClient::NodePool {
  private:
   asio::io_context& io_;
   const ConnectionSettings settings_;
+  prometheus::Counter& opened_;
   std::atomic<size_t> next_{0};
   std::mutex mutex_;
   std::vector<std::shared_ptr<Connection>> connections_;  // GUARDED_BY(mutex_)
@@ -165,14 +210,20 @@ class ClusterClient::Subscriber : public std::enable_shared_from_this<Subscriber
     asio::post(*client_.io_, [self = shared_from_this()] { self->subscribe_somewhere(); });
   }
 
-  void stop() {
+  // Stops delivering; the future is ready once the io thread has seen the stop, so no callback
+  // is running any more (handlers run one at a time on that thread).
+  std::future<void> stop() {
     stopped_.store(true);
-    asio::post(*client_.io_, [self = shared_from_this()] {
+    auto done = std::make_shared<std::promise<void>>();
+    auto future = done->get_future();
+    asio::post(*client_.io_, [self = shared_from_this(), done] {
       self->retry_timer_.cancel();
       if (self->connection_) self->connection_->close();
       self->connection_.reset();
       self->confirm(unavailable("subscription stopped", "redis_unavailable"));
+      done->set_value();
     });
+    return future;
   }
 
  private:
@@ -184,7 +235,11 @@ class ClusterClient::Subscriber : public std::enable_shared_from_this<Subscriber
 
   void subscribe_somewhere() {
     if (stopped_.load()) return;
-    std::vector<Endpoint> candidates = client_.known_nodes();
+    // Replicas first: PUBLISH reaches every node, and a replica carries no writes.
+    std::vector<Endpoint> candidates = client_.known_replicas();
+    for (const auto& node : client_.known_nodes()) {
+      if (std::find(candidates.begin(), candidates.end(), node) == candidates.end()) candidates.push_back(node);
+    }
     for (const auto& seed : client_.options_.seeds) {
       if (std::find(candidates.begin(), candidates.end(), seed) == candidates.end()) candidates.push_back(seed);
     }
@@ -255,7 +310,14 @@ class SubscriptionHandle final : public PubSubSubscription {
 }  // namespace
 
 ClusterClient::ClusterClient(ClientOptions options)
-    : options_(std::move(options)), io_(std::make_unique<asio::io_context>()) {}
+    : options_(std::move(options)), io_(std::make_unique<asio::io_context>()) {
+  prometheus::Registry* registry = options_.metrics;
+  if (registry == nullptr) {
+    own_registry_ = std::make_unique<prometheus::Registry>();
+    registry = own_registry_.get();
+  }
+  metrics_ = std::make_unique<Metrics>(*registry);
+}
 
 Result<std::unique_ptr<ClusterClient>> ClusterClient::connect(ClientOptions options) {
   if (options.seeds.empty()) return invalid_argument("no Redis seed nodes given", "redis_bad_address");
@@ -310,7 +372,7 @@ ClusterClient::~ClusterClient() {
   {
     std::lock_guard lock(subscribers_mutex_);
     for (auto& weak : subscribers_) {
-      if (auto subscriber = weak.lock()) subscriber->stop();
+      if (auto subscriber = weak.lock()) (void)subscriber->stop();
     }
   }
   {
@@ -340,7 +402,10 @@ std::shared_ptr<Connection> ClusterClient::connection_to(const Endpoint& node) {
   {
     std::lock_guard lock(pools_mutex_);
     auto& entry = pools_[node.to_string()];
-    if (!entry) entry = std::make_shared<NodePool>(*io_, settings_for(node), options_.connections_per_node);
+    if (!entry) {
+      entry =
+          std::make_shared<NodePool>(*io_, settings_for(node), options_.connections_per_node, metrics_->connections);
+    }
     pool = entry;
   }
   return pool->get();
@@ -394,6 +459,11 @@ std::vector<Endpoint> ClusterClient::known_nodes() {
     if (std::find(nodes.begin(), nodes.end(), replica) == nodes.end()) nodes.push_back(replica);
   }
   return nodes;
+}
+
+std::vector<Endpoint> ClusterClient::known_replicas() {
+  std::shared_lock lock(topology_mutex_);
+  return topology_ ? topology_->replicas : std::vector<Endpoint>();
 }
 
 Status ClusterClient::refresh_topology() {
@@ -458,6 +528,7 @@ Status ClusterClient::refresh_topology() {
     }
     last_refresh_ns_.store(steady_ns(started));
     refreshes_.fetch_add(1);
+    metrics_->refreshes.Increment();
     return Status::ok();
   }
   return unavailable("no Redis node answered CLUSTER SLOTS:" + errors, "redis_unavailable");
@@ -472,6 +543,19 @@ void ClusterClient::request_refresh() {
 }
 
 Result<Reply> ClusterClient::execute(std::optional<uint16_t> slot, const std::vector<std::string>& args, bool write) {
+  Result<Reply> result = execute_uncounted(slot, args, write);
+  if (!result.is_ok()) {
+    metrics_->failed.Increment();
+  } else if (result->is_error()) {
+    metrics_->error_reply.Increment();
+  } else {
+    metrics_->ok.Increment();
+  }
+  return result;
+}
+
+Result<Reply> ClusterClient::execute_uncounted(std::optional<uint16_t> slot, const std::vector<std::string>& args,
+                                               bool write) {
   const auto deadline = SteadyClock::now() + options_.command_deadline;
   std::string payload = encode_command(args);
   const bool wait = write && options_.wait_replicas > 0;
@@ -515,9 +599,11 @@ Result<Reply> ClusterClient::execute(std::optional<uint16_t> slot, const std::ve
           return unavailable("too many Redis redirections, last: " + reply.text, "redis_unavailable");
         }
         if (code == "MOVED") {
+          metrics_->moved.Increment();
           apply_moved(redirect->first, redirect->second);
           request_refresh();
         } else {
+          metrics_->ask.Increment();
           ask = redirect->second;
         }
         continue;
@@ -608,7 +694,12 @@ Result<std::unique_ptr<PubSubSubscription>> ClusterClient::subscribe(
     subscribers_.push_back(subscriber);
   }
   subscriber->start();
-  auto handle = std::make_unique<SubscriptionHandle>([subscriber] { subscriber->stop(); });
+  auto handle = std::make_unique<SubscriptionHandle>([this, subscriber] {
+    auto stopped = subscriber->stop();
+    // From a callback (the io thread) waiting would deadlock; elsewhere wait, so no callback runs
+    // after the handle is gone. Bounded in case the io thread is wedged.
+    if (std::this_thread::get_id() != io_thread_.get_id()) (void)stopped.wait_for(std::chrono::seconds(5));
+  });
   // Keep trying other nodes until the deadline: the first one picked may be down.
   if (confirmed.wait_for(options_.command_deadline) != std::future_status::ready) {
     return unavailable("SUBSCRIBE " + channel + " not confirmed in time", "redis_unavailable");

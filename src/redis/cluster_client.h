@@ -49,6 +49,10 @@
 #include "core/status.h"
 #include "redis/resp.h"
 
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
 namespace boost::asio {
 class io_context;
 namespace ssl {
@@ -89,6 +93,10 @@ struct ClientOptions {
   int max_redirects = 8;
   int wait_replicas = 0;  // see "Durability" above
   std::chrono::milliseconds wait_timeout{200};
+  // Optional: vontres_redis_commands_total{result="ok|error_reply|failed"},
+  // vontres_redis_redirections_total{kind="moved|ask"}, vontres_redis_topology_refreshes_total,
+  // vontres_redis_connections_opened_total. Must outlive the client. Null: a private registry.
+  prometheus::Registry* metrics = nullptr;
 };
 
 // A Lua script: its source and SHA1 (computed once).
@@ -103,8 +111,8 @@ class Script {
   std::string sha1_;
 };
 
-// Keeps a SUBSCRIBE alive; destroying it unsubscribes (no callback starts after the destructor
-// returns, but one already running on the io thread may still finish).
+// Keeps a SUBSCRIBE alive; destroying it unsubscribes, and once the destructor returns no callback
+// is running or will start (destroyed from within a callback, it only stops later deliveries).
 class PubSubSubscription {
  public:
   virtual ~PubSubSubscription() = default;
@@ -131,8 +139,10 @@ class ClusterClient {
 
   // PUBLISH (Redis 7 cluster broadcasts it to every node).
   Status publish(const std::string& channel, const std::string& message);
-  // Subscribes to `channel` on one node; after that node fails, resubscribes on another and calls
+  // Subscribes to `channel` on one node (a replica when there is one); after that node fails,
+  // resubscribes on another and calls
   // `on_resubscribed` (messages published in between are lost). Callbacks run on the io thread.
+  // Every subscription must be destroyed before the client.
   // Returns once the first SUBSCRIBE is confirmed (or fails after command_deadline).
   Result<std::unique_ptr<PubSubSubscription>> subscribe(const std::string& channel,
                                                         std::function<void(std::string_view message)> on_message,
@@ -142,13 +152,15 @@ class ClusterClient {
   Status refresh_topology();
   // The master serving `slot` now, by the client's view.
   std::optional<Endpoint> master_for_slot(uint16_t slot);
-  // Every master and replica the topology names.
+  // Every master and replica the topology names (masters first), and the replicas alone.
   std::vector<Endpoint> known_nodes();
+  std::vector<Endpoint> known_replicas();
   uint64_t topology_refreshes() const { return refreshes_.load(); }
 
  private:
   class NodePool;
   class Subscriber;
+  struct Metrics;
   struct Topology {
     std::vector<Endpoint> masters;
     std::vector<Endpoint> replicas;
@@ -159,6 +171,7 @@ class ClusterClient {
   explicit ClusterClient(ClientOptions options);
   Status start();
   Result<Reply> execute(std::optional<uint16_t> slot, const std::vector<std::string>& args, bool write);
+  Result<Reply> execute_uncounted(std::optional<uint16_t> slot, const std::vector<std::string>& args, bool write);
   // One round trip of `payload` (`reply_count` commands) to `node`.
   detail::Outcome send(const Endpoint& node, std::string payload, size_t reply_count);
   std::shared_ptr<detail::Connection> connection_to(const Endpoint& node);
@@ -170,6 +183,8 @@ class ClusterClient {
   detail::ConnectionSettings settings_for(const Endpoint& node) const;
 
   ClientOptions options_;
+  std::unique_ptr<prometheus::Registry> own_registry_;  // only when options_.metrics is null
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<boost::asio::io_context> io_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   struct WorkGuard;

@@ -11,8 +11,10 @@ Status bad(std::string_view section, std::string_view key, const std::string& wh
 
 }  // namespace
 
-Result<ClientOptions> client_options(const RedisConfig& config, std::string_view section) {
+Result<ClientOptions> client_options(const RedisConfig& config, std::string_view section,
+                                     prometheus::Registry* metrics) {
   ClientOptions options;
+  options.metrics = metrics;
   for (size_t i = 0; i < config.seeds.size(); ++i) {
     bool tls = false;
     auto endpoint = parse_endpoint(config.seeds[i], &tls);

@@ -10,7 +10,9 @@
 
 namespace vontres::redis {
 
-// `section` ("cache.redis") names the keys in errors (code "config_invalid").
-Result<ClientOptions> client_options(const RedisConfig& config, std::string_view section);
+// `section` ("cache.redis") names the keys in errors (code "config_invalid"). `metrics`, optional,
+// must outlive the client.
+Result<ClientOptions> client_options(const RedisConfig& config, std::string_view section,
+                                     prometheus::Registry* metrics = nullptr);
 
 }  // namespace vontres::redis

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <prometheus/registry.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -87,6 +88,7 @@ TEST_F(ClusterClientTest, ConcurrentRequestsFromManyThreadsGetTheirOwnReplies) {
   constexpr int kOps = 300;
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kOps; ++i) {
@@ -243,6 +245,35 @@ TEST_F(ClusterClientTest, ReconnectsAfterTheServerDropsItsConnections) {
   for (const auto& [port, role] : redis.roles()) (void)redis.cli_out(port, {"CLIENT", "KILL", "TYPE", "normal"});
   std::this_thread::sleep_for(milliseconds(200));  // let the client notice the closed sockets
   EXPECT_EQ(must_text(*client_, {"GET", key}), "v");
+}
+
+double counter(prometheus::Registry& registry, const std::string& name, const std::string& label_value = {}) {
+  double total = 0;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const auto& metric : family.metric) {
+      bool matches = label_value.empty();
+      for (const auto& label : metric.label) matches = matches || label.value == label_value;
+      if (matches) total += metric.counter.value;
+    }
+  }
+  return total;
+}
+
+TEST(ClusterClientStandaloneTest, ExportsCommandConnectionAndTopologyMetrics) {
+  ASSERT_NE(RedisClusterEnvironment::cluster(), nullptr);
+  prometheus::Registry registry;
+  ClientOptions options = testing::options_for(cluster());
+  options.metrics = &registry;
+  auto client = ClusterClient::connect(options);
+  ASSERT_TRUE(client.is_ok());
+  const std::string key = testing::fresh_prefix("metrics") + "h";
+  ASSERT_TRUE((*client)->command({"HSET", key, "f", "v"}).is_ok());
+  ASSERT_TRUE((*client)->command({"GET", key}).is_ok());  // WRONGTYPE: an error reply
+  EXPECT_EQ(counter(registry, "vontres_redis_commands_total", "ok"), 1);
+  EXPECT_EQ(counter(registry, "vontres_redis_commands_total", "error_reply"), 1);
+  EXPECT_GE(counter(registry, "vontres_redis_connections_opened_total"), 2);
+  EXPECT_GE(counter(registry, "vontres_redis_topology_refreshes_total"), 1);
 }
 
 TEST(ClusterClientStandaloneTest, ParsesEndpoints) {

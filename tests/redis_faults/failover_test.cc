@@ -6,9 +6,11 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "redis/cluster_client.h"
+#include "redis/redis_cluster_cache.h"
 #include "redis/redis_test_util.h"
 #include "redis/slot.h"
 #include "support/redis_cluster.h"
@@ -141,7 +143,8 @@ TEST_F(FailoverTest, ManualFailoverLosesNoAcknowledgedWriteAndTheClientFollows) 
   ClusterClient& client = **made;
   const auto replicas = cluster_->replica_to_master();
   ASSERT_FALSE(replicas.empty());
-  const auto [replica, old_master] = *replicas.begin();
+  const uint16_t replica = replicas.begin()->first;
+  const uint16_t old_master = replicas.begin()->second;
   const std::set<uint16_t> moved_slots = slots_of(client, old_master);
   ASSERT_FALSE(moved_slots.empty());
 
@@ -175,7 +178,8 @@ TEST_F(FailoverTest, KillingAMasterLosesNoWriteAcknowledgedByAReplica) {
   ClusterClient& client = **made;
   const auto replicas = cluster_->replica_to_master();
   ASSERT_FALSE(replicas.empty());
-  const auto [replica, victim] = *replicas.begin();
+  const uint16_t replica = replicas.begin()->first;
+  const uint16_t victim = replicas.begin()->second;
   const std::set<uint16_t> victim_slots = slots_of(client, victim);
   ASSERT_FALSE(victim_slots.empty());
 
@@ -222,6 +226,58 @@ TEST_F(FailoverTest, KillingAMasterLosesNoWriteAcknowledgedByAReplica) {
       writer.acknowledged(), writer.failed());
   EXPECT_EQ(client.master_for_slot(*victim_slots.begin())->port, replica);
   expect_all_readable(client, writer.acked_values());
+}
+
+// The port of the node holding a subscription to `channel`, if any (PUBSUB NUMSUB is per node).
+std::optional<uint16_t> subscribed_node(const RedisCluster& cluster, const std::string& channel) {
+  for (uint16_t port : cluster.ports()) {
+    if (!cluster.alive(port)) continue;
+    const std::string out = cluster.cli_out(port, {"PUBSUB", "NUMSUB", channel});
+    if (out.size() >= 2 && out.substr(out.size() - 2) == "\n1") return port;
+  }
+  return std::nullopt;
+}
+
+TEST_F(FailoverTest, CacheInvalidationsResumeAfterTheSubscribedNodeDies) {
+  auto made = ClusterClient::connect(testing::options_for(*cluster_));
+  ASSERT_TRUE(made.is_ok()) << made.status().to_string();
+  std::shared_ptr<ClusterClient> client = std::move(made).value();
+  const std::string prefix = testing::fresh_prefix("resubscribe");
+  auto cache = RedisClusterCache::create(client, prefix);
+  ASSERT_TRUE(cache.is_ok()) << cache.status().to_string();
+  std::mutex mutex;
+  std::set<std::string> heard;
+  auto subscription = (*cache)->subscribe_invalidations([&](std::string_view key) {
+    std::lock_guard lock(mutex);
+    heard.emplace(key);
+  });
+  ASSERT_TRUE(subscription.is_ok());
+  auto heard_key = [&](const std::string& key) {
+    return wait_for(
+        [&] {
+          std::lock_guard lock(mutex);
+          return heard.contains(key);
+        },
+        std::chrono::seconds(10));
+  };
+  ASSERT_TRUE((*cache)->invalidate("before").is_ok());
+  ASSERT_TRUE(heard_key("before"));
+
+  const auto holder = subscribed_node(*cluster_, prefix + "invalidations");
+  ASSERT_TRUE(holder.has_value()) << "no node holds the cache's subscription";
+  EXPECT_EQ(cluster_->roles()[*holder], "slave") << "subscriptions prefer replicas";
+  cluster_->kill_node(*holder);
+  ASSERT_TRUE(wait_for([&] { return subscribed_node(*cluster_, prefix + "invalidations").has_value(); },
+                       std::chrono::seconds(10)))
+      << "the subscription did not move to another node";
+  ASSERT_TRUE((*cache)->invalidate("after").is_ok());
+  EXPECT_TRUE(heard_key("after")) << "invalidations did not resume";
+
+  subscription->reset();
+  cache->reset();
+  ASSERT_TRUE(cluster_->restart_node(*holder));
+  ASSERT_TRUE(cluster_->wait_until_ok(std::chrono::seconds(30)));
+  ASSERT_TRUE(cluster_->wait_replicas_in_sync(std::chrono::seconds(30)));
 }
 
 }  // namespace

@@ -132,13 +132,11 @@ void Connection::on_connected() {
 }
 
 void Connection::submit(std::string payload, size_t reply_count, Callback done) {
-  asio::post(io_,
-             [self = shared_from_this(), payload = std::move(payload), reply_count, done = std::move(done)]() mutable {
-               self->enqueue(std::move(payload), reply_count, std::move(done));
-             });
+  asio::post(io_, [self = shared_from_this(), payload = std::move(payload), reply_count,
+                   done = std::move(done)]() mutable { self->enqueue(payload, reply_count, std::move(done)); });
 }
 
-void Connection::enqueue(std::string payload, size_t reply_count, Callback done) {
+void Connection::enqueue(const std::string& payload, size_t reply_count, Callback done) {
   if (state_ == State::kDead) {
     if (done) done(Outcome{unavailable("connection closed", "redis_unavailable"), false, {}});
     return;

@@ -75,7 +75,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class State { kConnecting, kReady, kDead };
 
   void on_connected();
-  void enqueue(std::string payload, size_t reply_count, Callback done);
+  void enqueue(const std::string& payload, size_t reply_count, Callback done);
   void flush();
   void read();
   void on_bytes(size_t n);
