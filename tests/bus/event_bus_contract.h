@@ -52,7 +52,13 @@ struct EventBusBackend {
   int random_seeds = 3;
   // True when publish() fails with "bus_full" once `capacity_per_topic` events are unacknowledged.
   bool bounds_unacknowledged = true;
+  // Real time given before a member joins or leaves (and after it left), for a backend that records
+  // acks and attempts asynchronously and whose server refuses those records once a rebalance has
+  // begun (librdkafka's mock cluster; a real Kafka broker accepts them from the current generation).
+  std::chrono::milliseconds membership_settle{0};
 };
+
+inline void PrintTo(const EventBusBackend& backend, std::ostream* os) { *os << backend.name; }
 
 class EventBusContract : public ::testing::TestWithParam<EventBusBackend> {
  protected:
@@ -92,11 +98,25 @@ class EventBusContract : public ::testing::TestWithParam<EventBusBackend> {
 
   std::unique_ptr<Consumer> join(const std::string& group, bool from_beginning = false,
                                  const std::vector<std::string>& topics = {}) {
+    settle_membership();
     ConsumerOptions options;
     options.from_beginning = from_beginning;
     auto consumer = bus().subscribe(topics.empty() ? std::vector<std::string>{topic_} : topics, group, options);
     EXPECT_TRUE(consumer.is_ok()) << consumer.status().to_string();
     return consumer.is_ok() ? std::move(consumer).value() : nullptr;
+  }
+
+  static void settle_membership() {
+    if (GetParam().membership_settle > std::chrono::milliseconds::zero()) {
+      std::this_thread::sleep_for(GetParam().membership_settle);
+    }
+  }
+
+  // The member leaves the group.
+  static void leave(std::unique_ptr<Consumer>& consumer) {
+    settle_membership();
+    consumer.reset();
+    settle_membership();  // lets the remaining members notice the rebalance before they go on
   }
 
   // Polls until `count` deliveries arrived or arrival_timeout passed (real time).
@@ -379,7 +399,7 @@ TEST_P(EventBusContract, AMemberLeavingHandsItsUnacknowledgedDeliveriesToTheRema
   auto got_b = poll_all(*b);
   ASSERT_FALSE(held_by_a.empty());
   ack_all(*b, got_b);
-  a.reset();  // leaves without acking; no clock advance: hand-over must not wait for the ack timeout
+  leave(a);  // leaves without acking; no clock advance: hand-over must not wait for the ack timeout
   auto handed_over = poll_count(*b, held_by_a.size());
   EXPECT_EQ(payloads(handed_over), payloads(held_by_a));
   for (const auto& d : handed_over) EXPECT_GE(d.attempt, 2);
@@ -443,11 +463,26 @@ TEST_P(EventBusContract, AttemptsCountEveryDeliveryToTheGroupAcrossAMemberLeavin
   ASSERT_EQ(second.size(), 10u);
   for (const auto& d : second) EXPECT_EQ(d.attempt, 2);
   auto b = join("g");
-  a.reset();  // leaves holding all ten
-  auto third = poll_count(*b, 10);
-  EXPECT_EQ(payloads(third), numbered(0, 9));
-  for (const auto& d : third) EXPECT_EQ(d.attempt, 3) << "event " << d.event.payload;
-  ack_all(*b, third);
+  leave(a);  // leaves holding all ten
+  // b may be handed an event more than once while the group settles (a backend that revokes on
+  // rebalance); each time the attempt must go up by exactly one, starting after a's two.
+  std::map<std::string, std::vector<int>> attempts;
+  std::map<std::string, Delivery> latest;
+  for (int quiet_rounds = 0, round = 0; quiet_rounds < 2 && round < 20; ++round) {
+    auto got = attempts.size() < 10 ? poll_count(*b, 10 - attempts.size()) : poll_all(*b);
+    quiet_rounds = got.empty() && attempts.size() == 10 ? quiet_rounds + 1 : 0;
+    for (const auto& d : got) {
+      attempts[d.event.payload].push_back(d.attempt);
+      latest[d.event.payload] = d;
+    }
+  }
+  ASSERT_EQ(attempts.size(), 10u);
+  for (const auto& [payload, seen] : attempts) {
+    for (size_t i = 0; i < seen.size(); ++i) {
+      EXPECT_EQ(seen[i], static_cast<int>(3 + i)) << "event " << payload << ", delivery " << i + 1 << " to b";
+    }
+  }
+  for (const auto& [payload, d] : latest) EXPECT_TRUE(b->ack(d).is_ok()) << "event " << payload;
   EXPECT_TRUE(poll_all(*b).empty());
 }
 
@@ -695,6 +730,7 @@ TEST_P(EventBusContract, RandomInterleavingsLoseNothingAndNeverRedeliverAfterAck
     groups[0].name = "alpha";
     groups[1].name = "beta";
     auto add_member = [&](GroupModel& g) {
+      settle_membership();
       auto consumer = bus->subscribe({topic_name}, g.name);
       ASSERT_TRUE(consumer.is_ok());
       g.members.push_back(Member{std::move(consumer).value(), {}});
@@ -756,7 +792,8 @@ TEST_P(EventBusContract, RandomInterleavingsLoseNothingAndNeverRedeliverAfterAck
         m.held.erase(m.held.begin() + static_cast<std::ptrdiff_t>(i));
       } else if (dice < 91) {
         if (g.members.empty()) continue;
-        g.members.erase(g.members.begin() + static_cast<std::ptrdiff_t>(pick(g.members.size())));
+        leave(g.members[pick(g.members.size())].consumer);
+        std::erase_if(g.members, [](const Member& member) { return member.consumer == nullptr; });
       } else if (dice < 95) {
         if (g.members.size() < 3) add_member(g);
       } else {
