@@ -491,3 +491,38 @@ TEST(KafkaRealBroker, KilledAndRestartedWhileEventsFlowLosesNoAcknowledgedEventA
 
 }  // namespace
 }  // namespace vontres::bus
+
+namespace vontres::bus {
+namespace {
+
+// TLS: a second broker with an SSL listener whose certificate a CA made by the test signed.
+TEST(KafkaRealBrokerTls, PublishesAndConsumesOverTlsAndRefusesAnUntrustedBroker) {
+  std::string error;
+  auto broker = support::KafkaBroker::start({.ssl = true}, error);
+  ASSERT_NE(broker, nullptr) << error;
+  ManualClock clock;
+  BusConfig config = kafka_config(base_config(), broker->ssl_bootstrap(), 1);
+  config.kafka.client_properties["security.protocol"] = "SSL";
+  config.kafka.client_properties["ssl.ca.location"] = broker->ca_file();
+  auto bus = make_bus(config, clock);
+  ASSERT_TRUE(bus->ping().is_ok());
+  const std::string topic = "tls.events";
+  auto consumer = bus->subscribe({topic}, "tls");
+  ASSERT_TRUE(consumer.is_ok()) << consumer.status().to_string();
+  ASSERT_TRUE(bus->publish(event(topic, "call-1", "secret"), 0ms).is_ok());
+  std::vector<Delivery> got;
+  for (int i = 0; i < 100 && got.empty(); ++i) got = poll_batch(**consumer, 10, 100ms);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].event.payload, "secret");
+  EXPECT_TRUE((*consumer)->ack(got[0]).is_ok());
+
+  // Without the test CA the broker's certificate is not trusted: no connection, no silent fallback.
+  BusConfig untrusted = kafka_config(base_config(), broker->ssl_bootstrap(), 1);
+  untrusted.kafka.client_properties["security.protocol"] = "SSL";
+  untrusted.kafka.client_properties["ssl.ca.location"] = "/etc/ssl/certs/ca-certificates.crt";
+  auto refused = make_bus(untrusted, clock);
+  EXPECT_EQ(refused->ping().code(), "bus_unavailable");
+}
+
+}  // namespace
+}  // namespace vontres::bus
