@@ -750,6 +750,7 @@ class KafkaConsumer final : public Consumer {
 
   void revoke(rd_kafka_topic_partition_list_t* partitions) {
     std::vector<TopicPartition> keys;
+    keys.reserve(static_cast<size_t>(partitions->cnt));
     for (int i = 0; i < partitions->cnt; ++i)
       keys.emplace_back(partitions->elems[i].topic, partitions->elems[i].partition);
     const bool committed = commit(/*synchronous=*/true, keys);
@@ -1006,14 +1007,28 @@ Result<std::string> KafkaEventBus::publish(Event event, std::chrono::millisecond
       rd_kafka_header_add(headers.get(), name.data(), static_cast<ssize_t>(name.size()), value.data(),
                           static_cast<ssize_t>(value.size()));
     }
-    // NOLINTBEGIN(cppcoreguidelines-pro-type-vararg,performance-no-int-to-ptr)
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        impl_->producer.get(), RD_KAFKA_V_TOPIC(event.topic.c_str()),
-        RD_KAFKA_V_KEY(event.key.empty() ? nullptr : event.key.data(), event.key.size()),
-        RD_KAFKA_V_VALUE(event.payload.data(), event.payload.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_TIMESTAMP(event.timestamp_ms), RD_KAFKA_V_HEADERS(headers.get()),
-        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(waiter_id))), RD_KAFKA_V_END);
-    // NOLINTEND(cppcoreguidelines-pro-type-vararg,performance-no-int-to-ptr)
+    // rd_kafka_produceva: the array form of rd_kafka_producev (whose macros are GNU extensions).
+    std::array<rd_kafka_vu_t, 7> fields{};
+    fields[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    fields[0].u.cstr = event.topic.c_str();
+    fields[1].vtype = RD_KAFKA_VTYPE_KEY;
+    fields[1].u.mem.ptr = event.key.empty() ? nullptr : event.key.data();
+    fields[1].u.mem.size = event.key.size();
+    fields[2].vtype = RD_KAFKA_VTYPE_VALUE;
+    fields[2].u.mem.ptr = event.payload.data();
+    fields[2].u.mem.size = event.payload.size();
+    fields[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    fields[3].u.i = RD_KAFKA_MSG_F_COPY;
+    fields[4].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+    fields[4].u.i64 = event.timestamp_ms;
+    fields[5].vtype = RD_KAFKA_VTYPE_HEADERS;
+    fields[5].u.headers = headers.get();
+    fields[6].vtype = RD_KAFKA_VTYPE_OPAQUE;
+    fields[6].u.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(waiter_id));  // NOLINT(performance-no-int-to-ptr)
+    rd_kafka_error_t* produce_error = rd_kafka_produceva(impl_->producer.get(), fields.data(), fields.size());
+    const rd_kafka_resp_err_t err =
+        produce_error == nullptr ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_error_code(produce_error);
+    if (produce_error != nullptr) rd_kafka_error_destroy(produce_error);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       (void)headers.release();  // owned by the message now
       break;

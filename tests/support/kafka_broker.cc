@@ -72,7 +72,7 @@ bool make_tls_material(const std::string& dir, std::string& error) {
 
 std::string kafka_jars(std::string& error) {
   const char* home = std::getenv("HOME");
-  const std::string cache = std::string(home != nullptr ? home : "/tmp") + "/.cache/vontres-kafka/" + kKafkaVersion;
+  std::string cache = std::string(home != nullptr ? home : "/tmp") + "/.cache/vontres-kafka/" + kKafkaVersion;
   const std::string marker = cache + "/kafka_2.13-" + kKafkaVersion + ".jar";
   if (fs::exists(marker)) return cache;
   if (!have_program("mvn")) {
