@@ -1,6 +1,7 @@
 #include "app/platform.h"
 
 #include "bus/in_process_bus.h"
+#include "bus/kafka_bus.h"
 #include "cache/in_process_cache.h"
 #include "redis/cluster_client.h"
 #include "redis/options.h"
@@ -30,6 +31,8 @@ Result<Platform> open_platform(const Config& config, const Clock& clock, prometh
   Platform platform;
   if (config.bus.backend == "in_process") {
     platform.bus = std::make_unique<bus::InProcessEventBus>(config.bus, clock, &metrics);
+  } else if (config.bus.backend == "kafka") {
+    VONTRES_ASSIGN_OR_RETURN(platform.bus, bus::KafkaEventBus::create(config.bus, clock, &metrics));
   } else {
     return invalid_argument("unknown bus backend '" + config.bus.backend + "'", "config_invalid");
   }

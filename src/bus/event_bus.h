@@ -6,12 +6,30 @@
 // delivered again (to whichever member then owns its partition), so handlers must be idempotent
 // (use Event::id to de-duplicate).
 //
-// Back-pressure instead of loss: a topic holds at most `capacity_per_topic` events that some group
-// has not yet acknowledged; publish() on a full topic blocks up to its timeout and then fails with
-// "bus_full". No event is ever dropped silently.
+// Redelivery and attempts. nack(delivery, delay) hands a delivery back: it is redelivered no earlier
+// than `delay` from now (measured on the bus's injected Clock), and a delayed redelivery does not
+// hold back later events of its partition. Delivery::attempt counts the deliveries of that event to
+// the group: 1 the first time, then +1 per redelivery, whichever member gets it, including after a
+// member left or a rebalance moved its partition (the count is kept by the group, not the member).
+// A backend may lose the count only when a member dies without leaving (a crashed process): then the
+// next attempt may repeat a number already seen, never a lower one than the last committed (Kafka:
+// see bus/kafka_bus.h).
 //
-// Implementations: InProcessEventBus (bus/in_process_bus.h); later KafkaEventBus. All pass
-// tests/bus/event_bus_contract.h. Thread-safety: every method may be called from any thread;
+// Rebalancing. When a partition moves to another member (a member joins or leaves), deliveries the
+// previous member still holds from it are either left with it until their ack timeout (in-process)
+// or revoked at once (Kafka): then that member's ack()/nack() of them returns failed_precondition
+// "delivery_revoked" and has no effect, and the new owner gets them again (attempt + 1). Either way,
+// once the rebalance has settled, no event is held by two live members at once.
+//
+// Back-pressure instead of loss: publish() never drops an event silently. What "full" means is the
+// backend's: the in-process bus bounds the events some group has not acknowledged
+// (`capacity_per_topic`); Kafka bounds its local queue of events the brokers have not yet confirmed
+// (retention of unread events is then the brokers' configuration). A full bus makes publish() block
+// up to its timeout and then fail with resource_exhausted "bus_full"; an unreachable backend makes it
+// fail with unavailable "bus_unavailable" after the timeout.
+//
+// Implementations: InProcessEventBus (bus/in_process_bus.h), KafkaEventBus (bus/kafka_bus.h). All
+// pass tests/bus/event_bus_contract.h. Thread-safety: every method may be called from any thread;
 // a Consumer is used by one thread at a time.
 #pragma once
 
@@ -33,14 +51,15 @@ struct Event {
   std::string payload;       // JSON document
   std::string id;            // unique; filled in by publish() when empty
   int64_t timestamp_ms = 0;  // filled in by publish() from the bus clock when 0
-  std::map<std::string, std::string> headers;  // e.g. trace id, organisation id
+  // e.g. trace id, organisation id. Names starting "vontres-" are reserved for the bus.
+  std::map<std::string, std::string> headers;
 };
 
 struct Delivery {
   Event event;
   int partition = 0;
   uint64_t offset = 0;  // position in the partition, increasing per partition
-  int attempt = 1;      // 1 on first delivery, 2+ on redelivery
+  int attempt = 1;      // deliveries of this event to the group so far, this one included
 };
 
 class Consumer {
@@ -48,12 +67,16 @@ class Consumer {
   virtual ~Consumer() = default;  // leaving the group; unacknowledged deliveries go back to the group
 
   // Returns up to `max_events` deliveries, waiting up to `timeout` for the first one. Within one
-  // partition, deliveries come in offset order. An empty vector means nothing arrived in time.
+  // partition, first deliveries come in offset order. An empty vector means nothing arrived in time.
   virtual Result<std::vector<Delivery>> poll(size_t max_events, std::chrono::milliseconds timeout) = 0;
   // Acknowledges one delivery: the group will not see it again. Acknowledging twice is OK.
+  // Errors: not_found "delivery_unknown" (never delivered to this group, or not from a subscribed
+  // topic/partition); failed_precondition "delivery_revoked" (its partition moved away, see above).
   virtual Status ack(const Delivery& delivery) = 0;
-  // Gives a delivery back for immediate redelivery (e.g. a handler failed transiently).
-  virtual Status nack(const Delivery& delivery) = 0;
+  // Gives a delivery back for redelivery no earlier than `delay` from now (0: at once). A no-op
+  // for a delivery already acknowledged or already given back. Errors as for ack().
+  virtual Status nack(const Delivery& delivery, std::chrono::milliseconds delay) = 0;
+  Status nack(const Delivery& delivery) { return nack(delivery, std::chrono::milliseconds::zero()); }
 };
 
 struct ConsumerOptions {
@@ -66,11 +89,15 @@ class EventBus {
  public:
   virtual ~EventBus() = default;
 
-  // Publishes one event. Blocks up to `max_wait` while the topic is full, then returns
-  // resource_exhausted with code "bus_full". Returns the event id.
+  // Publishes one event. Blocks up to `max_wait` while the bus is full, then returns
+  // resource_exhausted "bus_full"; an unreachable backend gives unavailable "bus_unavailable" once
+  // `max_wait` has passed (a remote backend always waits at least its own acknowledgement floor,
+  // see its header). Returns the event id. Errors: invalid_argument "topic_invalid",
+  // "header_reserved".
   virtual Result<std::string> publish(Event event, std::chrono::milliseconds max_wait) = 0;
 
-  // Joins `group` as a new member consuming `topics`. Creates the group on first use.
+  // Joins `group` as a new member consuming `topics`. Creates the group on first use. Returns once
+  // the member takes part in the group (a remote backend: has its first partition assignment).
   virtual Result<std::unique_ptr<Consumer>> subscribe(const std::vector<std::string>& topics, const std::string& group,
                                                       const ConsumerOptions& options = {}) = 0;
 

@@ -56,6 +56,8 @@ struct Unacked {
   int attempts = 0;
   uint64_t member = 0;           // holder while in flight; 0 while waiting for redelivery
   Deadlines::iterator deadline;  // valid only while member != 0
+  bool delayed = false;          // member == 0 and waiting in Group::delayed for a nack's delay
+  Deadlines::iterator delay;     // valid only while delayed
 };
 
 // One group's position in one partition. Offsets below `cursor` are either acked or in `unacked`;
@@ -63,7 +65,7 @@ struct Unacked {
 struct GroupPartition {
   uint64_t cursor = 0;  // next offset never delivered to this group
   std::map<uint64_t, Unacked> unacked;
-  std::set<uint64_t> redeliver;  // subset of unacked with member == 0, lowest first
+  std::set<uint64_t> redeliver;  // subset of unacked with member == 0 and not delayed, lowest first
 
   // Every offset below this is acked by the group.
   uint64_t floor() const { return unacked.empty() ? cursor : std::min(cursor, unacked.begin()->first); }
@@ -77,7 +79,8 @@ struct Member {
 struct Group {
   std::vector<GroupPartition> partitions;
   std::vector<Member> members;  // live members in join order; partition p belongs to members[p % size]
-  Deadlines deadlines;
+  Deadlines deadlines;          // ack deadlines of deliveries in flight
+  Deadlines delayed;            // when nacked deliveries become due for redelivery
 
   const Member* owner(int partition) const {
     if (members.empty()) return nullptr;
@@ -218,6 +221,8 @@ class InProcessConsumer final : public Consumer {
       if (it == gp.unacked.end()) return Status::ok();  // acknowledged before: acking twice is fine
       if (it->second.member != 0) {
         group.deadlines.erase(it->second.deadline);
+      } else if (it->second.delayed) {
+        group.delayed.erase(it->second.delay);
       } else {
         gp.redeliver.erase(delivery.offset);
       }
@@ -229,7 +234,8 @@ class InProcessConsumer final : public Consumer {
     return Status::ok();
   }
 
-  Status nack(const Delivery& delivery) override {
+  using Consumer::nack;
+  Status nack(const Delivery& delivery, std::chrono::milliseconds delay) override {
     detail::Topic* topic = subscribed_topic(delivery);
     if (topic == nullptr) return delivery_unknown(delivery, "is not from a subscribed topic");
     std::shared_ptr<detail::MemberSignal> wake;
@@ -242,6 +248,12 @@ class InProcessConsumer final : public Consumer {
       if (it == gp.unacked.end() || it->second.member == 0) return Status::ok();  // acked, or already queued
       group.deadlines.erase(it->second.deadline);
       it->second.member = 0;
+      if (delay > std::chrono::milliseconds::zero()) {
+        it->second.delayed = true;
+        it->second.delay =
+            group.delayed.emplace(bus_.clock_.now() + delay, std::make_pair(delivery.partition, delivery.offset));
+        return Status::ok();  // nobody to wake: the owner picks it up on a poll after the delay
+      }
       gp.redeliver.insert(delivery.offset);
       const detail::Member* owner = group.owner(delivery.partition);
       if (owner != nullptr && owner->id != member_id_) wake = owner->signal;
@@ -273,6 +285,15 @@ class InProcessConsumer final : public Consumer {
         group.deadlines.erase(group.deadlines.begin());
         detail::GroupPartition& gp = group.partitions[partition];
         gp.unacked.at(offset).member = 0;
+        gp.redeliver.insert(offset);
+        const detail::Member* owner = group.owner(partition);
+        if (owner != nullptr && owner->id != member_id_) wake.push_back(owner->signal);
+      }
+      while (!group.delayed.empty() && group.delayed.begin()->first <= now) {
+        auto [partition, offset] = group.delayed.begin()->second;
+        group.delayed.erase(group.delayed.begin());
+        detail::GroupPartition& gp = group.partitions[partition];
+        gp.unacked.at(offset).delayed = false;
         gp.redeliver.insert(offset);
         const detail::Member* owner = group.owner(partition);
         if (owner != nullptr && owner->id != member_id_) wake.push_back(owner->signal);
@@ -417,6 +438,11 @@ detail::Topic& InProcessEventBus::topic_for(const std::string& name) {
 
 Result<std::string> InProcessEventBus::publish(Event event, std::chrono::milliseconds max_wait) {
   if (event.topic.empty()) return invalid_argument("event has no topic", "topic_invalid");
+  for (const auto& [name, value] : event.headers) {
+    if (name.starts_with("vontres-")) {
+      return invalid_argument("header name '" + name + "' is reserved for the bus", "header_reserved");
+    }
+  }
   if (event.id.empty()) event.id = ids_.next();
   if (event.timestamp_ms == 0) event.timestamp_ms = clock_.now_unix_ms();
   std::string id = event.id;

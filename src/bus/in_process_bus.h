@@ -19,9 +19,13 @@
 //    (not_found, code "delivery_unknown"); nacking an acked delivery is a no-op.
 //  - Redelivery: a delivery not acked within `ack_timeout` (measured on the injected Clock) is
 //    redelivered; expiry is checked when any member of the group polls the topic, so it happens on
-//    the first poll after the deadline. A nack redelivers at once. Redeliveries carry attempt+1.
+//    the first poll after the deadline. A nack redelivers at once, or once its delay has passed on
+//    the Clock (checked the same way, on a poll). Redeliveries carry attempt+1: attempts are kept
+//    per group, so they survive members leaving and partitions moving. An old holder's ack of a
+//    delivery on a moved partition still settles it: this bus never returns "delivery_revoked".
 //  - Order: within a partition, first deliveries go out in strictly increasing offset order, and
-//    a pending redelivery goes out before any later offset not yet delivered. A redelivery can
+//    a pending redelivery goes out before any later offset not yet delivered (a delayed one only
+//    once its delay has passed; until then later offsets go ahead of it). A redelivery can
 //    still follow later offsets that were delivered before it failed (that is at-least-once).
 //  - Capacity: a topic retains an event until every group has acknowledged it; `capacity_per_topic`
 //    bounds the retained count. When full, publish() waits up to max_wait (real time) for an ack

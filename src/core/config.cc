@@ -265,6 +265,17 @@ Status set_numbers(Config& c, const YAML::Node& node, const std::string& key) {
   return Status::ok();
 }
 
+Status set_string_map(std::map<std::string, std::string>& out, const YAML::Node& node, const std::string& key) {
+  if (!node.IsMap()) return config_error(key, "expected a mapping of name to value");
+  std::map<std::string, std::string> values;
+  for (const auto& item : node) {
+    const std::string name = item.first.as<std::string>();
+    VONTRES_ASSIGN_OR_RETURN(values[name], scalar_at(item.second, key + "." + name));
+  }
+  out = std::move(values);
+  return Status::ok();
+}
+
 Status set_trusted_sources(Config& c, const YAML::Node& node, const std::string& key) {
   VONTRES_ASSIGN_OR_RETURN(c.telephony.sip_trusted_sources, string_list_at(node, key));
   return Status::ok();
@@ -425,6 +436,47 @@ const std::vector<KeySpec>& base_key_table() {
       {"bus.partitions", section_int(&Config::bus, &BusConfig::partitions)},
       {"bus.ack_timeout", section_duration(&Config::bus, &BusConfig::ack_timeout)},
       {"bus.publish_timeout", section_duration(&Config::bus, &BusConfig::publish_timeout)},
+      {"bus.kafka.bootstrap_servers",
+       [](Config& c, std::string_view v) {
+         c.bus.kafka.bootstrap_servers = std::string(v);
+         return Status::ok();
+       }},
+      {"bus.kafka.partitions",
+       [](Config& c, std::string_view v) -> Status {
+         VONTRES_ASSIGN_OR_RETURN(c.bus.kafka.partitions, parse_int<int>(v));
+         return Status::ok();
+       }},
+      {"bus.kafka.replication_factor",
+       [](Config& c, std::string_view v) -> Status {
+         VONTRES_ASSIGN_OR_RETURN(c.bus.kafka.replication_factor, parse_int<int>(v));
+         return Status::ok();
+       }},
+      {"bus.kafka.min_publish_wait",
+       [](Config& c, std::string_view v) -> Status {
+         VONTRES_ASSIGN_OR_RETURN(c.bus.kafka.min_publish_wait, parse_duration(v));
+         return Status::ok();
+       }},
+      {"bus.kafka.join_timeout",
+       [](Config& c, std::string_view v) -> Status {
+         VONTRES_ASSIGN_OR_RETURN(c.bus.kafka.join_timeout, parse_duration(v));
+         return Status::ok();
+       }},
+      {"bus.kafka.commit_interval",
+       [](Config& c, std::string_view v) -> Status {
+         VONTRES_ASSIGN_OR_RETURN(c.bus.kafka.commit_interval, parse_duration(v));
+         return Status::ok();
+       }},
+      {"bus.kafka.topic_creation",
+       [](Config& c, std::string_view v) {
+         c.bus.kafka.topic_creation = std::string(v);
+         return Status::ok();
+       }},
+      {"bus.kafka.client_properties", NodeSetter([](Config& c, const YAML::Node& node, const std::string& key) {
+         return set_string_map(c.bus.kafka.client_properties, node, key);
+       })},
+      {"bus.kafka.secret_files", NodeSetter([](Config& c, const YAML::Node& node, const std::string& key) {
+         return set_string_map(c.bus.kafka.secret_files, node, key);
+       })},
       {"cache.backend", section_string(&Config::cache, &CacheConfig::backend)},
       {"cache.max_bytes", section_bytes(&Config::cache, &CacheConfig::max_bytes)},
       {"cache.shards", section_int(&Config::cache, &CacheConfig::shards)},
@@ -981,6 +1033,59 @@ Result<Config> load_config_file(const std::string& path, const Environment& env)
   return result;
 }
 
+// Properties KafkaEventBus sets itself: overriding them would break the bus contract.
+bool kafka_property_is_managed(const std::string& name) {
+  static const std::set<std::string> kManaged = {"bootstrap.servers",
+                                                 "metadata.broker.list",
+                                                 "group.id",
+                                                 "enable.idempotence",
+                                                 "acks",
+                                                 "request.required.acks",
+                                                 "enable.auto.commit",
+                                                 "enable.auto.offset.store",
+                                                 "auto.offset.reset",
+                                                 "partition.assignment.strategy",
+                                                 "queue.buffering.max.messages",
+                                                 "allow.auto.create.topics",
+                                                 "client.id",
+                                                 "dr_msg_cb",
+                                                 "rebalance_cb",
+                                                 "offset_commit_cb"};
+  return kManaged.contains(name);
+}
+
+bool kafka_property_is_secret(const std::string& name) {
+  return name.find("password") != std::string::npos || name.find("secret") != std::string::npos ||
+         name == "sasl.oauthbearer.config" || name == "ssl.key.pem" || name == "ssl_key";
+}
+
+Status validate_kafka_bus(const KafkaBusConfig& k) {
+  if (k.bootstrap_servers.empty()) {
+    return config_error("bus.kafka.bootstrap_servers", "must list at least one host:port for bus.backend kafka");
+  }
+  if (k.partitions < 1 || k.partitions > 1024) return config_error("bus.kafka.partitions", "must be 1..1024");
+  if (k.replication_factor < 1 || k.replication_factor > 16)
+    return config_error("bus.kafka.replication_factor", "must be 1..16");
+  if (k.min_publish_wait.count() <= 0) return config_error("bus.kafka.min_publish_wait", "must be positive");
+  if (k.join_timeout.count() <= 0) return config_error("bus.kafka.join_timeout", "must be positive");
+  if (k.commit_interval.count() <= 0) return config_error("bus.kafka.commit_interval", "must be positive");
+  if (k.topic_creation != "admin" && k.topic_creation != "broker")
+    return config_error("bus.kafka.topic_creation", "must be admin or broker");
+  for (const auto& [name, value] : k.client_properties) {
+    const std::string key = "bus.kafka.client_properties." + name;
+    if (kafka_property_is_managed(name)) return config_error(key, "is set by the bus and cannot be overridden");
+    if (kafka_property_is_secret(name))
+      return config_error(key, "is a secret: give its file in bus.kafka.secret_files");
+    if (value.empty()) return config_error(key, "must not be empty");
+  }
+  for (const auto& [name, path] : k.secret_files) {
+    const std::string key = "bus.kafka.secret_files." + name;
+    if (kafka_property_is_managed(name)) return config_error(key, "is set by the bus and cannot be overridden");
+    if (path.empty()) return config_error(key, "must name a file");
+  }
+  return Status::ok();
+}
+
 Status validate_config(const Config& c) {
   if (c.service_name.empty()) return config_error("service_name", "must not be empty");
   if (c.data_dir.empty()) return config_error("data_dir", "must not be empty");
@@ -1015,8 +1120,9 @@ Status validate_config(const Config& c) {
   if (!kLevels.contains(c.log.level))
     return config_error("log.level", "must be one of trace|debug|info|warn|error|critical|off");
   if (c.log.format != "json" && c.log.format != "text") return config_error("log.format", "must be json or text");
-  if (c.bus.backend != "in_process")
-    return config_error("bus.backend", "unknown backend '" + c.bus.backend + "' (available: in_process)");
+  if (c.bus.backend != "in_process" && c.bus.backend != "kafka")
+    return config_error("bus.backend", "unknown backend '" + c.bus.backend + "' (available: in_process, kafka)");
+  if (c.bus.backend == "kafka") VONTRES_RETURN_IF_ERROR(validate_kafka_bus(c.bus.kafka));
   if (c.bus.capacity_per_topic < 16) return config_error("bus.capacity_per_topic", "must be at least 16");
   if (c.bus.partitions < 1 || c.bus.partitions > 1024) return config_error("bus.partitions", "must be 1..1024");
   if (c.bus.ack_timeout.count() <= 0) return config_error("bus.ack_timeout", "must be positive");

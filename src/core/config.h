@@ -51,12 +51,35 @@ struct LogConfig {
   std::string format = "json";  // json|text
 };
 
+// bus.backend: kafka (bus/kafka_bus.h). Properties the bus itself manages (bootstrap.servers,
+// group.id, enable.idempotence, acks, enable.auto.commit, ...) may not be overridden, and secrets
+// never appear inline: `secret_files` maps a librdkafka property (sasl.password, ssl.key.password)
+// to a file whose first line is its value, read once when the bus starts.
+struct KafkaBusConfig {
+  std::string bootstrap_servers;  // "host:port,host:port"; required for the kafka backend
+  int partitions = 16;            // for topics the bus creates
+  int replication_factor = 3;     // for topics the bus creates
+  // Passed to librdkafka as they are: security.protocol, sasl.mechanism, sasl.username,
+  // ssl.ca.location, ssl.certificate.location, ssl.key.location, linger.ms, ...
+  std::map<std::string, std::string> client_properties;
+  std::map<std::string, std::string> secret_files;
+  std::chrono::milliseconds min_publish_wait{5'000};  // publish() waits at least this for the brokers' ack
+  std::chrono::milliseconds join_timeout{30'000};     // subscribe() waits this for the first assignment
+  std::chrono::milliseconds commit_interval{200};     // acknowledged positions are committed this often
+  // How missing topics are made: "admin" (CreateTopics with partitions and replication_factor) or
+  // "broker" (the brokers' auto.create.topics.enable, with their defaults).
+  std::string topic_creation = "admin";
+};
+
 struct BusConfig {
-  std::string backend = "in_process";                // in_process (later: kafka)
-  uint64_t capacity_per_topic = 65'536;              // events retained until every group has acknowledged them
+  std::string backend = "in_process";  // in_process | kafka
+  // in_process: events retained until every group has acknowledged them, per topic. kafka: events
+  // the client holds until the brokers confirm them (its local producer queue), for the whole bus.
+  uint64_t capacity_per_topic = 65'536;
   int partitions = 16;                               // per topic; ordering holds per key within a partition
   std::chrono::milliseconds ack_timeout{30'000};     // unacknowledged deliveries are redelivered after this
   std::chrono::milliseconds publish_timeout{5'000};  // how long publish() may block on a full topic
+  KafkaBusConfig kafka;
 };
 
 // A Redis Cluster connection (cache.redis, state.redis). Secrets stay in files: the password is

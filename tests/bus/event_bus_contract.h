@@ -12,6 +12,10 @@
 // Every test uses topic names unique to the test, so a backend with shared state (a Kafka cluster)
 // can run the suite without cleanup.
 //
+// Two suites: EventBusContract (every backend) and EventBusCapacityContract (backends that bound
+// the events some group has not acknowledged, `capacity_per_topic`: the in-process bus; Kafka bounds
+// only its local producer queue, tested in tests/bus/kafka_bus_test.cc).
+//
 // Include from exactly one .cc per test binary (it defines tests).
 #pragma once
 
@@ -43,7 +47,18 @@ struct EventBusBackend {
   std::function<std::unique_ptr<EventBus>(const BusConfig&, const Clock&)> make;
   std::chrono::milliseconds quiet_period{0};
   std::chrono::milliseconds arrival_timeout{5'000};
+  // RandomInterleavings: a remote backend pays a group rebalance per join/leave, so it runs fewer.
+  int random_steps = 4'000;
+  int random_seeds = 3;
+  // True when publish() fails with "bus_full" once `capacity_per_topic` events are unacknowledged.
+  bool bounds_unacknowledged = true;
+  // Real time given before a member joins or leaves (and after it left), for a backend that records
+  // acks and attempts asynchronously and whose server refuses those records once a rebalance has
+  // begun (librdkafka's mock cluster; a real Kafka broker accepts them from the current generation).
+  std::chrono::milliseconds membership_settle{0};
 };
+
+inline void PrintTo(const EventBusBackend& backend, std::ostream* os) { *os << backend.name; }
 
 class EventBusContract : public ::testing::TestWithParam<EventBusBackend> {
  protected:
@@ -83,11 +98,25 @@ class EventBusContract : public ::testing::TestWithParam<EventBusBackend> {
 
   std::unique_ptr<Consumer> join(const std::string& group, bool from_beginning = false,
                                  const std::vector<std::string>& topics = {}) {
+    settle_membership();
     ConsumerOptions options;
     options.from_beginning = from_beginning;
     auto consumer = bus().subscribe(topics.empty() ? std::vector<std::string>{topic_} : topics, group, options);
     EXPECT_TRUE(consumer.is_ok()) << consumer.status().to_string();
     return consumer.is_ok() ? std::move(consumer).value() : nullptr;
+  }
+
+  static void settle_membership() {
+    if (GetParam().membership_settle > std::chrono::milliseconds::zero()) {
+      std::this_thread::sleep_for(GetParam().membership_settle);
+    }
+  }
+
+  // The member leaves the group.
+  static void leave(std::unique_ptr<Consumer>& consumer) {
+    settle_membership();
+    consumer.reset();
+    settle_membership();  // lets the remaining members notice the rebalance before they go on
   }
 
   // Polls until `count` deliveries arrived or arrival_timeout passed (real time).
@@ -118,6 +147,14 @@ class EventBusContract : public ::testing::TestWithParam<EventBusBackend> {
     for (const auto& d : deliveries) EXPECT_TRUE(consumer.ack(d).is_ok());
   }
 
+  static bool is_ok_or_revoked(const Status& status) { return status.is_ok() || status.code() == "delivery_revoked"; }
+
+  static std::set<std::string> ids(const std::vector<Delivery>& deliveries) {
+    std::set<std::string> out;
+    for (const auto& d : deliveries) out.insert(d.event.id);
+    return out;
+  }
+
   static std::set<std::string> payloads(const std::vector<Delivery>& deliveries) {
     std::set<std::string> out;
     for (const auto& d : deliveries) out.insert(d.event.payload);
@@ -135,6 +172,10 @@ class EventBusContract : public ::testing::TestWithParam<EventBusBackend> {
   std::string topic_;
   std::unique_ptr<EventBus> bus_;
 };
+
+// Capacity semantics of backends with `bounds_unacknowledged`.
+class EventBusCapacityContract : public EventBusContract {};
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(EventBusCapacityContract);
 
 TEST_P(EventBusContract, PingIsOkWhenTheBusAcceptsEvents) { EXPECT_TRUE(bus().ping().is_ok()); }
 
@@ -358,7 +399,7 @@ TEST_P(EventBusContract, AMemberLeavingHandsItsUnacknowledgedDeliveriesToTheRema
   auto got_b = poll_all(*b);
   ASSERT_FALSE(held_by_a.empty());
   ack_all(*b, got_b);
-  a.reset();  // leaves without acking; no clock advance: hand-over must not wait for the ack timeout
+  leave(a);  // leaves without acking; no clock advance: hand-over must not wait for the ack timeout
   auto handed_over = poll_count(*b, held_by_a.size());
   EXPECT_EQ(payloads(handed_over), payloads(held_by_a));
   for (const auto& d : handed_over) EXPECT_GE(d.attempt, 2);
@@ -366,7 +407,144 @@ TEST_P(EventBusContract, AMemberLeavingHandsItsUnacknowledgedDeliveriesToTheRema
   EXPECT_EQ(payloads(got_b).size() + payloads(handed_over).size(), 40u);
 }
 
-TEST_P(EventBusContract, PublishFailsWithBusFullAtCapacityAndSucceedsOnceTheGroupAcks) {
+TEST_P(EventBusContract, ANackWithADelayRedeliversNoEarlierThanTheDelayAndDoesNotHoldBackLaterEvents) {
+  auto consumer = join("g");
+  const std::string id = publish("call-1", "x");
+  auto first = poll_count(*consumer, 1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(consumer->nack(first[0], 10s).is_ok());
+  publish("call-1", "y");  // same key, same partition: not held back by the delayed redelivery
+  auto later = poll_count(*consumer, 1);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].event.payload, "y");
+  EXPECT_EQ(later[0].attempt, 1);
+  ASSERT_TRUE(consumer->ack(later[0]).is_ok());
+
+  clock_.advance(10s - 1ms);
+  EXPECT_TRUE(poll_all(*consumer).empty()) << "redelivered before the nack's delay";
+  clock_.advance(1ms);
+  auto again = poll_count(*consumer, 1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].event.id, id);
+  EXPECT_EQ(again[0].attempt, 2);
+  ASSERT_TRUE(consumer->ack(again[0]).is_ok());
+  clock_.advance(config_.ack_timeout * 2);
+  EXPECT_TRUE(poll_all(*consumer).empty());
+}
+
+TEST_P(EventBusContract, ANackWithADelayStillCountsTheAckTimeoutFromTheRedelivery) {
+  auto consumer = join("g");
+  publish("call-1", "x");
+  auto first = poll_count(*consumer, 1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(consumer->nack(first[0], 5s).is_ok());
+  EXPECT_TRUE(consumer->nack(first[0], 5s).is_ok()) << "a second nack of a given-back delivery is a no-op";
+  clock_.advance(5s);
+  auto again = poll_count(*consumer, 1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempt, 2);
+  clock_.advance(config_.ack_timeout);
+  auto third = poll_count(*consumer, 1);
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(third[0].attempt, 3);
+  ASSERT_TRUE(consumer->ack(third[0]).is_ok());
+}
+
+TEST_P(EventBusContract, AttemptsCountEveryDeliveryToTheGroupAcrossAMemberLeaving) {
+  auto a = join("g");
+  for (int i = 0; i < 10; ++i) publish("call-" + std::to_string(i), std::to_string(i));
+  auto first = poll_count(*a, 10);
+  ASSERT_EQ(first.size(), 10u);
+  for (const auto& d : first) {
+    EXPECT_EQ(d.attempt, 1);
+    ASSERT_TRUE(a->nack(d).is_ok());
+  }
+  auto second = poll_count(*a, 10);
+  ASSERT_EQ(second.size(), 10u);
+  for (const auto& d : second) EXPECT_EQ(d.attempt, 2);
+  auto b = join("g");
+  leave(a);  // leaves holding all ten
+  // b may be handed an event more than once while the group settles (a backend that revokes on
+  // rebalance); each time the attempt must go up by exactly one, starting after a's two.
+  std::map<std::string, std::vector<int>> attempts;
+  std::map<std::string, Delivery> latest;
+  for (int quiet_rounds = 0, round = 0; quiet_rounds < 2 && round < 20; ++round) {
+    auto got = attempts.size() < 10 ? poll_count(*b, 10 - attempts.size()) : poll_all(*b);
+    quiet_rounds = got.empty() && attempts.size() == 10 ? quiet_rounds + 1 : 0;
+    for (const auto& d : got) {
+      attempts[d.event.payload].push_back(d.attempt);
+      latest[d.event.payload] = d;
+    }
+  }
+  ASSERT_EQ(attempts.size(), 10u);
+  for (const auto& [payload, seen] : attempts) {
+    for (size_t i = 0; i < seen.size(); ++i) {
+      EXPECT_EQ(seen[i], static_cast<int>(3 + i)) << "event " << payload << ", delivery " << i + 1 << " to b";
+    }
+  }
+  for (const auto& [payload, d] : latest) EXPECT_TRUE(b->ack(d).is_ok()) << "event " << payload;
+  EXPECT_TRUE(poll_all(*b).empty());
+}
+
+// A member holds unacknowledged deliveries when a second member joins. Whatever the backend does
+// with them (leave them with their holder, or revoke them), once the rebalance has settled no event
+// is held by both members: an event the newcomer is handed must have been withdrawn from the first
+// member (its ack reports "delivery_revoked"), and nothing is lost.
+TEST_P(EventBusContract, NoEventIsHeldByTwoLiveMembersOnceARebalanceSettles) {
+  auto a = join("g");
+  for (int i = 0; i < 40; ++i) publish("call-" + std::to_string(i), std::to_string(i));
+  auto held_a = poll_count(*a, 40);
+  ASSERT_EQ(held_a.size(), 40u);
+  auto b = join("g");
+  std::vector<Delivery> now_a;
+  std::vector<Delivery> now_b;
+  for (int quiet_rounds = 0, round = 0; quiet_rounds < 2 && round < 10; ++round) {
+    auto got_a = poll_all(*a);
+    auto got_b = poll_all(*b);
+    quiet_rounds = got_a.empty() && got_b.empty() ? quiet_rounds + 1 : 0;
+    now_a.insert(now_a.end(), got_a.begin(), got_a.end());
+    now_b.insert(now_b.end(), got_b.begin(), got_b.end());
+  }
+  const std::set<std::string> ids_a = ids(now_a);
+  const std::set<std::string> ids_b = ids(now_b);
+  EXPECT_EQ(ids_a.size(), now_a.size()) << "an event handed twice to the same member without a redelivery cause";
+  EXPECT_EQ(ids_b.size(), now_b.size());
+  for (const auto& id : ids_b) EXPECT_EQ(ids_a.count(id), 0u) << "event " << id << " handed to both members";
+  for (const auto& d : now_a) EXPECT_GE(d.attempt, 2);
+  for (const auto& d : now_b) EXPECT_GE(d.attempt, 2);
+
+  std::set<std::string> settled;
+  for (const auto& d : held_a) {
+    const Status status = a->ack(d);
+    if (ids_b.count(d.event.id) != 0) {
+      EXPECT_EQ(status.code(), "delivery_revoked") << "b holds " << d.event.payload << " yet a's ack settled it";
+    } else {
+      EXPECT_TRUE(is_ok_or_revoked(status)) << status.to_string();
+      if (status.is_ok()) settled.insert(d.event.id);
+    }
+  }
+  for (const auto& d : now_a) {
+    ASSERT_TRUE(a->ack(d).is_ok());
+    settled.insert(d.event.id);
+  }
+  for (const auto& d : now_b) {
+    ASSERT_TRUE(b->ack(d).is_ok());
+    settled.insert(d.event.id);
+  }
+  EXPECT_EQ(settled, ids(held_a)) << "some event was neither kept by a nor handed to b";
+  EXPECT_TRUE(poll_all(*a).empty());
+  EXPECT_TRUE(poll_all(*b).empty());
+}
+
+TEST_P(EventBusContract, PublishRejectsReservedHeaderNames) {
+  Event event = make_event("k", "{}");
+  event.headers = {{"vontres-id", "x"}};
+  auto result = bus().publish(event, 0ms);
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), "header_reserved");
+}
+
+TEST_P(EventBusCapacityContract, PublishFailsWithBusFullAtCapacityAndSucceedsOnceTheGroupAcks) {
   config_.capacity_per_topic = 3;
   auto consumer = join("g");
   for (int i = 0; i < 3; ++i) publish("call-1", std::to_string(i));
@@ -383,7 +561,7 @@ TEST_P(EventBusContract, PublishFailsWithBusFullAtCapacityAndSucceedsOnceTheGrou
   EXPECT_TRUE(bus().publish(make_event("call-1", "3"), 0ms).is_ok());
 }
 
-TEST_P(EventBusContract, TheSlowestGroupHoldsCapacity) {
+TEST_P(EventBusCapacityContract, TheSlowestGroupHoldsCapacity) {
   config_.capacity_per_topic = 2;
   auto fast = join("fast");
   auto slow = join("slow");
@@ -395,7 +573,7 @@ TEST_P(EventBusContract, TheSlowestGroupHoldsCapacity) {
   EXPECT_TRUE(bus().publish(make_event("k", "2"), 0ms).is_ok());
 }
 
-TEST_P(EventBusContract, ABlockedPublishSucceedsWhenAnAckFreesSpaceWithinItsWait) {
+TEST_P(EventBusCapacityContract, ABlockedPublishSucceedsWhenAnAckFreesSpaceWithinItsWait) {
   config_.capacity_per_topic = 1;
   auto consumer = join("g");
   publish("k", "0");
@@ -526,7 +704,7 @@ TEST_P(EventBusContract, ConcurrentPublishersAndConsumersLoseNothing) {
 // delivered to a group after that group acknowledged it, first deliveries of a partition come in
 // offset order, and nothing is delivered that was not published.
 TEST_P(EventBusContract, RandomInterleavingsLoseNothingAndNeverRedeliverAfterAck) {
-  for (uint64_t seed : {1u, 2u, 3u}) {
+  for (uint64_t seed = 1; seed <= static_cast<uint64_t>(GetParam().random_seeds); ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     BusConfig config = config_;
     config.capacity_per_topic = 48;
@@ -552,6 +730,7 @@ TEST_P(EventBusContract, RandomInterleavingsLoseNothingAndNeverRedeliverAfterAck
     groups[0].name = "alpha";
     groups[1].name = "beta";
     auto add_member = [&](GroupModel& g) {
+      settle_membership();
       auto consumer = bus->subscribe({topic_name}, g.name);
       ASSERT_TRUE(consumer.is_ok());
       g.members.push_back(Member{std::move(consumer).value(), {}});
@@ -576,7 +755,7 @@ TEST_P(EventBusContract, RandomInterleavingsLoseNothingAndNeverRedeliverAfterAck
       }
     };
 
-    for (int step = 0; step < 4'000; ++step) {
+    for (int step = 0; step < GetParam().random_steps; ++step) {
       GroupModel& g = groups[pick(groups.size())];
       const int dice = static_cast<int>(rng() % 100);
       if (dice < 30) {
@@ -599,19 +778,22 @@ TEST_P(EventBusContract, RandomInterleavingsLoseNothingAndNeverRedeliverAfterAck
         Member& m = g.members[pick(g.members.size())];
         if (m.held.empty()) continue;
         const size_t i = pick(m.held.size());
-        ASSERT_TRUE(m.consumer->ack(m.held[i]).is_ok());
-        g.acked.insert(m.held[i].event.id);
+        const Status status = m.consumer->ack(m.held[i]);
+        ASSERT_TRUE(is_ok_or_revoked(status)) << status.to_string();
+        if (status.is_ok()) g.acked.insert(m.held[i].event.id);
         m.held.erase(m.held.begin() + static_cast<std::ptrdiff_t>(i));
       } else if (dice < 87) {
         if (g.members.empty()) continue;
         Member& m = g.members[pick(g.members.size())];
         if (m.held.empty()) continue;
         const size_t i = pick(m.held.size());
-        ASSERT_TRUE(m.consumer->nack(m.held[i]).is_ok());
+        const Status status = m.consumer->nack(m.held[i], chance(30) ? config.ack_timeout / 2 : 0ms);
+        ASSERT_TRUE(is_ok_or_revoked(status)) << status.to_string();
         m.held.erase(m.held.begin() + static_cast<std::ptrdiff_t>(i));
       } else if (dice < 91) {
         if (g.members.empty()) continue;
-        g.members.erase(g.members.begin() + static_cast<std::ptrdiff_t>(pick(g.members.size())));
+        leave(g.members[pick(g.members.size())].consumer);
+        std::erase_if(g.members, [](const Member& member) { return member.consumer == nullptr; });
       } else if (dice < 95) {
         if (g.members.size() < 3) add_member(g);
       } else {
@@ -628,8 +810,9 @@ TEST_P(EventBusContract, RandomInterleavingsLoseNothingAndNeverRedeliverAfterAck
       for (auto& g : groups) {
         for (auto& m : g.members) {
           for (const auto& d : m.held) {
-            ASSERT_TRUE(m.consumer->ack(d).is_ok());
-            g.acked.insert(d.event.id);
+            const Status status = m.consumer->ack(d);
+            ASSERT_TRUE(is_ok_or_revoked(status)) << status.to_string();
+            if (status.is_ok()) g.acked.insert(d.event.id);
           }
           m.held.clear();
           for (;;) {
@@ -638,8 +821,9 @@ TEST_P(EventBusContract, RandomInterleavingsLoseNothingAndNeverRedeliverAfterAck
             if (batch->empty()) break;
             receive(g, m, *batch);
             for (const auto& d : m.held) {
-              ASSERT_TRUE(m.consumer->ack(d).is_ok());
-              g.acked.insert(d.event.id);
+              const Status status = m.consumer->ack(d);
+              ASSERT_TRUE(is_ok_or_revoked(status)) << status.to_string();
+              if (status.is_ok()) g.acked.insert(d.event.id);
             }
             m.held.clear();
           }
@@ -652,8 +836,10 @@ TEST_P(EventBusContract, RandomInterleavingsLoseNothingAndNeverRedeliverAfterAck
     for (const auto& g : groups) {
       EXPECT_EQ(g.acked, published) << g.name << " lost events";
     }
-    EXPECT_GT(published.size(), 100u);
-    EXPECT_GT(rejected, 0) << "capacity was never reached; the test is not exercising back-pressure";
+    EXPECT_GT(published.size(), static_cast<size_t>(GetParam().random_steps / 40));
+    if (GetParam().bounds_unacknowledged) {
+      EXPECT_GT(rejected, 0) << "capacity was never reached; the test is not exercising back-pressure";
+    }
   }
 }
 

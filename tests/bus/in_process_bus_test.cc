@@ -14,14 +14,18 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::EventBusBackend;
+using testing::EventBusCapacityContract;
 using testing::EventBusContract;
 
-INSTANTIATE_TEST_SUITE_P(InProcess, EventBusContract,
-                         ::testing::Values(EventBusBackend{
-                             "InProcess",
-                             [](const BusConfig& config, const Clock& clock) -> std::unique_ptr<EventBus> {
-                               return std::make_unique<InProcessEventBus>(config, clock);
-                             }}),
+EventBusBackend in_process_backend() {
+  return EventBusBackend{"InProcess", [](const BusConfig& config, const Clock& clock) -> std::unique_ptr<EventBus> {
+                           return std::make_unique<InProcessEventBus>(config, clock);
+                         }};
+}
+
+INSTANTIATE_TEST_SUITE_P(InProcess, EventBusContract, ::testing::Values(in_process_backend()),
+                         [](const ::testing::TestParamInfo<EventBusBackend>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(InProcess, EventBusCapacityContract, ::testing::Values(in_process_backend()),
                          [](const ::testing::TestParamInfo<EventBusBackend>& info) { return info.param.name; });
 
 // Reads one sample of a metric family by its topic label; -1 when absent.

@@ -92,6 +92,35 @@ store:
   EXPECT_EQ(config->store.postgres.connect_timeout, 1500ms);
 }
 
+TEST(ConfigTest, ReadsTheKafkaBusSection) {
+  auto config = parse_config(R"(
+bus:
+  backend: kafka
+  kafka:
+    bootstrap_servers: 127.0.0.1:9092,127.0.0.1:9093
+    partitions: 8
+    replication_factor: 3
+    min_publish_wait: 2s
+    client_properties:
+      security.protocol: SASL_SSL
+      sasl.mechanism: SCRAM-SHA-512
+      sasl.username: vontres
+      ssl.ca.location: /etc/ssl/kafka-ca.pem
+    secret_files:
+      sasl.password: /run/secrets/kafka-password
+)",
+                             {});
+  ASSERT_TRUE(config.is_ok()) << config.status().to_string();
+  EXPECT_EQ(config->bus.backend, "kafka");
+  EXPECT_EQ(config->bus.kafka.bootstrap_servers, "127.0.0.1:9092,127.0.0.1:9093");
+  EXPECT_EQ(config->bus.kafka.partitions, 8);
+  EXPECT_EQ(config->bus.kafka.replication_factor, 3);
+  EXPECT_EQ(config->bus.kafka.min_publish_wait, 2s);
+  EXPECT_EQ(config->bus.kafka.client_properties.at("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(config->bus.kafka.client_properties.at("ssl.ca.location"), "/etc/ssl/kafka-ca.pem");
+  EXPECT_EQ(config->bus.kafka.secret_files.at("sasl.password"), "/run/secrets/kafka-password");
+}
+
 TEST(ConfigTest, EnvironmentOverridesTheFile) {
   Environment env = {{"VONTRES_HTTP_LISTEN", "0.0.0.0:7000"}, {"VONTRES_DATA_DIR", "/srv/v"}};
   auto config = parse_config("http:\n  listen: 127.0.0.1:1\n", env);
@@ -170,6 +199,27 @@ INSTANTIATE_TEST_SUITE_P(
                       {},
                       "store.postgres.connect_timeout_ms"},
         BadConfigCase{"", {{"VONTRES_STORE_BACKEND", "mysql"}}, "store.backend: unknown backend"},
+        BadConfigCase{"bus:\n  backend: kafka\n", {}, "bus.kafka.bootstrap_servers: must list"},
+        BadConfigCase{"bus:\n  backend: kafka\n  kafka:\n    bootstrap_servers: k:9092\n    partitions: 0\n",
+                      {},
+                      "bus.kafka.partitions: must be 1..1024"},
+        BadConfigCase{"bus:\n  backend: kafka\n  kafka:\n    bootstrap_servers: k:9092\n    replication_factor: 0\n",
+                      {},
+                      "bus.kafka.replication_factor: must be 1..16"},
+        BadConfigCase{"bus:\n  backend: kafka\n  kafka:\n    bootstrap_servers: k:9092\n    client_properties:\n"
+                      "      enable.auto.commit: 'true'\n",
+                      {},
+                      "bus.kafka.client_properties.enable.auto.commit: is set by the bus"},
+        BadConfigCase{"bus:\n  backend: kafka\n  kafka:\n    bootstrap_servers: k:9092\n    client_properties:\n"
+                      "      sasl.password: hunter2\n",
+                      {},
+                      "bus.kafka.client_properties.sasl.password: is a secret"},
+        BadConfigCase{"bus:\n  backend: kafka\n  kafka:\n    bootstrap_servers: k:9092\n    client_properties: [a]\n",
+                      {},
+                      "bus.kafka.client_properties: expected a mapping"},
+        BadConfigCase{"bus:\n  backend: kafka\n  kafka:\n    bootstrap_servers: k:9092\n    topic_creation: magic\n",
+                      {},
+                      "bus.kafka.topic_creation: must be admin or broker"},
         BadConfigCase{"log:\n  level: loud\n", {}, "log.level"},
         BadConfigCase{"http: [1, 2]\n", {}, "http: expected a section of keys"},
         BadConfigCase{"http:\n  listen: [a, b]\n", {}, "http.listen: expected a single value"},
