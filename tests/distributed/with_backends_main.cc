@@ -1,5 +1,5 @@
-// vontres_with_backends TEST_BINARY [ARGS...]: starts a real PostgreSQL 15 and a real Redis 7
-// Cluster (3 masters, 3 replicas) on 127.0.0.1, runs TEST_BINARY with VONTRES_TEST_BACKENDS naming
+// vontres_with_backends TEST_BINARY [ARGS...]: starts a real PostgreSQL 15, a real Redis 7 Cluster
+// (3 masters, 3 replicas) and a real Apache Kafka broker (KRaft) on 127.0.0.1, runs TEST_BINARY with TEST_VONTRES_BACKENDS naming
 // where they are (support/backends.h), stops both and exits with the test's exit code. A server
 // that cannot start is a failure (exit 1), never a skip.
 #include <sys/wait.h>
@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/kafka_broker.h"
 #include "support/postgres_server.h"
 #include "support/redis_cluster.h"
 #include "support/subprocess.h"
@@ -34,16 +35,22 @@ int main(int argc, char** argv) {
     std::cerr << "vontres_with_backends: Redis Cluster did not start: " << error << "\n";
     return 1;
   }
+  auto kafka = KafkaBroker::start({}, error);
+  if (!kafka) {
+    std::cerr << "vontres_with_backends: the Kafka broker did not start: " << error << "\n";
+    return 1;
+  }
   TempDir dir;
   const std::string file = dir.path() + "/backends.json";
   std::ofstream(file) << nlohmann::json{
       {"postgres_admin", postgres->conninfo("postgres")},
       {"postgres_base", "host=127.0.0.1 port=" + std::to_string(postgres->port()) + " user=postgres sslmode=disable"},
-      {"redis_seeds", redis->seeds()}}
+      {"redis_seeds", redis->seeds()},
+      {"kafka_bootstrap", kafka->bootstrap()}}
                              .dump();
   std::cerr << "vontres_with_backends: PostgreSQL on 127.0.0.1:" << postgres->port() << ", Redis Cluster on "
-            << redis->seeds().front() << ",...\n";
-  ::setenv("VONTRES_TEST_BACKENDS", file.c_str(), 1);
+            << redis->seeds().front() << ",..., Kafka on " << kafka->bootstrap() << "\n";
+  ::setenv("TEST_VONTRES_BACKENDS", file.c_str(), 1);
 
   const pid_t child = ::fork();
   if (child == 0) {

@@ -14,11 +14,11 @@
 namespace vontres::testing {
 
 std::string shared_backends_yaml() {
-  const char* file = std::getenv("VONTRES_TEST_BACKENDS");
+  const char* file = std::getenv("TEST_VONTRES_BACKENDS");
   if (file == nullptr || *file == '\0') return {};
   std::ifstream in(file);
   const nlohmann::json backends = nlohmann::json::parse(in, nullptr, false);
-  if (!backends.is_object()) return "store: {backend: \"unreadable VONTRES_TEST_BACKENDS file\"}\n";
+  if (!backends.is_object()) return "store: {backend: \"unreadable TEST_VONTRES_BACKENDS file\"}\n";
   static std::atomic<int> counter{0};
   const std::string name = "e2e_" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1));
 
@@ -40,6 +40,10 @@ std::string shared_backends_yaml() {
   }
   yaml << "]\n";
   yaml << "state:\n  backend: redis_cluster\n  redis:\n    key_prefix: \"" << name << ":state:\"\n";
+  // The servers a suite starts one after another share the broker's topics, as the processes of
+  // one deployment do; each handles only the calls it holds.
+  yaml << "bus:\n  backend: kafka\n  kafka:\n    bootstrap_servers: \"" << backends.value("kafka_bootstrap", "")
+       << "\"\n    replication_factor: 1\n";
   return yaml.str();
 }
 

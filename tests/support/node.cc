@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "support/backends.h"
 #include "support/peers.h"
 
 namespace vontres::testing {
@@ -32,7 +33,7 @@ Node::Node(Options options) {
                         << "  rtp_port_min: " << rtp_base << "\n"
                         << "  rtp_port_max: " << rtp_base + 99 << "\n"
                         << "  digest_sha256: false\n"
-                        << options.telephony_yaml << options.extra_yaml;
+                        << options.telephony_yaml << options.extra_yaml << shared_backends_yaml();
   for (size_t i = 0; i < options.orgs.size(); ++i) {
     auto admin = run({options.binary, "users", "create-admin", "--config", config, "--org", options.orgs[i], "--email",
                       admin_email(i), "--password-stdin"},

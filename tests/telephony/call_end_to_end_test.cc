@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/backends.h"
 #include "support/peers.h"
 #include "support/subprocess.h"
 
@@ -70,7 +71,7 @@ class CallCenter {
                           << "  ivr_menu_timeout: 4s\n"
                           << "  ivr_options:\n"
                           << "    - {digit: '1', queue: sales, phrases: [sales]}\n"
-                          << extra_yaml;
+                          << extra_yaml << testing::shared_backends_yaml();
     config_ = config;
     auto admin = testing::run({kBinary, "users", "create-admin", "--config", config, "--org", "Test Org", "--email",
                                "admin@test.example", "--password-stdin"},
@@ -87,6 +88,14 @@ class CallCenter {
       return;
     }
     url_ = json::parse(*line)["url.full"].get<std::string>();
+    // Under vontres_with_backends (distributed:*) the server must be on the distributed backends.
+    if (const char* backends = std::getenv("TEST_VONTRES_BACKENDS"); backends != nullptr && *backends != '\0') {
+      const std::string used = json::parse(*line).value("vontres.backends", "");
+      if (used != "kafka,redis_cluster,postgres") {
+        error_ = "the server runs on '" + used + "', not on Kafka, Redis Cluster and PostgreSQL";
+        return;
+      }
+    }
     // CTest runs this suite twice: with the in-process ACD client and over the bus (bus_acd:*).
     if (const char* acd = std::getenv("VONTRES_ROUTING_ACD_CLIENT"); acd != nullptr) {
       const std::string used = json::parse(*line).value("vontres.acd_client", "");
