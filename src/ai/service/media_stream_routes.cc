@@ -11,8 +11,8 @@ namespace {
 
 class MediaStreamSession final : public api::WebSocketSession {
  public:
-  MediaStreamSession(telephony::rtp::MediaTap& tap, Clock& clock, std::shared_ptr<api::WebSocketConnection> conn)
-      : reader_(tap, clock), connection_(std::move(conn)) {}
+  MediaStreamSession(telephony::rtp::MediaTap& tap, Clock& clock, const std::shared_ptr<api::WebSocketConnection>& conn)
+      : reader_(tap, clock), connection_(conn) {}
 
   void on_message(std::string_view text) override {
     if (failed_) return;
