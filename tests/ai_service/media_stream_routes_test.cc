@@ -19,6 +19,7 @@
 #include "api/server.h"
 #include "core/config.h"
 #include "telephony/media_stream/stream_codec.h"
+#include "telephony/media_stream/websocket_media_tap.h"
 
 namespace vontres::ai::service {
 namespace {
@@ -122,6 +123,34 @@ TEST(MediaToken, MatchesOnlyTheExactBearerToken) {
   EXPECT_FALSE(media_token_matches("Bearer abd", "abc"));
   EXPECT_FALSE(media_token_matches("bearer abc", "abc"));
   EXPECT_FALSE(media_token_matches("Bearer ", ""));
+}
+
+}  // namespace
+}  // namespace vontres::ai::service
+
+namespace vontres::ai::service {
+namespace {
+
+TEST_F(MediaStreamRouteTest, TheCallHostsWebSocketTapStreamsALegToTheRoute) {
+  ms::WebSocketMediaTapOptions options;
+  options.port = server_->port();
+  options.token = "service-secret";
+  ms::WebSocketMediaTap client(options, [](std::string_view leg_id, telephony::rtp::Speaker speaker) {
+    return ms::LegStreamIdentity{std::string(leg_id), "org-1", std::string(leg_id) + "-leg", speaker};
+  });
+  const std::vector<int16_t> frame(160, 300);
+  for (int i = 0; i < 25; ++i) client.on_audio("call-3", telephony::rtp::Speaker::kAgent, frame, TimePoint{});
+  client.on_dtmf("call-3", telephony::rtp::Speaker::kAgent, '#', TimePoint{});
+  for (int i = 0; i < 500 && (tap_.samples() < 25 * 160 || tap_.digits().empty()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(tap_.samples(), 25U * 160U);
+  EXPECT_EQ(tap_.digits(), "#");
+  EXPECT_EQ(tap_.call_id(), "call-3");
+  EXPECT_EQ(client.dropped_frames(), 0U);
+  client.end_leg("call-3");
+  for (int i = 0; i < 500 && client.legs_open() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(client.legs_open(), 0U);
 }
 
 }  // namespace
