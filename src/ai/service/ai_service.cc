@@ -514,7 +514,9 @@ class AiService::Impl {
     } else if (type == "call.ringing" || type == "call.consult_started") {
       const bool consult = type == "call.consult_started";
       if (!consult) ctx->phase = Phase::kRinging;
+      // Call events name the agent "agent"; older producers wrote "agent_id" / "to_agent".
       std::string agent = data.value("to_agent", data.value("agent_id", std::string()));
+      if (agent.empty()) agent = data.value(consult ? "consult_agent" : "agent", std::string());
       if (agent.empty()) agent = agent_of(call_id);
       boost::asio::post(ctx->strand, [this, ctx, agent, consult] {
         if (!consult) ctx->agent = agent;
@@ -525,7 +527,8 @@ class AiService::Impl {
       });
     } else if (type == "call.answered") {
       ctx->phase = Phase::kConnected;
-      const std::string agent = agent_of(call_id);
+      std::string agent = data.value("agent", data.value("agent_id", std::string()));
+      if (agent.empty()) agent = agent_of(call_id);
       boost::asio::post(ctx->strand, [this, ctx, agent] {
         if (agent.empty()) return;
         ctx->agent = agent;
