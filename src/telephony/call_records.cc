@@ -83,9 +83,10 @@ Result<std::vector<CallRecords::OpenCall>> CallRecords::open_calls(std::string_v
 }
 
 Result<std::vector<CallRecords::OpenCall>> CallRecords::open_calls_of_org(const std::string& org, int64_t limit) {
-  VONTRES_ASSIGN_OR_RETURN(auto rows, store_.query("SELECT id, org_id, owner_node, record FROM calls WHERE "
-                                                   "ended_at_ms IS NULL AND org_id = $1 ORDER BY started_at_ms LIMIT $2",
-                                                   {org, limit}));
+  VONTRES_ASSIGN_OR_RETURN(auto rows,
+                           store_.query("SELECT id, org_id, owner_node, record FROM calls WHERE "
+                                        "ended_at_ms IS NULL AND org_id = $1 ORDER BY started_at_ms LIMIT $2",
+                                        {org, limit}));
   std::vector<OpenCall> out;
   out.reserve(rows.size());
   for (const auto& row : rows.rows) {

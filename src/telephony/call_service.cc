@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
-#include <set>
 #include <future>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>

@@ -1,7 +1,7 @@
 // vontres_with_backends TEST_BINARY [ARGS...]: starts a real PostgreSQL 15, a real Redis 7 Cluster
-// (3 masters, 3 replicas) and a real Apache Kafka broker (KRaft) on 127.0.0.1, runs TEST_BINARY with TEST_VONTRES_BACKENDS naming
-// where they are (support/backends.h), stops both and exits with the test's exit code. A server
-// that cannot start is a failure (exit 1), never a skip.
+// (3 masters, 3 replicas) and a real Apache Kafka broker (KRaft) on 127.0.0.1, runs TEST_BINARY with
+// TEST_VONTRES_BACKENDS naming where they are (support/backends.h), stops both and exits with the test's exit code. A
+// server that cannot start is a failure (exit 1), never a skip.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,8 +46,8 @@ int main(int argc, char** argv) {
       {"postgres_admin", postgres->conninfo("postgres")},
       {"postgres_base", "host=127.0.0.1 port=" + std::to_string(postgres->port()) + " user=postgres sslmode=disable"},
       {"redis_seeds", redis->seeds()},
-      {"kafka_bootstrap", kafka->bootstrap()}}
-                             .dump();
+      {"kafka_bootstrap",
+       kafka->bootstrap()}}.dump();
   std::cerr << "vontres_with_backends: PostgreSQL on 127.0.0.1:" << postgres->port() << ", Redis Cluster on "
             << redis->seeds().front() << ",..., Kafka on " << kafka->bootstrap() << "\n";
   ::setenv("TEST_VONTRES_BACKENDS", file.c_str(), 1);

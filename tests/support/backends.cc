@@ -26,7 +26,7 @@ std::string shared_backends_yaml() {
                                                      &PQfinish);
   if (PQstatus(admin.get()) != CONNECTION_OK) return "store: {backend: \"postgres admin connection failed\"}\n";
   std::unique_ptr<PGresult, decltype(&PQclear)> created(PQexec(admin.get(), ("CREATE DATABASE " + name).c_str()),
-                                                         &PQclear);
+                                                        &PQclear);
   if (PQresultStatus(created.get()) != PGRES_COMMAND_OK) return "store: {backend: \"CREATE DATABASE failed\"}\n";
 
   std::ostringstream yaml;
