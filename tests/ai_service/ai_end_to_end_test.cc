@@ -27,6 +27,7 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include "support/backends.h"
 #include "support/peers.h"
 #include "support/subprocess.h"
 #include "support/websocket_client.h"
@@ -165,7 +166,8 @@ class AiEndToEndTest : public ::testing::Test {
                            << "    - {digit: '1', queue: sales, phrases: [sales]}\n"
                            << "ai:\n"
                            << "  suggestion_min_interval: 0s\n"
-                           << "  llm_base_url: http://127.0.0.1:9/v1\n";  // no key: nothing may be sent
+                           << "  llm_base_url: http://127.0.0.1:9/v1\n"  // no key: nothing may be sent
+                           << testing::shared_backends_yaml();
     auto admin = testing::run({kBinary, "users", "create-admin", "--config", config_, "--org", "Test Org", "--email",
                                "admin@test.example", "--password-stdin"},
                               {}, std::string(kAdminPassword) + "\n");
@@ -175,6 +177,9 @@ class AiEndToEndTest : public ::testing::Test {
         [](const std::string& l) { return l.find("vontres is serving") != std::string::npos; }, 60s);
     ASSERT_TRUE(line.has_value()) << server_->stderr_text();
     url_ = json::parse(*line)["url.full"].get<std::string>();
+    if (!testing::shared_backends_expected().empty()) {
+      ASSERT_EQ(json::parse(*line).value("vontres.backends", ""), testing::shared_backends_expected()) << *line;
+    }
     http_port_ = static_cast<uint16_t>(std::stoi(url_.substr(url_.rfind(':') + 1)));
     auto login = request("POST", "/api/v1/auth/login",
                          json{{"email", "admin@test.example"}, {"password", kAdminPassword}}, false);

@@ -13,6 +13,11 @@
 
 namespace vontres::testing {
 
+std::string shared_backends_expected() {
+  const char* file = std::getenv("TEST_VONTRES_BACKENDS");
+  return file == nullptr || *file == '\0' ? std::string() : std::string("kafka,redis_cluster,postgres");
+}
+
 std::string shared_backends_yaml() {
   const char* file = std::getenv("TEST_VONTRES_BACKENDS");
   if (file == nullptr || *file == '\0') return {};

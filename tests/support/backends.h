@@ -15,5 +15,8 @@ namespace vontres::testing {
 // On a failure to create the database, YAML that fails validation naming the reason, so the
 // server refuses to start and the test fails.
 std::string shared_backends_yaml();
+// What a server on them logs as "vontres.backends" ("kafka,redis_cluster,postgres"), or empty when
+// TEST_VONTRES_BACKENDS is unset.
+std::string shared_backends_expected();
 
 }  // namespace vontres::testing

@@ -57,6 +57,10 @@ std::string Node::start_server() {
       [](const std::string& l) { return l.find("vontres is serving") != std::string::npos; }, 60s);
   if (!line) return "server did not start: " + server_->stderr_text();
   url_ = json::parse(*line)["url.full"].get<std::string>();
+  if (!shared_backends_expected().empty() &&
+      json::parse(*line).value("vontres.backends", "") != shared_backends_expected()) {
+    return "the server is not on the distributed backends: " + *line;
+  }
   stopping_ = false;
   drain_ = std::thread([this] {
     while (!stopping_) {
