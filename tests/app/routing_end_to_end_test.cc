@@ -21,6 +21,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "routing/service.h"
+#include "support/backends.h"
 #include "support/subprocess.h"
 #include "users/users_fixture.h"
 #include "users/users_service.h"
@@ -51,6 +52,15 @@ class RoutingEndToEndTest : public ::testing::Test {
     config_.telephony.enabled = false;  // routing only: no SIP ports
     config_.routing.intent_rules.push_back({"billing_dispute", "billing", {{"billing", 5}}, 0});
     config_.routing.tick_resolution = 5ms;
+    // Under vontres_with_backends (distributed:routing_end_to_end): Kafka, Redis Cluster, PostgreSQL.
+    if (const std::string yaml = vontres::testing::shared_backends_yaml(); !yaml.empty()) {
+      auto shared = parse_config(yaml, {});
+      ASSERT_TRUE(shared.is_ok()) << shared.status().to_string();
+      config_.bus = shared->bus;
+      config_.cache = shared->cache;
+      config_.state = shared->state;
+      config_.store = shared->store;
+    }
     ASSERT_TRUE(validate_config(config_).is_ok());
 
     auto platform = open_platform(config_, clock_, registry_);
