@@ -46,9 +46,11 @@ int serve(const Config& config) {
   IdGenerator ids(clock);
   api::Router router;
   api::ReadinessChecks readiness;
-  readiness.add("store", [store = platform->store.get()] { return store->ping(); });
-  readiness.add("bus", [bus = platform->bus.get()] { return bus->ping(); });
-  readiness.add("cache", [cache = platform->cache.get()] { return cache->ping(); });
+  // Each check names its backend ("store:postgres", "bus:kafka", ...) so the operator sees which one is down.
+  readiness.add("store:" + config.store.backend, [store = platform->store.get()] { return store->ping(); });
+  readiness.add("bus:" + config.bus.backend, [bus = platform->bus.get()] { return bus->ping(); });
+  readiness.add("cache:" + config.cache.backend, [cache = platform->cache.get()] { return cache->ping(); });
+  readiness.add("state:" + config.state.backend, [state = platform->state.get()] { return state->ping(); });
   std::string metrics_token;
   if (!config.http.metrics_token_file.empty()) {
     auto token = api::read_metrics_token(config.http.metrics_token_file);

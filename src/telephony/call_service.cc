@@ -81,7 +81,6 @@ class CallService::Impl final : public CallActions {
   Impl(Clock& clock, bus::EventBus& bus, store::Store& store, routing::AcdClient& acd, CallServiceOptions options)
       : clock_(clock),
         bus_(bus),
-        store_(store),
         acd_(acd),
         options_(std::move(options)),
         ids_(clock),
@@ -1310,7 +1309,6 @@ class CallService::Impl final : public CallActions {
  private:
   Clock& clock_;
   bus::EventBus& bus_;
-  store::Store& store_;
   routing::AcdClient& acd_;
   CallServiceOptions options_;
   IdGenerator ids_;
