@@ -125,10 +125,11 @@ TEST(ServeTest, AnswersHealthAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(nlohmann::json::parse(health.body)["status"], "ok");
   auto ready = curl_get(server.url() + "/readyz");
   EXPECT_EQ(ready.status, 200) << ready.body;
+  const nlohmann::json readiness = nlohmann::json::parse(ready.body);
   std::vector<std::string> checks;
-  for (const auto& check : nlohmann::json::parse(ready.body)["checks"]) checks.push_back(check.value("name", ""));
+  for (const auto& check : readiness["checks"]) checks.push_back(check.value("name", ""));
   EXPECT_EQ(checks,
-            (std::vector<std::string>{"store:sqlite", "bus:in_process", "cache:in_process", "state:in_process"}));
+            (std::vector<std::string>{"bus:in_process", "cache:in_process", "state:in_process", "store:sqlite"}));
   auto metrics = curl_get(server.url() + "/metrics");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("vontres_http_requests_total"), std::string::npos);
