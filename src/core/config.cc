@@ -320,16 +320,7 @@ NodeSetter redis_seeds(RedisConfig& (*pick)(Config&)) {
   return [=](Config& c, const YAML::Node& node, const std::string& key) -> Status {
     std::vector<std::string> seeds;
     if (node.IsScalar()) {
-      std::string_view text = node.Scalar();
-      while (!text.empty()) {
-        const size_t comma = text.find(',');
-        std::string_view item = text.substr(0, comma);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-        if (!item.empty()) seeds.emplace_back(item);
-        if (comma == std::string_view::npos) break;
-        text.remove_prefix(comma + 1);
-      }
+      seeds = split_list(node.Scalar());
     } else {
       VONTRES_ASSIGN_OR_RETURN(seeds, string_list_at(node, key));
     }
@@ -893,17 +884,21 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
   return out;
 }
 
-std::vector<std::string> GatewayConfig::topic_list() const {
+std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> out;
-  std::stringstream in(topics);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    item.erase(0, item.find_first_not_of(' '));
-    if (auto last = item.find_last_not_of(' '); last != std::string::npos) item.erase(last + 1);
-    if (!item.empty()) out.push_back(item);
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
   }
   return out;
 }
+
+std::vector<std::string> GatewayConfig::topic_list() const { return split_list(topics); }
 
 std::string Config::effective_node_id() const {
   if (!node_id.empty()) return node_id;
@@ -928,23 +923,10 @@ std::string Config::sqlite_path() const {
 namespace {
 constexpr std::array<std::string_view, 4> kRoles = {"telephony", "routing", "ai", "api"};
 
-std::vector<std::string_view> split_roles(std::string_view list) {
-  std::vector<std::string_view> out;
-  while (!list.empty()) {
-    const size_t comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (!item.empty()) out.push_back(item);
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return out;
-}
 }  // namespace
 
 bool Config::runs(std::string_view role) const {
-  const auto roles = split_roles(services);
+  const auto roles = split_list(services);
   return std::find(roles.begin(), roles.end(), "all") != roles.end() ||
          std::find(roles.begin(), roles.end(), role) != roles.end();
 }
@@ -1089,9 +1071,9 @@ Status validate_kafka_bus(const KafkaBusConfig& k) {
 Status validate_config(const Config& c) {
   if (c.service_name.empty()) return config_error("service_name", "must not be empty");
   if (c.data_dir.empty()) return config_error("data_dir", "must not be empty");
-  const auto roles = split_roles(c.services);
+  const auto roles = split_list(c.services);
   if (roles.empty()) return config_error("services", "must name at least one of all, telephony, routing, ai, api");
-  for (std::string_view role : roles) {
+  for (const std::string& role : roles) {
     if (role != "all" && std::find(kRoles.begin(), kRoles.end(), role) == kRoles.end()) {
       return config_error("services", "unknown service '" + std::string(role) + "' (all, telephony, routing, ai, api)");
     }

@@ -403,6 +403,10 @@ std::vector<std::string> config_keys();
 // The env variable name for a key: "http.listen" -> "VONTRES_HTTP_LISTEN".
 std::string config_env_name(std::string_view key);
 
+// "a, b,,c " -> {"a", "b", "c"}: the items of a comma-separated list, spaces around them trimmed,
+// empty ones dropped (services, gateway.topics, seeds given as one string, redaction classes).
+std::vector<std::string> split_list(std::string_view text);
+
 // "250ms", "30s", "5m", "1h" or a bare number of milliseconds.
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 // "1048576", "512KiB", "64MiB", "1GiB", "10MB" (decimal units too).

@@ -76,7 +76,7 @@ class AiService::Impl {
 
   Status init() {
     const AiConfig& ai = options_.ai;
-    VONTRES_ASSIGN_OR_RETURN(auto default_redaction, redaction_from_classes(split_classes(ai.redact)));
+    VONTRES_ASSIGN_OR_RETURN(auto default_redaction, redaction_from_classes(split_list(ai.redact)));
     settings_ = std::make_unique<AiSettings>(store_, clock_, default_redaction, ai.pause_on_card);
     // Knowledge base: the configured folder (shared), then each organisation's saved articles.
     std::vector<knowledge::Document> shared;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <sstream>
 #include <utility>
 
 namespace vontres::ai::service {
@@ -34,18 +33,6 @@ Result<redaction::RedactionOptions> redaction_from_classes(const std::vector<std
     }
   }
   return options;
-}
-
-std::vector<std::string> split_classes(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    item.erase(0, item.find_first_not_of(' '));
-    if (auto last = item.find_last_not_of(' '); last != std::string::npos) item.erase(last + 1);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
 }
 
 std::vector<std::string> classes_of(const redaction::RedactionOptions& o) {

@@ -23,8 +23,6 @@ namespace vontres::ai::service {
 
 // The options for a list of class names. Errors: invalid_argument "invalid_redaction_class".
 Result<redaction::RedactionOptions> redaction_from_classes(const std::vector<std::string>& classes);
-// "card, cvv" -> {"card", "cvv"} (trimmed, empties dropped).
-std::vector<std::string> split_classes(const std::string& text);
 // The class names an options value turns on, in the canonical order.
 std::vector<std::string> classes_of(const redaction::RedactionOptions& options);
 
