@@ -40,6 +40,8 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
+#include "core/ids.h"
 #include "core/status.h"
 
 namespace vontres::bus {
@@ -104,5 +106,10 @@ class EventBus {
   // Readiness: OK when the backend can accept events.
   virtual Status ping() = 0;
 };
+
+// What every publish() (and the Outbox's enqueue) does first: refuses an event without a topic
+// (invalid_argument "topic_invalid") or with a header name reserved for the bus
+// ("header_reserved"), then fills in a missing id (from `ids`) and timestamp (from `clock`).
+Status prepare_for_publish(Event& event, IdGenerator& ids, const Clock& clock);
 
 }  // namespace vontres::bus

@@ -437,14 +437,7 @@ detail::Topic& InProcessEventBus::topic_for(const std::string& name) {
 }
 
 Result<std::string> InProcessEventBus::publish(Event event, std::chrono::milliseconds max_wait) {
-  if (event.topic.empty()) return invalid_argument("event has no topic", "topic_invalid");
-  for (const auto& [name, value] : event.headers) {
-    if (name.starts_with("vontres-")) {
-      return invalid_argument("header name '" + name + "' is reserved for the bus", "header_reserved");
-    }
-  }
-  if (event.id.empty()) event.id = ids_.next();
-  if (event.timestamp_ms == 0) event.timestamp_ms = clock_.now_unix_ms();
+  VONTRES_RETURN_IF_ERROR(prepare_for_publish(event, ids_, clock_));
   std::string id = event.id;
   const int partition = event.key.empty()
                             ? static_cast<int>(round_robin_.fetch_add(1) % static_cast<uint64_t>(partitions_))

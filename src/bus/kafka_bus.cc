@@ -966,14 +966,7 @@ Result<int> KafkaEventBus::ensure_topic(const std::string& topic, std::chrono::s
 }
 
 Result<std::string> KafkaEventBus::publish(Event event, std::chrono::milliseconds max_wait) {
-  if (event.topic.empty()) return invalid_argument("event has no topic", "topic_invalid");
-  for (const auto& [name, value] : event.headers) {
-    if (name.starts_with("vontres-")) {
-      return invalid_argument("header name '" + name + "' is reserved for the bus", "header_reserved");
-    }
-  }
-  if (event.id.empty()) event.id = impl_->ids.next();
-  if (event.timestamp_ms == 0) event.timestamp_ms = impl_->clock.now_unix_ms();
+  VONTRES_RETURN_IF_ERROR(prepare_for_publish(event, impl_->ids, impl_->clock));
   const auto start = std::chrono::steady_clock::now();
   const auto queue_deadline = start + max_wait;
   const auto ack_deadline = start + std::max(max_wait, impl_->config.kafka.min_publish_wait);

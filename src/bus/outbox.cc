@@ -70,14 +70,7 @@ Outbox::~Outbox() {
 }
 
 Status Outbox::enqueue(Event event) {
-  if (event.topic.empty()) return invalid_argument("event has no topic", "topic_invalid");
-  for (const auto& [name, value] : event.headers) {
-    if (name.starts_with("vontres-")) {
-      return invalid_argument("header name '" + name + "' is reserved for the bus", "header_reserved");
-    }
-  }
-  if (event.id.empty()) event.id = ids_.next();
-  if (event.timestamp_ms == 0) event.timestamp_ms = clock_.now_unix_ms();
+  VONTRES_RETURN_IF_ERROR(prepare_for_publish(event, ids_, clock_));
   {
     std::lock_guard lock(mu_);
     if (closing_) return failed_precondition("the outbox is shutting down", "bus_outbox_closed");
