@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "store/detail/common.h"
+
 namespace vontres::store {
 
 namespace detail {
@@ -57,33 +59,6 @@ bool is_unavailable_state(std::string_view state) {
 }
 
 bool is_retryable_state(std::string_view state) { return state == "40001" || state == "40P01"; }
-
-// Skips whitespace, ';' and SQL comments; returns the rest.
-std::string_view skip_blank(std::string_view sql) {
-  while (!sql.empty()) {
-    if (std::isspace(static_cast<unsigned char>(sql.front())) || sql.front() == ';') {
-      sql.remove_prefix(1);
-    } else if (sql.starts_with("--")) {
-      const size_t end = sql.find('\n');
-      sql = end == std::string_view::npos ? std::string_view() : sql.substr(end + 1);
-    } else if (sql.starts_with("/*")) {
-      const size_t end = sql.find("*/", 2);
-      sql = end == std::string_view::npos ? std::string_view() : sql.substr(end + 2);
-    } else {
-      break;
-    }
-  }
-  return sql;
-}
-
-bool starts_with_keyword(std::string_view sql, std::string_view keyword) {
-  if (sql.size() < keyword.size()) return false;
-  for (size_t i = 0; i < keyword.size(); ++i) {
-    if (std::toupper(static_cast<unsigned char>(sql[i])) != keyword[i]) return false;
-  }
-  return sql.size() == keyword.size() ||
-         !(std::isalnum(static_cast<unsigned char>(sql[keyword.size()])) || sql[keyword.size()] == '_');
-}
 
 bool is_cacheable(std::string_view sql) {
   const std::string_view statement = skip_blank(sql);
@@ -814,24 +789,7 @@ Status PostgresStore::transaction(const std::function<Status(Session&)>& body) {
 
 Status PostgresStore::migrate(const std::vector<Migration>& migrations) {
   try {
-    // Components keep the order the caller listed them in (a later one may reference an earlier
-    // one's tables); within a component, versions ascend.
-    std::map<std::string, size_t> component_rank;
-    std::map<std::pair<std::string, int>, const Migration*> wanted;
-    for (const Migration& migration : migrations) {
-      if (migration.component.empty() || migration.version < 1) {
-        return invalid_argument("migration needs a component and a version >= 1 (got '" + migration.component + "' v" +
-                                    std::to_string(migration.version) + ")",
-                                "store_error");
-      }
-      component_rank.emplace(migration.component, component_rank.size());
-      if (!wanted.emplace(std::pair(migration.component, migration.version), &migration).second) {
-        return invalid_argument(
-            "migration " + migration.component + " v" + std::to_string(migration.version) + " is listed twice",
-            "store_error");
-      }
-    }
-
+    VONTRES_ASSIGN_OR_RETURN(detail::MigrationPlan plan, detail::MigrationPlan::check(migrations));
     VONTRES_RETURN_IF_ERROR(check_not_reentrant());
     VONTRES_ASSIGN_OR_RETURN(Lease connection, acquire());
     // Session-level: held across the per-migration transactions, released below or when the
@@ -854,27 +812,8 @@ Status PostgresStore::migrate(const std::vector<Migration>& migrations) {
                                 " applied_at_ms BIGINT NOT NULL, PRIMARY KEY (component, version))"));
     VONTRES_ASSIGN_OR_RETURN(
         Rows applied, connection->run("SELECT component, version, description FROM schema_migrations", {}, nullptr));
-    std::map<std::pair<std::string, int>, std::string> applied_descriptions;
-    for (const Row& row : applied.rows) {
-      applied_descriptions.emplace(std::pair(row.get_string(0), static_cast<int>(row.get_int(1))), row.get_string(2));
-    }
-
-    std::vector<const Migration*> pending;
-    for (const auto& [key, migration] : wanted) {
-      auto found = applied_descriptions.find(key);
-      if (found == applied_descriptions.end()) {
-        pending.push_back(migration);
-      } else if (found->second != migration->description) {
-        return failed_precondition("migration " + key.first + " v" + std::to_string(key.second) + " was applied as '" +
-                                       found->second + "' but is now described as '" + migration->description + "'",
-                                   "migration_conflict");
-      }
-    }
-    std::stable_sort(pending.begin(), pending.end(), [&](const Migration* a, const Migration* b) {
-      const size_t rank_a = component_rank.at(a->component);
-      const size_t rank_b = component_rank.at(b->component);
-      return rank_a != rank_b ? rank_a < rank_b : a->version < b->version;
-    });
+    VONTRES_ASSIGN_OR_RETURN(std::vector<const Migration*> pending,
+                             plan.pending(detail::applied_descriptions(applied)));
 
     for (const Migration* migration : pending) {
       Status status = transaction_once(*connection, "BEGIN", [&](Session& session) -> Status {
@@ -905,12 +844,7 @@ Result<std::vector<AppliedMigration>> PostgresStore::applied_migrations() {
     VONTRES_ASSIGN_OR_RETURN(Rows rows,
                              query("SELECT component, version, description, applied_at_ms FROM schema_migrations"
                                    " ORDER BY component, version"));
-    std::vector<AppliedMigration> applied;
-    applied.reserve(rows.size());
-    for (const Row& row : rows.rows) {
-      applied.push_back({row.get_string(0), static_cast<int>(row.get_int(1)), row.get_string(2), row.get_int(3)});
-    }
-    return applied;
+    return detail::applied_migrations_of(rows);
   } catch (const std::exception& e) {
     return exception_status(e.what());
   }
