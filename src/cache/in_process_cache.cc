@@ -44,71 +44,6 @@ struct InProcessCache::Metrics {
   prometheus::Gauge& bytes;
 };
 
-// Subscribers live here rather than in the cache so a subscription destroyed after the cache
-// still has something to unsubscribe from.
-class InProcessCache::SubscriberHub : public std::enable_shared_from_this<SubscriberHub> {
- public:
-  struct Subscriber {
-    std::function<void(std::string_view)> callback;
-    // Held while the callback runs and while unsubscribing, so no call starts or is still running
-    // once the subscription's destructor returns. Recursive so a callback may unsubscribe itself.
-    std::recursive_mutex call_mutex;
-    bool active = true;  // GUARDED_BY(call_mutex)
-  };
-
-  class Subscription final : public InvalidationSubscription {
-   public:
-    Subscription(std::shared_ptr<SubscriberHub> hub, std::shared_ptr<Subscriber> subscriber)
-        : hub_(std::move(hub)), subscriber_(std::move(subscriber)) {}
-    ~Subscription() override {
-      hub_->remove(subscriber_.get());
-      std::lock_guard lock(subscriber_->call_mutex);
-      subscriber_->active = false;
-    }
-
-   private:
-    std::shared_ptr<SubscriberHub> hub_;
-    std::shared_ptr<Subscriber> subscriber_;
-  };
-
-  std::unique_ptr<InvalidationSubscription> add(std::function<void(std::string_view)> callback) {
-    auto subscriber = std::make_shared<Subscriber>();
-    subscriber->callback = std::move(callback);
-    {
-      std::lock_guard lock(mutex_);
-      subscribers_.push_back(subscriber);
-    }
-    return std::make_unique<Subscription>(shared_from_this(), std::move(subscriber));
-  }
-
-  void remove(const Subscriber* subscriber) {
-    std::lock_guard lock(mutex_);
-    std::erase_if(subscribers_, [&](const auto& s) { return s.get() == subscriber; });
-  }
-
-  // REQUIRES: no cache lock held (callbacks may call back into the cache).
-  void notify(std::string_view key) {
-    std::vector<std::shared_ptr<Subscriber>> snapshot;
-    {
-      std::lock_guard lock(mutex_);
-      snapshot = subscribers_;
-    }
-    for (const auto& subscriber : snapshot) {
-      std::lock_guard lock(subscriber->call_mutex);
-      if (!subscriber->active) continue;
-      try {
-        subscriber->callback(key);
-      } catch (...) {
-        // A throwing subscriber must not stop the others from hearing about the invalidation.
-      }
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::shared_ptr<Subscriber>> subscribers_;  // GUARDED_BY(mutex_)
-};
-
 namespace {
 
 Result<std::optional<TimePoint>> expiry_from(Ttl ttl, TimePoint now) {
@@ -127,7 +62,7 @@ size_t mix(size_t h) {
 }  // namespace
 
 InProcessCache::InProcessCache(const CacheConfig& config, const Clock& clock, prometheus::Registry* registry)
-    : clock_(clock), hub_(std::make_shared<SubscriberHub>()) {
+    : clock_(clock), hub_(std::make_shared<InvalidationHub>()) {
   const size_t shard_count = static_cast<size_t>(std::max(1, config.shards));
   shard_budget_bytes_ = config.max_bytes / shard_count;
   shards_.reserve(shard_count);

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cache/cache.h"
+#include "cache/invalidation_hub.h"
 #include "core/clock.h"
 #include "core/config.h"
 
@@ -100,7 +101,6 @@ class InProcessCache final : public Cache {
   };
   enum class RemovalReason { kErased, kExpired, kEvicted };
   struct Metrics;
-  class SubscriberHub;
 
   Shard& shard_for(std::string_view key);
   // Each helper REQUIRES: shard.mutex held.
@@ -120,7 +120,7 @@ class InProcessCache final : public Cache {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unique_ptr<prometheus::Registry> own_registry_;  // only when no registry was given
   std::unique_ptr<Metrics> metrics_;
-  std::shared_ptr<SubscriberHub> hub_;  // shared with subscriptions, which may outlive the cache
+  std::shared_ptr<InvalidationHub> hub_;  // shared with subscriptions, which may outlive the cache
 };
 
 }  // namespace vontres::cache

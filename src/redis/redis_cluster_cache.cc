@@ -39,73 +39,11 @@ Result<int64_t> integer_of(const Reply& reply) {
 
 }  // namespace
 
-// Same discipline as InProcessCache's hub: no callback starts or is still running once a
-// subscription's destructor returns; a callback may destroy its own subscription.
-class RedisClusterCache::SubscriberHub : public std::enable_shared_from_this<SubscriberHub> {
- public:
-  struct Subscriber {
-    std::function<void(std::string_view)> callback;
-    std::recursive_mutex call_mutex;
-    bool active = true;  // GUARDED_BY(call_mutex)
-  };
-
-  class Subscription final : public cache::InvalidationSubscription {
-   public:
-    Subscription(std::shared_ptr<SubscriberHub> hub, std::shared_ptr<Subscriber> subscriber)
-        : hub_(std::move(hub)), subscriber_(std::move(subscriber)) {}
-    ~Subscription() override {
-      hub_->remove(subscriber_.get());
-      std::lock_guard lock(subscriber_->call_mutex);
-      subscriber_->active = false;
-    }
-
-   private:
-    std::shared_ptr<SubscriberHub> hub_;
-    std::shared_ptr<Subscriber> subscriber_;
-  };
-
-  std::unique_ptr<cache::InvalidationSubscription> add(std::function<void(std::string_view)> callback) {
-    auto subscriber = std::make_shared<Subscriber>();
-    subscriber->callback = std::move(callback);
-    {
-      std::lock_guard lock(mutex_);
-      subscribers_.push_back(subscriber);
-    }
-    return std::make_unique<Subscription>(shared_from_this(), std::move(subscriber));
-  }
-
-  void remove(const Subscriber* subscriber) {
-    std::lock_guard lock(mutex_);
-    std::erase_if(subscribers_, [&](const auto& s) { return s.get() == subscriber; });
-  }
-
-  void notify(std::string_view key) {
-    std::vector<std::shared_ptr<Subscriber>> snapshot;
-    {
-      std::lock_guard lock(mutex_);
-      snapshot = subscribers_;
-    }
-    for (const auto& subscriber : snapshot) {
-      std::lock_guard lock(subscriber->call_mutex);
-      if (!subscriber->active) continue;
-      try {
-        subscriber->callback(key);
-      } catch (...) {
-        // One throwing subscriber must not keep the others from hearing about the invalidation.
-      }
-    }
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::shared_ptr<Subscriber>> subscribers_;  // GUARDED_BY(mutex_)
-};
-
 RedisClusterCache::RedisClusterCache(std::shared_ptr<ClusterClient> client, std::string key_prefix)
     : client_(std::move(client)),
       key_prefix_(std::move(key_prefix)),
       channel_(key_prefix_ + "invalidations"),
-      hub_(std::make_shared<SubscriberHub>()) {}
+      hub_(std::make_shared<cache::InvalidationHub>()) {}
 
 Result<std::unique_ptr<RedisClusterCache>> RedisClusterCache::create(std::shared_ptr<ClusterClient> client,
                                                                      std::string key_prefix) {

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "cache/cache.h"
+#include "cache/invalidation_hub.h"
 #include "redis/cluster_client.h"
 
 namespace vontres::redis {
@@ -54,7 +55,6 @@ class RedisClusterCache final : public cache::Cache {
   uint64_t dropped_invalidations() const { return dropped_.load(); }
 
  private:
-  class SubscriberHub;
   RedisClusterCache(std::shared_ptr<ClusterClient> client, std::string key_prefix);
   std::string key_for(std::string_view key) const { return key_prefix_ + std::string(key); }
   Result<Reply> run(const std::string& key, const std::vector<std::string>& args, bool write);
@@ -63,7 +63,7 @@ class RedisClusterCache final : public cache::Cache {
   std::shared_ptr<ClusterClient> client_;
   std::string key_prefix_;
   std::string channel_;
-  std::shared_ptr<SubscriberHub> hub_;
+  std::shared_ptr<cache::InvalidationHub> hub_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
