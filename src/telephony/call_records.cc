@@ -23,6 +23,16 @@ json parse_record(const std::string& text) {
   return record.is_discarded() ? json::object() : record;
 }
 
+// Rows of "SELECT id, org_id, owner_node, record FROM calls ...".
+std::vector<CallRecords::OpenCall> open_calls_of_rows(const store::Rows& rows) {
+  std::vector<CallRecords::OpenCall> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows.rows) {
+    out.push_back({row.get_string(0), row.get_string(1), row.get_string(2), parse_record(row.get_string(3))});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<store::Migration> CallRecords::migrations() {
@@ -74,12 +84,7 @@ Result<std::vector<CallRecords::OpenCall>> CallRecords::open_calls(std::string_v
                                                 "IS NULL AND owner_node = $1 ORDER BY started_at_ms LIMIT $2",
                                                 {std::string(owner), limit}));
   }
-  std::vector<OpenCall> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows.rows) {
-    out.push_back({row.get_string(0), row.get_string(1), row.get_string(2), parse_record(row.get_string(3))});
-  }
-  return out;
+  return open_calls_of_rows(rows);
 }
 
 Result<std::vector<CallRecords::OpenCall>> CallRecords::open_calls_of_org(const std::string& org, int64_t limit) {
@@ -87,12 +92,7 @@ Result<std::vector<CallRecords::OpenCall>> CallRecords::open_calls_of_org(const 
                            store_.query("SELECT id, org_id, owner_node, record FROM calls WHERE "
                                         "ended_at_ms IS NULL AND org_id = $1 ORDER BY started_at_ms LIMIT $2",
                                         {org, limit}));
-  std::vector<OpenCall> out;
-  out.reserve(rows.size());
-  for (const auto& row : rows.rows) {
-    out.push_back({row.get_string(0), row.get_string(1), row.get_string(2), parse_record(row.get_string(3))});
-  }
-  return out;
+  return open_calls_of_rows(rows);
 }
 
 Result<std::vector<std::string>> CallRecords::open_call_owners() {

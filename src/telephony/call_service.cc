@@ -599,15 +599,10 @@ class CallService::Impl final : public CallActions {
 
   void publish(const CallId& id, const std::string& type, json data) override {
     if (type == "call.ended") {
-      // The final record decides: a call another node already ended (node_lost, while this node
+      // The call's final record, written here (CallFlow::end publishes call.ended just before
+      // finished()). It decides: a call another node already ended (node_lost, while this node
       // was unreachable) keeps that end, and its second call.ended is not published.
-      CallState* state = find(id);
-      auto snap = flow_.snapshot(id);
-      if (snap) {
-        const bool won = write_record(*snap, media_json(id));
-        if (state != nullptr) state->record_final = true;
-        if (!won) return;
-      }
+      if (auto snap = flow_.snapshot(id); snap && !write_record(*snap, media_json(id))) return;
     }
     data["call_id"] = id.str();
     data["at"] = format_rfc3339(clock_.now());
@@ -627,8 +622,8 @@ class CallService::Impl final : public CallActions {
       log_.warn("call event not published",
                 {{"call_id", id.str()}, {"type", type}, {"code", std::string(published.status().code())}});
     }
-    // The record follows the call from its first second; the final write is finished()'s.
-    if (type != "call.ended" && records_phase_change(type)) {
+    // The record follows the call from its first second.
+    if (records_phase_change(type)) {
       if (auto snap = flow_.snapshot(id)) write_record(*snap, json::object());
     }
   }
@@ -692,7 +687,6 @@ class CallService::Impl final : public CallActions {
       ended_family_->Add({{"reason", std::string(end_reason_name(*call.end_reason))}}).Increment();
     }
     auto it = calls_.find(call.id);
-    if (it == calls_.end() || !it->second.record_final) (void)write_record(call, media_json(call.id));
     if (it == calls_.end()) return;
     unbridge(call.id);
     stop_recording(it->second);
@@ -727,7 +721,6 @@ class CallService::Impl final : public CallActions {
   struct CallState {
     CallId id;
     OrgId org;
-    bool record_final = false;  // the ended record was written (at call.ended)
     LegState caller;
     LegState agent;
     LegState consult;                   // attended transfer: agent B's leg until it replaces the agent leg
